@@ -1,0 +1,24 @@
+"""Example instance settings: copy to instance/config.py and edit.
+
+Every setting can also be given as an environment variable prefixed with
+NINERSTATUS_ (for example NINERSTATUS_DATABASE_URL), which wins over this file.
+"""
+
+# A long random string; `ninerstatus init` writes one for you.
+SECRET_KEY = "change me"
+
+# Default: the SQLite file ninerstatus.sqlite in this folder.
+# For PostgreSQL (several web workers and probe runners on one database):
+# DATABASE_URL = "postgresql+psycopg://status@db.example.net/status"
+
+# What visitors see in the header, the page titles and the feeds.
+COMPANY_NAME = "Example Hosting"
+COMPANY_URL = "https://www.example.net/"
+SITE_NAME = "System Status"
+SITE_TAGLINE = "Server and System Status"
+
+# Posts per page on the home, tag, server and archive pages.
+POSTS_PER_PAGE = 10
+
+# Serve the session cookie only over HTTPS once the site is behind TLS.
+# SESSION_COOKIE_SECURE = True

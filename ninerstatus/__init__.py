@@ -1,0 +1,131 @@
+"""ninerstatus: a status site for hosting companies.
+
+``create_app()`` builds the Flask application as a series of named steps so a
+reader sees the whole architecture in one screen.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+from sqlalchemy import event
+
+from .config import (DEFAULTS, DEV_SECRET_KEY, ConfigError, env_overrides, normalise_database_url,
+                     sqlite_url)
+from .extensions import csrf, db, migrate
+
+__all__ = ["create_app", "ConfigError"]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bool = True) -> Flask:
+    """Build the application.
+
+    ``test_config`` replaces every other source of settings (tests pass their
+    own database). ``check_secret`` is turned off only by the command line,
+    whose maintenance commands (``db upgrade``, ``demo``) need no secret key;
+    ``ninerstatus serve`` checks it itself before it listens.
+    """
+    instance_path = os.environ.get("NINERSTATUS_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    register_config(app, test_config)
+    if check_secret:
+        ensure_production_secret(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_error_pages(app)
+    register_commands(app)
+    return app
+
+
+def register_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
+    """Load defaults, then instance/config.py, then NINERSTATUS_* variables (or the test's)."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(env_overrides(os.environ))
+    else:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url or sqlite_url(app.instance_path))
+
+
+def ensure_production_secret(app: Flask) -> None:
+    """Refuse to run outside debug and testing with the development secret key."""
+    if app.debug or app.testing:
+        return
+    if app.config.get("SECRET_KEY") in (None, "", DEV_SECRET_KEY):
+        raise ConfigError(
+            "ninerstatus will not serve visitors with the development secret key. "
+            "Run `ninerstatus init` to write instance/config.py with a random SECRET_KEY, "
+            "or set NINERSTATUS_SECRET_KEY in the environment."
+        )
+
+
+def _sqlite_pragmas(busy_timeout_ms: int):
+    """Return a connect listener that puts each SQLite connection in WAL mode."""
+    def on_connect(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets the web read while the probe runner writes; the busy timeout
+        # makes a writer wait for the lock instead of failing at once.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+    return on_connect
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations and CSRF protection to the app."""
+    from . import models  # noqa: F401  (registers the tables on db.metadata)
+    import ninerstatus_migrations
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(ninerstatus_migrations.__file__).parent),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount one blueprint per audience: visitors, staff, machines."""
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Make the site's filters and sidebar data available to every template."""
+    from .public.sidebar import sidebar_context
+    from .timeutil import format_timestamp
+
+    # Keep block tags from leaving blank lines all over the served HTML.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.add_template_filter(format_timestamp, "timestamp")
+    app.context_processor(sidebar_context)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the site's commands (init, demo, create-user, serve) to ``flask`` and ``ninerstatus``."""
+    from .cli import register_commands as add_commands
+
+    add_commands(app)
+
+
+def register_error_pages(app: Flask) -> None:
+    """Answer 400, 404 and 500 with pages in the site's look, never a traceback."""
+    from .public.errors import handle_http_error
+
+    for code in (400, 404, 405, 413, 500):
+        app.register_error_handler(code, handle_http_error)

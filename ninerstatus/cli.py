@@ -1,0 +1,112 @@
+"""Command-line tools: the ``ninerstatus`` script and the same commands under ``flask``."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import func, select
+
+from .extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the site's commands to ``app.cli``."""
+    for command in (init_command, demo_command, create_user_command, serve_command):
+        app.cli.add_command(command)
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Write instance/config.py with a fresh secret key, unless it exists."""
+    path = Path(current_app.instance_path) / "config.py"
+    if path.exists():
+        click.echo(f"{path} exists; leaving it as it is.")
+        return
+    path.write_text(
+        '"""This site\'s own settings; see config.example.py beside it for the others."""\n'
+        f"SECRET_KEY = {secrets.token_hex(32)!r}\n",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    click.echo(f"Wrote {path} with a new secret key.")
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only load when the site has no servers and no posts.")
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Load the demo servers and sample posts."""
+    from .demo import is_empty, load_demo
+
+    if if_empty and not is_empty():
+        click.echo("The site already has content; demo data not loaded.")
+        return
+    servers, posts = load_demo()
+    click.echo(f"Demo data loaded: {servers} servers and {posts} posts added.")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", default="", help="Name shown to other staff.")
+@click.option("--admin", is_flag=True, help="Make the account an admin (default: editor).")
+@click.password_option(prompt="Password", help="Prompted for when not given.")
+@with_appcontext
+def create_user_command(email: str, name: str, admin: bool, password: str) -> None:
+    """Create a staff account (editor, or admin with --admin)."""
+    from .models import Role, User
+
+    email = email.strip()
+    if "@" not in email or any(c.isspace() for c in email):
+        raise click.BadParameter(f"{email!r} is not an e-mail address.", param_hint="EMAIL")
+    if db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower())):
+        raise click.ClickException(f"An account for {email} already exists.")
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters.", param_hint="password")
+    user = User(email=email, name=name.strip(), role=Role.ADMIN if admin else Role.EDITOR)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {user.role.value} account {email}.")
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--workers", default=lambda: os.cpu_count() or 1, type=click.IntRange(1, 64),
+              show_default="one per CPU", help="Worker processes.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="Request threads per worker.")
+@with_appcontext
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the site with the production WSGI server (granian)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    from . import ConfigError, ensure_production_secret
+
+    # Each worker builds its own app from the same environment; check here first so a
+    # missing secret key is one clear message, not a crash in every worker.
+    try:
+        ensure_production_secret(current_app)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Serving ninerstatus on http://{host}:{port}/ with {workers} worker(s); Ctrl-C stops.")
+    Granian("ninerstatus.wsgi:app", address=host, port=port, interface=Interfaces.WSGI,
+            workers=workers, blocking_threads=threads, backpressure=threads, log_access=False).serve()
+
+
+def _create_cli_app() -> Flask:
+    from . import create_app
+
+    return create_app(check_secret=False)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_cli_app, add_version_option=False,
+             load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """ninerstatus: a status site for hosting companies."""

@@ -1,0 +1,77 @@
+"""Configuration: defaults in code, then ``instance/config.py``, then the environment.
+
+Every setting may be overridden by an environment variable of the same name
+prefixed with ``NINERSTATUS_`` (``NINERSTATUS_SECRET_KEY``,
+``NINERSTATUS_DATABASE_URL``...). Values from the environment are parsed as
+JSON when they look like JSON (numbers, booleans, lists), so
+``NINERSTATUS_POSTS_PER_PAGE=20`` is an integer.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "NINERSTATUS_"
+
+# Shipped in the source on purpose so a checkout runs in debug mode at once;
+# create_app() refuses to serve production traffic with it.
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run the site; the message says how to fix it."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": DEV_SECRET_KEY,
+    # None means "the SQLite file in the instance folder", filled in by load_config.
+    "DATABASE_URL": None,
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    "SITE_NAME": "System Status",
+    "SITE_TAGLINE": "Server and System Status",
+    "COMPANY_NAME": "Example Hosting",
+    "COMPANY_URL": "",
+    "POSTS_PER_PAGE": 10,
+    "FEED_ITEMS": 20,
+    "RECENT_POSTS": 5,
+    "TAG_CLOUD_SIZE": 40,
+    "SEARCH_MAX_LENGTH": 200,
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+}
+
+
+def _parse_env_value(raw: str) -> Any:
+    """Read JSON-looking values as JSON and everything else as a plain string."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Return the settings given as ``NINERSTATUS_*`` environment variables."""
+    return {
+        key[len(ENV_PREFIX):]: _parse_env_value(value)
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and len(key) > len(ENV_PREFIX)
+    }
+
+
+def sqlite_url(instance_path: str | Path) -> str:
+    """Return the URL of the embedded default database in the instance folder."""
+    return f"sqlite:///{Path(instance_path) / 'ninerstatus.sqlite'}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Point bare ``postgresql://`` URLs at psycopg 3, the driver we ship."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

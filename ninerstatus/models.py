@@ -1,0 +1,216 @@
+"""The site's data: posts, tags, servers and staff accounts (SQLAlchemy 2 typed models).
+
+The schema itself comes only from ``migrations/``; these classes describe it
+for the code, and a test proves the two agree.
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, and_, or_, select
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .markup import html_to_text, make_excerpt, sanitise_html
+from .timeutil import UTCDateTime, utcnow
+
+
+# Pinned so a library upgrade never silently changes how new passwords are
+# hashed. Each hash records its own parameters, so raising them later keeps
+# existing passwords working. N=2**15 keeps a sign-in near 0.1 s on two cores.
+PASSWORD_METHOD = "scrypt:32768:8:1"
+
+
+class PostStatus(str, enum.Enum):
+    """Where a post is in its life; only the last two ever reach visitors."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    PUBLISHED = "published"
+
+
+class PostKind(str, enum.Enum):
+    """What a post announces; incidents and maintenance are treated differently later."""
+
+    INCIDENT = "incident"
+    MAINTENANCE = "maintenance"
+    NOTICE = "notice"
+
+
+class Visibility(str, enum.Enum):
+    """Whether visitors see a server's live status or only that it is internal."""
+
+    PUBLIC = "public"
+    INTERNAL = "internal"
+
+
+class Role(str, enum.Enum):
+    """Staff roles: admins run the site, editors write posts."""
+
+    ADMIN = "admin"
+    EDITOR = "editor"
+
+
+# Enums are stored as short strings (not native enum types) so adding a value
+# is a code change, not an ALTER TYPE on PostgreSQL.
+def _enum_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped:
+    return mapped_column(
+        db.Enum(enum_cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
+                validate_strings=True, create_constraint=False),
+        default=default, nullable=False,
+    )
+
+
+post_tags = Table(
+    "post_tags",
+    db.metadata,
+    Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+post_servers = Table(
+    "post_servers",
+    db.metadata,
+    Column("post_id", Integer, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("server_id", Integer, ForeignKey("servers.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+
+class User(db.Model):
+    """A staff account."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = _enum_column(Role, Role.EDITOR)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # Bumped at sign-out and password change; sessions carrying an older value are void.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    posts: Mapped[list[Post]] = relationship(back_populates="author")
+
+    def set_password(self, password: str) -> None:
+        """Store a salted scrypt hash of ``password``, taken exactly as typed."""
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
+
+    def check_password(self, password: str) -> bool:
+        """True when ``password`` matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Server(db.Model):
+    """A machine listed under "Systems at a Glance"."""
+
+    __tablename__ = "servers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(80), default="")
+    city: Mapped[str] = mapped_column(String(80), default="")
+    country: Mapped[str] = mapped_column(String(80), default="")
+    visibility: Mapped[Visibility] = _enum_column(Visibility, Visibility.PUBLIC)
+    display_order: Mapped[int] = mapped_column(default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+    posts: Mapped[list[Post]] = relationship(secondary=post_servers, back_populates="servers")
+
+    @property
+    def is_public(self) -> bool:
+        """True when visitors may see this server's live state."""
+        return self.visibility is Visibility.PUBLIC
+
+    @property
+    def place(self) -> str:
+        """City and country as one phrase, skipping whichever is missing."""
+        return ", ".join(part for part in (self.city, self.country) if part)
+
+    def __repr__(self) -> str:
+        return f"<Server {self.code}>"
+
+
+class Tag(db.Model):
+    """A topic label on posts (mail, dns, migration...)."""
+
+    __tablename__ = "tags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+
+    posts: Mapped[list[Post]] = relationship(secondary=post_tags, back_populates="tags")
+
+    def __repr__(self) -> str:
+        return f"<Tag {self.name}>"
+
+
+class Post(db.Model):
+    """An incident report, maintenance notice or other update written by staff."""
+
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    # Chosen once at creation; it is the permalink and never follows title edits.
+    slug: Mapped[str] = mapped_column(String(220), unique=True)
+    # Always sanitised HTML (see markup.py) by the time it is stored.
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # The body's plain text, kept beside it so search matches words, not markup.
+    body_text: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[PostKind] = _enum_column(PostKind, PostKind.NOTICE)
+    status: Mapped[PostStatus] = _enum_column(PostStatus, PostStatus.DRAFT)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    author: Mapped[User | None] = relationship(back_populates="posts")
+    tags: Mapped[list[Tag]] = relationship(secondary=post_tags, back_populates="posts",
+                                           order_by="Tag.name")
+    servers: Mapped[list[Server]] = relationship(secondary=post_servers, back_populates="posts",
+                                                 order_by="Server.display_order, Server.code")
+
+    def set_body(self, raw_html: str, site_host: str | None = None) -> None:
+        """Store ``raw_html`` sanitised, with its plain text and excerpt derived from it."""
+        self.body_html = sanitise_html(raw_html, site_host=site_host)
+        self.body_text = html_to_text(self.body_html)
+        self.excerpt = make_excerpt(self.body_html)
+
+    @classmethod
+    def visible_clause(cls, now: datetime | None = None):
+        """SQL condition for posts a visitor may see at ``now``.
+
+        A scheduled post becomes visible by itself once its time has come, so
+        no background job has to flip its status first.
+        """
+        now = now or utcnow()
+        return and_(
+            or_(cls.status == PostStatus.PUBLISHED, cls.status == PostStatus.SCHEDULED),
+            cls.published_at.is_not(None),
+            cls.published_at <= now,
+        )
+
+    @classmethod
+    def visible(cls, now: datetime | None = None):
+        """A select of the visible posts, newest first."""
+        return (select(cls).where(cls.visible_clause(now))
+                .order_by(cls.published_at.desc(), cls.id.desc()))
+
+    def is_visible(self, now: datetime | None = None) -> bool:
+        """True when a visitor may see this post at ``now``."""
+        now = now or utcnow()
+        return (self.status in (PostStatus.PUBLISHED, PostStatus.SCHEDULED)
+                and self.published_at is not None and self.published_at <= now)
+
+    def __repr__(self) -> str:
+        return f"<Post {self.slug}>"

@@ -1,0 +1,117 @@
+"""Visitors' pages: home, post, tag, server, archive and search."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import abort, current_app, render_template, request
+from sqlalchemy import extract, func, or_, select
+
+from ..extensions import db
+from ..models import Post, Server, Tag
+from . import bp
+from .pagination import paginate
+
+
+def like_pattern(text: str) -> str:
+    """Return a LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def visible_post_or_404(slug: str) -> Post:
+    """Return the visible post with ``slug``; drafts and future posts are simply not found."""
+    post = db.session.scalar(select(Post).where(Post.slug == slug, Post.visible_clause()))
+    if post is None:
+        abort(404, description="There is no published post at this address.")
+    return post
+
+
+def _per_page() -> int:
+    return current_app.config["POSTS_PER_PAGE"]
+
+
+@bp.after_request
+def cache_public_pages(response):
+    """Let browsers and proxies revalidate public pages cheaply with an ETag."""
+    if request.method == "GET" and response.status_code == 200 and not response.direct_passthrough:
+        response.cache_control.public = True
+        response.cache_control.max_age = 30
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+@bp.get("/")
+def home():
+    """Server and System Status: the newest published posts."""
+    page = paginate(Post.visible(), _per_page())
+    return render_template("public/home.html", page=page)
+
+
+@bp.get("/posts/<slug>")
+def post(slug: str):
+    """One post at its permanent address."""
+    return render_template("public/post.html", post=visible_post_or_404(slug))
+
+
+@bp.get("/tags/")
+def tags():
+    """Every tag with its number of published posts."""
+    return render_template("public/tags.html")
+
+
+@bp.get("/tags/<slug>")
+def tag(slug: str):
+    """Published posts carrying one tag."""
+    tag_ = db.session.scalar(select(Tag).where(Tag.slug == slug)) or abort(404)
+    page = paginate(Post.visible().where(Post.tags.any(Tag.id == tag_.id)), _per_page())
+    return render_template("public/tag.html", tag=tag_, page=page)
+
+
+@bp.get("/servers/<code>")
+def server(code: str):
+    """A server's details and every published post that affected it."""
+    server_ = db.session.scalar(select(Server).where(Server.code == code)) or abort(404)
+    page = paginate(Post.visible().where(Post.servers.any(Server.id == server_.id)), _per_page())
+    return render_template("public/server.html", server=server_, page=page)
+
+
+@bp.get("/archive/")
+def archive():
+    """Months that have published posts, newest first, with their counts."""
+    year, month = extract("year", Post.published_at), extract("month", Post.published_at)
+    rows = db.session.execute(
+        select(year.label("year"), month.label("month"), func.count(Post.id).label("n"))
+        .where(Post.visible_clause())
+        .group_by(year, month)
+        .order_by(year.desc(), month.desc())
+    ).all()
+    months = [(datetime(int(r.year), int(r.month), 1, tzinfo=timezone.utc), r.n) for r in rows]
+    return render_template("public/archive.html", months=months)
+
+
+@bp.get("/archive/<int:year>/<int:month>")
+def archive_month(year: int, month: int):
+    """Published posts of one calendar month (UTC)."""
+    if not (1 <= month <= 12 and 1970 <= year <= 9999):
+        abort(404, description="There is no such month in the archive.")
+    start = datetime(year, month, 1, tzinfo=timezone.utc)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
+    statement = Post.visible().where(Post.published_at >= start, Post.published_at < end)
+    return render_template("public/archive_month.html", month=start, page=paginate(statement, _per_page()))
+
+
+@bp.get("/search")
+def search():
+    """Published posts whose title or text contains the query."""
+    query = request.args.get("q", "").strip()
+    limit = current_app.config["SEARCH_MAX_LENGTH"]
+    if len(query) > limit:
+        abort(400, description=f"Search for at most {limit} characters.")
+    page = None
+    if query:
+        pattern = like_pattern(query)
+        statement = Post.visible().where(or_(Post.title.ilike(pattern, escape="\\"),
+                                             Post.body_text.ilike(pattern, escape="\\")))
+        page = paginate(statement, _per_page())
+    return render_template("public/search.html", query=query, page=page)

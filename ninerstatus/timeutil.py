@@ -1,0 +1,42 @@
+"""UTC helpers: the site stores and compares every time in UTC."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """Format a time the way the status page always has: ``18 August 2018 01:11:02 +0000``."""
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment.day} {moment:%B %Y %H:%M:%S %z}"
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp column that always hands back aware UTC datetimes.
+
+    SQLite has no time zones and PostgreSQL's ``timestamp without time zone``
+    drops them, so values are stored as naive UTC and made aware on the way out;
+    naive values coming in are refused because their zone would be a guess.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column; pass an aware datetime")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)

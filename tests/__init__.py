@@ -1,0 +1,1 @@
+"""The ninerstatus test suite (run it with `make test`)."""

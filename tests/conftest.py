@@ -1,0 +1,137 @@
+"""Shared fixtures, after Flask's tutorial: ``app``, ``client``, ``runner``.
+
+Every test that takes ``app`` runs twice, once on SQLite and once on
+PostgreSQL. Each backend is migrated once per run through the real migrations;
+SQLite tests then get a copy of the migrated file and PostgreSQL tests share one
+database per run that is emptied after each test.
+"""
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import text
+
+from ninerstatus import create_app
+from ninerstatus.extensions import db
+
+from .pgserver import create_database, drop_database, postgres_admin_url
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def make_test_app(database_url: str, instance_path: Path, **overrides):
+    """Build an app for tests on ``database_url`` with its own instance folder."""
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "SERVER_NAME": "status.test",
+        **overrides,
+    }
+    app = create_app(config)
+    app.instance_path = str(instance_path)
+    return app
+
+
+def migrate_to(app, revision: str = "head") -> None:
+    """Run the real migrations on ``app``'s database up to ``revision``."""
+    with app.app_context():
+        upgrade(revision=revision)
+
+
+def dispose(app) -> None:
+    """Close every pooled connection of ``app`` so databases can be dropped."""
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """The admin URL of the PostgreSQL server for this run (found or started)."""
+    with postgres_admin_url() as url:
+        yield url
+
+
+@pytest.fixture
+def fresh_database_url(request, tmp_path):
+    """A factory of empty databases on the backend named by the test's ``backend`` parameter."""
+    created: list[str] = []
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / f'fresh-{uuid.uuid4().hex[:8]}.sqlite'}"
+        admin = request.getfixturevalue("postgres_admin")
+        name = f"ninerstatus_test_{uuid.uuid4().hex[:12]}"
+        created.append(name)
+        return create_database(admin, name)
+
+    yield make
+    for name in created:
+        drop_database(request.getfixturevalue("postgres_admin"), name)
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per run, copied for each test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite"
+    app = make_test_app(f"sqlite:///{path}", folder)
+    migrate_to(app)
+    dispose(app)
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_postgres(postgres_admin):
+    """A PostgreSQL database of this run, migrated to head once."""
+    name = f"ninerstatus_test_{uuid.uuid4().hex[:12]}"
+    url = create_database(postgres_admin, name)
+    app = make_test_app(url, Path("/tmp"))
+    migrate_to(app)
+    dispose(app)
+    yield url
+    drop_database(postgres_admin, name)
+
+
+def _empty_postgres(app) -> None:
+    with app.app_context():
+        tables = [t.name for t in db.metadata.sorted_tables]
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """The database backend of this run of the test: sqlite or postgresql."""
+    return request.param
+
+
+@pytest.fixture
+def app(backend, request, tmp_path):
+    """The application on a migrated, empty database of the current backend."""
+    if backend == "sqlite":
+        path = tmp_path / "ninerstatus.sqlite"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
+        app = make_test_app(f"sqlite:///{path}", tmp_path)
+    else:
+        app = make_test_app(request.getfixturevalue("migrated_postgres"), tmp_path)
+    yield app
+    if backend == "postgresql":
+        _empty_postgres(app)
+    dispose(app)
+
+
+@pytest.fixture
+def client(app):
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner of ``app``'s commands."""
+    return app.test_cli_runner()
