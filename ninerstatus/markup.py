@@ -22,6 +22,16 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel"], "th": ["colspan", "rowspan"
                       "td": ["colspan", "rowspan"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
+# Everything XML 1.0 forbids: C0 controls except tab/newline/return, surrogates,
+# U+FFFE/U+FFFF. They have no meaning in a post and would break the feeds.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_control_chars(text: str) -> str:
+    """Return ``text`` without the characters an XML 1.0 document may not contain."""
+    return _CONTROL_CHARS.sub("", text or "")
+
+
 _cleaner = bleach.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
@@ -47,7 +57,7 @@ def sanitise_html(body: str, site_host: str | None = None) -> str:
 
     ``site_host`` is the site's own host name: links to it are not outbound.
     """
-    cleaned = _cleaner.clean(body or "")
+    cleaned = _cleaner.clean(strip_control_chars(body))
     linker = Linker(callbacks=[partial(_mark_outbound, site_host=site_host)], skip_tags={"pre", "code"},
                     parse_email=False)
     # The linker only adjusts existing <a> tags here: plain-text URLs are left

@@ -42,3 +42,9 @@ def make_post(title: str = "A post", body: str = "<p>Body</p>", *, status: PostS
     db.session.add(post)
     db.session.commit()
     return post
+
+
+def main_of(response) -> str:
+    """The ``<main>`` part of a page, without the sidebar that lists recent posts everywhere."""
+    page = response.get_data(as_text=True)
+    return page[page.index('<main id="content">'):page.index("</main>")]

@@ -6,7 +6,6 @@ parse whatever staff pasted into a post.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -16,20 +15,12 @@ from flask import Response, abort, current_app, url_for
 from sqlalchemy import select
 
 from ..extensions import db
+from ..markup import strip_control_chars as xml_text
 from ..models import Post, Server, Tag
 from ..timeutil import utcnow
 from . import bp
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
-# Everything XML 1.0 forbids: C0 controls except tab/newline/return, surrogates, U+FFFE/U+FFFF.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def xml_text(value: str) -> str:
-    """Return ``value`` without the characters an XML 1.0 document may not contain."""
-    return _XML_INVALID.sub("", value or "")
-
-
 @dataclass(frozen=True)
 class FeedSpec:
     """What one feed is about: its title, the page it mirrors and its posts."""

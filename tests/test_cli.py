@@ -1,0 +1,144 @@
+"""The commands staff run: init, demo, create-user and serve."""
+from __future__ import annotations
+
+import os
+import re
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from ninerstatus import create_app
+from ninerstatus.demo import SERVERS
+from ninerstatus.extensions import db
+from ninerstatus.models import Post, Role, Server, Tag, User, Visibility
+
+REFERENCE_SERVERS = {
+    # The ten servers of the reference status page, as listed there.
+    "NC023": ("London", "United Kingdom", "Relay server", "internal"),
+    "NC028": ("Vancouver", "Canada", "Monitoring server", "internal"),
+    "NC031": ("New York", "United States of America", "Web server", "internal"),
+    "NC033": ("Toronto", "Canada", "Primary nameserver", "public"),
+    "NC034": ("Lusaka", "Zambia", "Phone server", "internal"),
+    "NC035": ("Sydney", "Australia", "Secondary nameserver", "public"),
+    "NC036": ("Amsterdam", "Netherlands", "Mail server", "public"),
+    "NC040": ("Toronto", "Canada", "Web server", "internal"),
+    "NC041": ("New York", "United States of America", "Web server", "public"),
+    "NC042": ("Seattle", "United States of America", "Status website", "public"),
+}
+
+
+def test_demo_loads_the_reference_servers_and_a_dozen_posts_once(app, runner):
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert "10 servers and 12 posts added" in result.output, result.output
+    with app.app_context():
+        servers = {s.code: (s.city, s.country, s.role, s.visibility.value) for s in db.session.scalars(select(Server))}
+        assert servers == REFERENCE_SERVERS
+        assert db.session.scalar(select(func.count(Post.id))) == 12
+        assert db.session.scalar(select(func.count(Tag.id))) >= 10
+        assert all(p.is_visible() and p.body_html and p.excerpt for p in db.session.scalars(select(Post)))
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert "already has content" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Post.id))) == 12
+
+
+def test_demo_servers_are_listed_in_the_reference_order(app, client, runner):
+    runner.invoke(args=["demo"])
+    page = client.get("/").get_data(as_text=True)
+    glance = page[page.index("Systems at a Glance"):]
+    positions = [glance.index(f'href="/servers/{code}"') for code, *_ in SERVERS]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("password", ["a" * 64, "pässwörd-ünïcødé-密码", "correct horse battery staple"])
+def test_create_user_prompts_for_the_password_and_keeps_it_exactly(app, runner, password):
+    result = runner.invoke(args=["create-user", "ops@example.net", "--admin"],
+                           input=f"{password}\n{password}\n")
+    assert result.exit_code == 0, result.output
+    assert "Created admin account ops@example.net" in result.output
+    with app.app_context():
+        user = db.session.scalar(select(User))
+        assert user.role is Role.ADMIN
+        assert user.password_hash.startswith("scrypt:32768:8:1$")
+        assert user.check_password(password)
+        assert not user.check_password(password[:-1])
+
+
+def test_create_user_refuses_duplicates_bad_addresses_and_short_passwords(app, runner):
+    ok = runner.invoke(args=["create-user", "ed@example.net"], input="long enough pw\nlong enough pw\n")
+    assert ok.exit_code == 0 and "Created editor account" in ok.output
+    dup = runner.invoke(args=["create-user", "ED@example.net"], input="long enough pw\nlong enough pw\n")
+    assert dup.exit_code != 0 and "already exists" in dup.output
+    bad = runner.invoke(args=["create-user", "not an address"], input="long enough pw\nlong enough pw\n")
+    assert bad.exit_code != 0 and "is not an e-mail address" in bad.output
+    short = runner.invoke(args=["create-user", "x@example.net"], input="short\nshort\n")
+    assert short.exit_code != 0 and "at least 10 characters" in short.output
+
+
+def test_init_writes_a_private_config_with_a_random_secret_once(app, runner, tmp_path):
+    first = runner.invoke(args=["init"])
+    config = Path(app.instance_path) / "config.py"
+    assert "new secret key" in first.output
+    text = config.read_text()
+    assert re.search(r"^SECRET_KEY = '[0-9a-f]{64}'$", text, re.MULTILINE)
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    second = runner.invoke(args=["init"])
+    assert "leaving it as it is" in second.output and config.read_text() == text
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _script(name: str) -> str:
+    return str(Path(sys.executable).with_name(name))
+
+
+def test_serve_refuses_the_development_secret_key(tmp_path):
+    env = {**os.environ, "NINERSTATUS_INSTANCE_PATH": str(tmp_path)}
+    env.pop("NINERSTATUS_SECRET_KEY", None)
+    result = subprocess.run([_script("ninerstatus"), "serve", "--port", str(_free_port())], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "development secret key" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_runs_the_site_under_the_production_server(tmp_path):
+    env = {**os.environ, "NINERSTATUS_INSTANCE_PATH": str(tmp_path), "NINERSTATUS_SECRET_KEY": "s" * 40}
+    ninerstatus = _script("ninerstatus")
+    for args in (["db", "upgrade"], ["demo", "--if-empty"]):
+        subprocess.run([ninerstatus, *args], env=env, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    server = subprocess.Popen([ninerstatus, "serve", "--port", str(port), "--workers", "1"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, page = time.monotonic() + 30, None
+        while page is None and time.monotonic() < deadline:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, "the server did not answer"
+        assert all(code in page for code in REFERENCE_SERVERS)
+        assert "Systems at a Glance" in page and "NC041: Web server unreachable" in page
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_factory_refuses_production_with_the_development_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("NINERSTATUS_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("NINERSTATUS_SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="development secret key"):
+        create_app()
+    monkeypatch.setenv("NINERSTATUS_SECRET_KEY", "x" * 40)
+    assert create_app().config["SECRET_KEY"] == "x" * 40
