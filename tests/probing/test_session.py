@@ -1,0 +1,171 @@
+"""Sessions and the runner: timings, failures with context, and plugins that misbehave."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+from ninerstatus.probing import ErrorKind, Family, ProbeContext, ProbeFailure, ProbeResult, Status, Target, run_probe
+
+from .probes import banner_probe
+from .servers import Peer
+
+
+def greet(peer: Peer) -> None:
+    peer.send(b"220-mail.example.test ESMTP\r\n220 ready\r\n")
+    peer.read_line()
+    peer.send(b"221 bye\r\n")
+
+
+def test_probe_result_carries_phases_details_transcript_and_address(serve):
+    server = serve(greet)
+    result = run_probe(banner_probe, Target("127.0.0.1", server.port), {}, timeout=2)
+    assert (result.status, result.summary) == (Status.OK, "banner 220")
+    assert result.details == {"address": "127.0.0.1", "banner": "mail.example.test ESMTP\nready"}
+    assert result.transcript == ("S: 220-mail.example.test ESMTP", "S: 220 ready", "C: QUIT", "S: 221 bye")
+    timings = result.timings
+    assert all(value is not None for value in (timings.resolve, timings.connect, timings.banner, timings.total))
+    assert (timings.starttls, timings.tls, timings.first_byte) == (None, None, None)
+    assert timings.total >= timings.connect + timings.banner
+
+
+def test_probe_over_ipv6_when_asked(serve):
+    try:
+        server = serve(greet, host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    result = run_probe(banner_probe, Target("::1", server.port, family=Family.IPV6), {}, timeout=2)
+    assert result.status is Status.OK
+    assert result.details["address"] == "::1"
+
+
+def test_failure_mid_conversation_keeps_what_was_gathered(serve):
+    def greet_then_hang(peer: Peer) -> None:
+        peer.send(b"220 mail.example.test ESMTP\r\n")
+        peer.idle()
+
+    server = serve(greet_then_hang)
+    result = run_probe(banner_probe, Target("127.0.0.1", server.port), {}, timeout=0.5)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.READ_TIMEOUT)
+    assert result.summary == "timed out waiting for the server (limit 0.5 s)"
+    assert result.transcript == ("S: 220 mail.example.test ESMTP", "C: QUIT")
+    assert result.details["banner"] == "mail.example.test ESMTP"
+    assert result.timings.banner is not None
+
+
+def test_unexpected_reply_is_reported_with_the_server_words(serve):
+    def refuse(peer: Peer) -> None:
+        peer.send(b"554 5.7.1 no probes please\r\n")
+        peer.idle()
+
+    server = serve(refuse)
+    result = run_probe(banner_probe, Target("127.0.0.1", server.port), {}, timeout=1)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.UNEXPECTED_REPLY)
+    assert result.summary == "expected 220, got 554 '5.7.1 no probes please'"
+
+
+def test_a_plugin_that_raises_gets_unknown_internal_without_a_traceback(caplog):
+    def broken(target, settings, ctx):
+        raise ValueError("settings['port'] is not a number")
+
+    result = run_probe(broken, Target("127.0.0.1", 25), {}, timeout=1)
+    assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.INTERNAL)
+    assert result.summary == "probe error: ValueError: settings['port'] is not a number"
+    assert "Traceback" not in str(result.to_dict())
+    assert "Traceback" in caplog.text  # staff still get it in the log
+
+
+def test_a_plugin_that_hangs_is_abandoned_after_timeout_plus_grace():
+    release = threading.Event()
+
+    def hangs(target, settings, ctx):
+        release.wait(10)
+        return ProbeResult(Status.OK, "too late")
+
+    started = time.monotonic()
+    try:
+        result = run_probe(hangs, Target("127.0.0.1", 25), {}, timeout=0.3, grace=0.2)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 0.8
+    assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.INTERNAL)
+    assert "did not finish within 0.5 s" in result.summary
+    assert result.timings.total == pytest.approx(0.5, abs=0.2)
+
+
+def test_a_plugin_that_returns_something_else_gets_unknown():
+    result = run_probe(lambda target, settings, ctx: None, Target("127.0.0.1", 25), {}, timeout=1)
+    assert result.status is Status.UNKNOWN
+    assert result.summary == "probe returned NoneType, not a ProbeResult"
+
+
+def test_probe_failure_raised_outside_a_session_becomes_the_result():
+    def needs_password(target, settings, ctx):
+        raise ProbeFailure(ErrorKind.CONFIG_ERROR, "no password set", Status.UNKNOWN)
+
+    result = run_probe(needs_password, Target("127.0.0.1", 25), {}, timeout=1)
+    assert (result.status, result.error_kind, result.summary) == (
+        Status.UNKNOWN, ErrorKind.CONFIG_ERROR, "no password set")
+
+
+def test_run_probe_sets_total_and_checked_at_from_its_clock():
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    result = run_probe(lambda target, settings, ctx: ProbeResult(Status.OK, "fine"), Target("127.0.0.1", 25),
+                       {}, timeout=1, clock=lambda: moment)
+    assert result.checked_at == moment
+    assert result.timings.total is not None and result.timings.total >= 0
+
+
+def test_run_probe_hands_settings_and_a_running_deadline_to_the_probe():
+    seen = {}
+
+    def inspect(target, settings, ctx):
+        seen.update(settings=settings, timeout=ctx.timeout, remaining=ctx.deadline.remaining())
+        return ProbeResult(Status.OK, "fine")
+
+    run_probe(inspect, Target("127.0.0.1", 25), {"user": "probe"}, timeout=3)
+    assert seen["settings"] == {"user": "probe"} and seen["timeout"] == 3
+    assert 2.5 < seen["remaining"] <= 3
+
+
+def test_session_refuses_an_unknown_phase():
+    session = ProbeContext(timeout=1).session(Target("127.0.0.1", 25))
+    with pytest.raises(ValueError, match="unknown phase 'handshake'"), session.phase("handshake"):
+        pass
+
+
+def test_session_phases_add_up_with_the_injected_clock():
+    ticks = iter(range(100))
+    session = ProbeContext(timeout=1000, monotonic=lambda: float(next(ticks))).session(Target("127.0.0.1", 25))
+    for _ in range(2):
+        with session.phase("banner"):
+            pass
+    assert session.result(Status.OK, "fine").timings.banner == 2.0
+
+
+def test_session_closes_its_connections_on_the_way_out(serve):
+    server = serve(greet)
+    with ProbeContext(timeout=2).session(Target("127.0.0.1", server.port)) as session:
+        conv = session.connect()
+    assert conv.stream.sock.fileno() == -1
+
+
+def test_session_lets_programming_errors_through_to_the_runner():
+    with pytest.raises(KeyError), ProbeContext(timeout=1).session(Target("127.0.0.1", 25)):
+        raise KeyError("bug")
+
+
+def test_session_turns_socket_errors_into_failures_with_results():
+    with pytest.raises(ProbeFailure) as caught, ProbeContext(timeout=1).session(Target("127.0.0.1", 25)):
+        raise ConnectionResetError(104, "Connection reset by peer")
+    assert caught.value.kind is ErrorKind.PROTOCOL_ERROR
+    assert caught.value.result.summary == "connection error: Connection reset by peer"
+
+
+def test_connection_refused_on_a_udp_style_read_is_connect_refused():
+    with pytest.raises(ProbeFailure) as caught, ProbeContext(timeout=1).session(Target("127.0.0.1", 5060)):
+        raise ConnectionRefusedError(111, "Connection refused")
+    assert caught.value.result.error_kind is ErrorKind.CONNECT_REFUSED
+
