@@ -14,9 +14,19 @@ from sqlalchemy import event
 
 from .config import (DEFAULTS, DEV_SECRET_KEY, ConfigError, env_overrides, normalise_database_url,
                      sqlite_url)
+from .checktypes import CheckType
 from .extensions import csrf, db, migrate
+from .hookspecs import hookimpl
+from .plugins import get_plugins, init_plugins
+from .probing import (ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, SubCheck, Target,
+                      Timings, TlsInfo, TlsMode, TlsPolicy)
 
-__all__ = ["create_app", "ConfigError"]
+# The plugin API: what a check plugin imports from ``ninerstatus``.
+__all__ = [
+    "create_app", "ConfigError", "get_plugins", "hookimpl", "CheckType",
+    "ErrorKind", "ProbeContext", "ProbeFailure", "ProbeResult", "Status", "SubCheck", "Target",
+    "Timings", "TlsInfo", "TlsMode", "TlsPolicy",
+]
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bool = True) -> Flask:
@@ -33,10 +43,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
     if check_secret:
         ensure_production_secret(app)
     register_extensions(app)
+    register_plugins(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_error_pages(app)
     register_commands(app)
+    get_plugins(app).hook.ninerstatus_app_ready(app=app)
     return app
 
 
@@ -91,6 +103,11 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+
+
+def register_plugins(app: Flask) -> None:
+    """Load the check plugins and any local plugin files (see plugins.py)."""
+    init_plugins(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -15,7 +15,10 @@ from .extensions import db
 
 def register_commands(app: Flask) -> None:
     """Attach the site's commands to ``app.cli``."""
-    for command in (init_command, demo_command, create_user_command, serve_command):
+    from .check_commands import check_command, plugins_command
+
+    for command in (init_command, demo_command, create_user_command, serve_command, plugins_command,
+                    check_command):
         app.cli.add_command(command)
 
 

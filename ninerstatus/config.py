@@ -38,6 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "RECENT_POSTS": 5,
     "TAG_CLOUD_SIZE": 40,
     "SEARCH_MAX_LENGTH": 200,
+    # Plugin names (entry-point names or local file stems) never to load.
+    "DISABLED_PLUGINS": [],
+    # Folder of local plugin files; None means "plugins" in the instance folder.
+    "PLUGINS_FOLDER": None,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,

@@ -1,0 +1,103 @@
+"""Check types: what plugins register so the core can probe, configure and show a service.
+
+The core dispatches by type name; it never calls every plugin for every check.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+from wtforms.fields import Field
+
+from .probing import ProbeFunction, TlsMode
+
+DEFAULT_WIDGET = "checks/widget.html"
+
+
+class CheckTypeError(ValueError):
+    """A check type that cannot be registered, or settings that do not validate."""
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """One kind of check, as a plugin registers it.
+
+    :param name: short unique identifier used in the database and on the command line (``smtp``).
+    :param label: what staff and visitors read (``SMTP submission``).
+    :param probe: ``probe(target, settings, ctx) -> ProbeResult``; see ``ninerstatus.probing``.
+    :param default_port: port used when a check does not name one.
+    :param ports: well-known ports by name, offered as presets (``{"submission": 587, "smtps": 465}``).
+    :param tls_by_port: how TLS is reached on well-known ports (``{587: TlsMode.STARTTLS,
+        465: TlsMode.IMPLICIT}``); other ports default to no TLS.
+    :param transports: what the check can run over (``("tcp",)``, or ``("udp", "tcp", "tls")`` for SIP).
+    :param settings: unbound WTForms fields by setting name; the admin form and the
+        command line's ``--option name=value`` are both built from them.
+    :param widget_template: the Jinja template that shows a result in the sidebar.
+    :param description: one paragraph for the admin page and ``ninerstatus plugins``.
+    """
+
+    name: str
+    label: str
+    probe: ProbeFunction
+    default_port: int
+    ports: Mapping[str, int] = field(default_factory=dict)
+    tls_by_port: Mapping[int, TlsMode] = field(default_factory=dict)
+    transports: tuple[str, ...] = ("tcp",)
+    settings: Mapping[str, Field] = field(default_factory=dict)
+    widget_template: str = DEFAULT_WIDGET
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name.isidentifier() or self.name != self.name.lower():
+            raise CheckTypeError(f"check type name {self.name!r} must be a lower-case identifier")
+        if not callable(self.probe):
+            raise CheckTypeError(f"check type {self.name!r}: probe is not callable")
+
+    def default_tls(self, port: int) -> TlsMode:
+        """The TLS mode a check on ``port`` uses unless told otherwise."""
+        return self.tls_by_port.get(port, TlsMode.NONE)
+
+    def settings_form(self, data: Mapping[str, Any] | MultiDict | None = None, **kwargs: Any) -> Form:
+        """Return a WTForms form of this type's settings, filled from ``data``."""
+        form_class = type(f"{self.name.title()}SettingsForm", (Form,), dict(self.settings))
+        formdata = data if isinstance(data, MultiDict) or data is None else MultiDict(
+            [(k, str(v)) for k, v in data.items()])
+        return form_class(formdata=formdata, **kwargs)
+
+    def parse_settings(self, raw: Mapping[str, str]) -> dict[str, Any]:
+        """Validate text settings (from a form or ``--option``) into typed values.
+
+        Unknown names and invalid values raise ``CheckTypeError`` naming each problem.
+        """
+        unknown = sorted(set(raw) - set(self.settings))
+        if unknown:
+            known = ", ".join(sorted(self.settings)) or "none"
+            raise CheckTypeError(f"{self.name} has no setting {', '.join(unknown)} (settings: {known})")
+        form = self.settings_form(MultiDict(list(raw.items())))
+        if not form.validate():
+            problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+            raise CheckTypeError(f"invalid {self.name} settings: {problems}")
+        return {name: form[name].data for name in self.settings}
+
+
+class CheckTypeRegistry(Mapping[str, CheckType]):
+    """The check types of one application, by name, in registration order."""
+
+    def __init__(self, types: Iterable[CheckType]) -> None:
+        self._types: dict[str, CheckType] = {}
+        for check_type in types:
+            if check_type.name in self._types:
+                raise CheckTypeError(f"two plugins register a check type named {check_type.name!r}")
+            self._types[check_type.name] = check_type
+
+    def __getitem__(self, name: str) -> CheckType:
+        return self._types[name]
+
+    def __iter__(self):
+        return iter(self._types)
+
+    def __len__(self) -> int:
+        return len(self._types)

@@ -1,0 +1,133 @@
+"""The plugin system: load order, local files, disabling, validation and check types."""
+from __future__ import annotations
+
+import logging
+import textwrap
+from pathlib import Path
+
+import pluggy
+import pytest
+from wtforms import IntegerField, SelectField, validators
+
+from ninerstatus import CheckType, ProbeResult, Status, create_app, get_plugins
+from ninerstatus.checktypes import CheckTypeError, CheckTypeRegistry
+from ninerstatus.probing import TlsMode
+
+GOOD_PLUGIN = '''
+from ninerstatus import CheckType, ProbeResult, Status, hookimpl
+
+def probe(target, settings, ctx):
+    return ProbeResult(Status.OK, f"echo {settings['word']} from {target.host}")
+
+@hookimpl
+def ninerstatus_check_types():
+    from wtforms import StringField
+    return [CheckType(name="echo", label="Echo", probe=probe, default_port=7,
+                      settings={"word": StringField(default="hi")})]
+
+@hookimpl
+def ninerstatus_app_ready(app):
+    app.config["ECHO_READY"] = True
+'''
+
+
+def make_app(tmp_path: Path, files: dict[str, str], **config):
+    folder = tmp_path / "plugins"
+    folder.mkdir(exist_ok=True)
+    for name, source in files.items():
+        (folder / name).write_text(textwrap.dedent(source))
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}",
+                       "PLUGINS_FOLDER": str(folder), **config})
+
+
+def test_a_local_plugin_file_registers_its_check_type_and_hooks(tmp_path):
+    app = make_app(tmp_path, {"echo.py": GOOD_PLUGIN})
+    plugins = get_plugins(app)
+    assert "echo" in plugins.check_types
+    assert app.config["ECHO_READY"] is True
+    info = next(p for p in plugins.loaded if p.name == "echo")
+    assert info.source == "local file" and info.origin.endswith("plugins/echo.py")
+    assert info.hooks == ("ninerstatus_app_ready", "ninerstatus_check_types")
+
+
+def test_a_local_plugin_with_an_unknown_hook_is_skipped_with_a_warning(tmp_path, caplog):
+    bad = "from ninerstatus import hookimpl\n@hookimpl\ndef ninerstatus_no_such_hook():\n    pass\n"
+    with caplog.at_level(logging.WARNING):
+        app = make_app(tmp_path, {"echo.py": GOOD_PLUGIN, "typo.py": bad})
+    plugins = get_plugins(app)
+    assert "echo" in plugins.check_types
+    assert not any(p.name == "typo" for p in plugins.loaded)
+    assert "ninerstatus_no_such_hook" in plugins.skipped[str(tmp_path / "plugins" / "typo.py")]
+    assert "skipping local plugin" in caplog.text
+
+
+def test_a_local_plugin_that_fails_to_import_does_not_stop_the_site(tmp_path):
+    app = make_app(tmp_path, {"broken.py": "import no_such_module_here\n", "syntax.py": "def (:\n",
+                              "echo.py": GOOD_PLUGIN})
+    skipped = get_plugins(app).skipped
+    assert "ModuleNotFoundError" in skipped[str(tmp_path / "plugins" / "broken.py")]
+    assert "SyntaxError" in skipped[str(tmp_path / "plugins" / "syntax.py")]
+    assert "echo" in get_plugins(app).check_types
+
+
+def test_disabled_plugins_are_never_loaded(tmp_path):
+    app = make_app(tmp_path, {"echo.py": GOOD_PLUGIN}, DISABLED_PLUGINS=["echo"])
+    assert "echo" not in get_plugins(app).check_types
+    assert not any(p.name == "echo" for p in get_plugins(app).loaded)
+
+
+def test_each_app_has_its_own_plugin_manager(tmp_path):
+    first = make_app(tmp_path, {"echo.py": GOOD_PLUGIN})
+    second = make_app(tmp_path, {}, DISABLED_PLUGINS=["echo"])
+    assert get_plugins(first).manager is not get_plugins(second).manager
+    assert "echo" in get_plugins(first).check_types and "echo" not in get_plugins(second).check_types
+
+
+def test_an_installed_plugin_with_an_unknown_hook_is_an_error(tmp_path, monkeypatch):
+    def load_broken_entry_point(self, group, name=None):
+        module = type("Broken", (), {"ninerstatus_misspelt": pluggy.HookimplMarker("ninerstatus")(lambda: None)})
+        self.register(module, name="broken")
+        return 1
+    monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", load_broken_entry_point)
+    with pytest.raises(pluggy.PluginValidationError, match="ninerstatus_misspelt"):
+        make_app(tmp_path, {})
+
+
+def _probe(target, settings, ctx):
+    return ProbeResult(Status.OK, "ok")
+
+
+def test_check_type_settings_become_a_form_and_typed_values():
+    check_type = CheckType(name="demo", label="Demo", probe=_probe, default_port=25,
+                           tls_by_port={465: TlsMode.IMPLICIT},
+                           settings={"retries": IntegerField(default=2, validators=[validators.NumberRange(0, 5)]),
+                                     "mode": SelectField(choices=["a", "b"], default="a")})
+    assert check_type.parse_settings({"retries": "3", "mode": "b"}) == {"retries": 3, "mode": "b"}
+    assert check_type.parse_settings({}) == {"retries": 2, "mode": "a"}
+    with pytest.raises(CheckTypeError, match="retries"):
+        check_type.parse_settings({"retries": "9"})
+    with pytest.raises(CheckTypeError, match="has no setting colour"):
+        check_type.parse_settings({"colour": "red"})
+    assert check_type.default_tls(465) is TlsMode.IMPLICIT and check_type.default_tls(25) is TlsMode.NONE
+
+
+def test_check_type_names_are_checked_and_unique():
+    with pytest.raises(CheckTypeError):
+        CheckType(name="Not ok", label="x", probe=_probe, default_port=1)
+    one = CheckType(name="same", label="x", probe=_probe, default_port=1)
+    with pytest.raises(CheckTypeError, match="two plugins"):
+        CheckTypeRegistry([one, one])
+
+
+def test_check_command_runs_a_plugin_probe_and_speaks_nagios(tmp_path):
+    app = make_app(tmp_path, {"echo.py": GOOD_PLUGIN})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["check", "echo", "--host", "127.0.0.1", "-o", "word=ping", "--nagios"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("ECHO OK - echo ping from 127.0.0.1 | 'time'=")
+    bad_host = runner.invoke(args=["check", "echo", "--host", "-oProxy=x", "--nagios"])
+    assert bad_host.exit_code == 3 and bad_host.output.startswith("ECHO UNKNOWN - ")
+    unknown_option = runner.invoke(args=["check", "echo", "--host", "127.0.0.1", "-o", "colour=red"])
+    assert unknown_option.exit_code == 2 and "has no setting colour" in unknown_option.output
+    listing = runner.invoke(args=["plugins"])
+    assert "echo  (local file:" in listing.output and "check types: " in listing.output
