@@ -1,0 +1,1 @@
+"""Tests of the bundled check plugins against real servers on loopback."""
