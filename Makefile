@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test system-deps clean
+.PHONY: run test install install-test system-deps vendor-editor clean
 
 # A stamp per install flavour, remade when the package metadata changes.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -35,6 +35,18 @@ run: install
 
 test: install-test system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Trix, the post editor, comes from the npm registry. Its built files are
+# committed, so `make run` needs no npm; run this after changing TRIX_VERSION.
+TRIX_VERSION ?= 2.1.19
+TRIX_DIR := ninerstatus/static/vendor/trix
+
+vendor-editor:
+	rm -rf build/trix && mkdir -p build/trix $(TRIX_DIR)
+	cd build/trix && npm pack --silent trix@$(TRIX_VERSION) >/dev/null && tar xzf trix-$(TRIX_VERSION).tgz
+	cp build/trix/package/dist/trix.umd.min.js build/trix/package/dist/trix.css build/trix/package/LICENSE $(TRIX_DIR)/
+	printf 'trix %s from the npm registry, %s\n' $(TRIX_VERSION) "$$(npm view trix@$(TRIX_VERSION) dist.integrity)" > $(TRIX_DIR)/SOURCE
+	rm -rf build/trix
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -43,6 +43,8 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
     if check_secret:
         ensure_production_secret(app)
     register_extensions(app)
+    register_security(app)
+    register_accounts(app)
     register_plugins(app)
     register_blueprints(app)
     register_template_helpers(app)
@@ -94,6 +96,7 @@ def _sqlite_pragmas(busy_timeout_ms: int):
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations and CSRF protection to the app."""
     from . import models  # noqa: F401  (registers the tables on db.metadata)
+    from .checks import models as check_models  # noqa: F401
     import ninerstatus_migrations
 
     db.init_app(app)
@@ -108,6 +111,22 @@ def register_extensions(app: Flask) -> None:
 def register_plugins(app: Flask) -> None:
     """Load the check plugins and any local plugin files (see plugins.py)."""
     init_plugins(app)
+
+
+def register_security(app: Flask) -> None:
+    """Send security headers on every response, keep staff pages private, mark cookies Secure over HTTPS."""
+    from .security import init_security
+
+    init_security(app)
+
+
+def register_accounts(app: Flask) -> None:
+    """Bind Flask-Login (sessions revoked by a per-user version) and the sign-in throttle."""
+    from .accounts.sessions import init_sessions
+    from .accounts.throttle import init_throttle
+
+    init_sessions(app)
+    init_throttle(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -9,6 +9,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, and_, or_, select
+from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -46,6 +47,15 @@ class Visibility(str, enum.Enum):
     INTERNAL = "internal"
 
 
+class UpdateState(str, enum.Enum):
+    """Where an incident stands, as told by each of its timestamped updates."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
 class Role(str, enum.Enum):
     """Staff roles: admins run the site, editors write posts."""
 
@@ -78,7 +88,7 @@ post_servers = Table(
 )
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     """A staff account."""
 
     __tablename__ = "users"
@@ -103,6 +113,24 @@ class User(db.Model):
     def check_password(self, password: str) -> bool:
         """True when ``password`` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """The identity kept in sessions and remember-me cookies: id and session version.
+
+        Carrying the version means that bumping it voids every session and
+        cookie issued before, on every device.
+        """
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_admin(self) -> bool:
+        """True for accounts that may run the site, not only write posts."""
+        return self.role is Role.ADMIN
+
+    @property
+    def display_name(self) -> str:
+        """The name shown to other staff, or the e-mail address when there is none."""
+        return self.name or self.email
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
@@ -179,6 +207,13 @@ class Post(db.Model):
                                            order_by="Tag.name")
     servers: Mapped[list[Server]] = relationship(secondary=post_servers, back_populates="posts",
                                                  order_by="Server.display_order, Server.code")
+    # Loaded with the post: every page that shows a post shows its timeline too.
+    updates: Mapped[list[PostUpdate]] = relationship(
+        back_populates="post", cascade="all, delete-orphan", lazy="selectin",
+        order_by="(PostUpdate.created_at.desc(), PostUpdate.id.desc())")
+    revisions: Mapped[list[PostRevision]] = relationship(
+        back_populates="post", cascade="all, delete-orphan",
+        order_by="(PostRevision.created_at.desc(), PostRevision.id.desc())")
 
     def set_body(self, raw_html: str, site_host: str | None = None) -> None:
         """Store ``raw_html`` sanitised, with its plain text and excerpt derived from it."""
@@ -214,3 +249,68 @@ class Post(db.Model):
 
     def __repr__(self) -> str:
         return f"<Post {self.slug}>"
+
+
+class PostUpdate(db.Model):
+    """A timestamped update to an incident: its state then and what staff said."""
+
+    __tablename__ = "post_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    state: Mapped[UpdateState] = _enum_column(UpdateState, UpdateState.INVESTIGATING)
+    # Sanitised like a post body (see markup.py).
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    post: Mapped[Post] = relationship(back_populates="updates")
+    author: Mapped[User | None] = relationship()
+
+    def set_body(self, raw_html: str, site_host: str | None = None) -> None:
+        """Store ``raw_html`` sanitised."""
+        self.body_html = sanitise_html(raw_html, site_host=site_host)
+
+    def __repr__(self) -> str:
+        return f"<PostUpdate {self.state.value} on post {self.post_id}>"
+
+
+class PostRevision(db.Model):
+    """A post's title and body as one save left them, so an earlier text can be restored."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # What made this revision, e.g. "restored from the revision of 18 August".
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    post: Mapped[Post] = relationship(back_populates="revisions")
+    author: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PostRevision {self.id} of post {self.post_id}>"
+
+
+class LoginAttempt(db.Model):
+    """A failed or still running sign-in, counted per account and per client network.
+
+    Kept in the database so every worker process sees the same count; rows
+    older than the throttling window no longer count and are purged.
+    """
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The e-mail address as typed (lowercased), whether or not an account has it.
+    account: Mapped[str] = mapped_column(String(254), index=True)
+    # The client's address, or its /64 network for IPv6.
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+    def __repr__(self) -> str:
+        return f"<LoginAttempt {self.account} from {self.address}>"

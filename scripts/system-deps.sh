@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages a step needs, and only those that are missing.
 #   system-deps.sh venv   what creating the virtual environment needs
-#   system-deps.sh test   what the test suite needs (PostgreSQL for its second leg)
+#   system-deps.sh test   what the test suite needs (PostgreSQL for its second leg, Chromium)
 set -euo pipefail
 
 want=()
@@ -13,6 +13,8 @@ case "${1:-}" in
     # The PostgreSQL leg uses the server on 127.0.0.1:5432 when there is one,
     # or else starts a throwaway cluster from these binaries.
     compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || want+=(postgresql)
+    # The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+    [ -x /usr/bin/chromium ] || want+=(chromium)
     ;;
   *)
     echo "usage: $0 venv|test" >&2

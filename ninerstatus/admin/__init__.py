@@ -1,8 +1,14 @@
-"""The staff side under /admin: sign-in, posts, servers and checks.
+"""The staff side under /admin: sign-in, posts and incident updates, tags and servers.
 
-Mounted now so URLs are reserved and the layout is fixed; its views arrive
-with the staff accounts.
+Every view here needs a signed-in account (checked before each request, so a
+new view is closed until it says otherwise); admin-only views say so with
+``@admin_required``.
 """
 from flask import Blueprint
 
+from ..accounts.roles import require_staff
+
 bp = Blueprint("admin", __name__)
+bp.before_request(require_staff)
+
+from . import account, errors, posts, revisions, servers, tags, updates  # noqa: E402,F401  (routes register on bp)

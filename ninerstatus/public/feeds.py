@@ -11,7 +11,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
-from flask import Response, abort, current_app, url_for
+from flask import Response, abort, current_app, get_template_attribute, url_for
 from sqlalchemy import select
 
 from ..extensions import db
@@ -38,6 +38,11 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
+def feed_content(post: Post) -> str:
+    """A post's HTML for feeds: its incident updates, newest first, then its text."""
+    return str(get_template_attribute("_macros.html", "timeline")(post)) + post.body_html
+
+
 def _updated(spec: FeedSpec) -> datetime:
     return max((p.updated_at for p in spec.posts), default=utcnow())
 
@@ -60,7 +65,7 @@ def render_rss(spec: FeedSpec) -> bytes:
         _sub(item, "pubDate", format_datetime(post.published_at))
         for tag in post.tags:
             _sub(item, "category", tag.name)
-        _sub(item, "description", post.body_html)
+        _sub(item, "description", feed_content(post))
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(rss, encoding="utf-8", xml_declaration=False)
 
 
@@ -86,7 +91,7 @@ def render_atom(spec: FeedSpec) -> bytes:
         for tag in post.tags:
             _sub(entry, "category", term=tag.name)
         _sub(entry, "summary", post.excerpt)
-        _sub(entry, "content", post.body_html, type="html")
+        _sub(entry, "content", feed_content(post), type="html")
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="utf-8", xml_declaration=False)
 
 

@@ -1,0 +1,186 @@
+"""Turning the post form into a post: tags, servers, publishing state and revisions.
+
+Shared by saving, autosaving and previewing so the three can never disagree
+about what a form means.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from flask import request
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..markup import make_excerpt, sanitise_html
+from ..models import Post, PostKind, PostRevision, PostStatus, PostUpdate, Server, Tag, User
+from ..slugs import slugify, unique_slug
+from ..timeutil import utcnow
+from .forms import PostForm, parse_tag_names
+
+# What the buttons of the post form ask for.
+SAVE_DRAFT, PUBLISH, SCHEDULE = "draft", "publish", "schedule"
+ACTIONS = (SAVE_DRAFT, PUBLISH, SCHEDULE)
+
+
+def site_host() -> str:
+    """This site's host name, whose links are not marked as leaving the site."""
+    return request.host.split(":")[0]
+
+
+def server_choices() -> list[tuple[int, str]]:
+    """Every server as a checkbox choice, in sidebar order."""
+    servers = db.session.scalars(select(Server).order_by(Server.display_order, Server.code))
+    return [(s.id, f"{s.code} ({s.role})" if s.role else s.code) for s in servers]
+
+
+def existing_tag_names() -> list[str]:
+    """Names of every tag, for the editor's list of tags to pick from."""
+    return list(db.session.scalars(select(Tag.name).order_by(func.lower(Tag.name))))
+
+
+def post_form(post: Post | None = None) -> PostForm:
+    """The post form, filled from the request when one was sent, else from ``post``."""
+    form = PostForm(obj=post) if post is not None and not request.form else PostForm()
+    form.servers.choices = server_choices()
+    if post is not None and not request.form:
+        form.tags.data = ", ".join(t.name for t in post.tags)
+        form.servers.data = [s.id for s in post.servers]
+        form.kind.data = post.kind.value
+        form.body.data = post.body_html
+        form.publish_at.data = post.published_at.replace(tzinfo=None) if post.published_at else None
+    return form
+
+
+def find_tags(names: list[str], create: bool) -> list[Tag]:
+    """The tags called ``names`` (ignoring case); missing ones are made, and added when ``create``."""
+    tags = []
+    for name in names:
+        tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
+        if tag is None:
+            if create:
+                tag = Tag(name=name, slug=unique_slug(name, _tag_slug_taken))
+                db.session.add(tag)
+            else:
+                tag = Tag(name=name, slug=slugify(name))
+        tags.append(tag)
+    return tags
+
+
+def _tag_slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(func.count()).where(Tag.slug == slug)) > 0
+
+
+def chosen_servers(form: PostForm) -> list[Server]:
+    """The servers ticked in the form."""
+    ids = form.servers.data or []
+    return list(db.session.scalars(select(Server).where(Server.id.in_(ids)))) if ids else []
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """The form's naive "publish at" value, which the form labels as UTC."""
+    return moment.replace(tzinfo=timezone.utc) if moment else None
+
+
+def publishing_error(form: PostForm, action: str, now: datetime) -> str | None:
+    """Why ``action`` cannot be done with this form, or None when it can."""
+    if action not in ACTIONS:
+        return "Choose one of the buttons: save as draft, publish now or schedule."
+    if action in (PUBLISH, SCHEDULE) and not (form.body.data or "").strip():
+        return "Write the post's text before publishing it."
+    if action == SCHEDULE:
+        when = as_utc(form.publish_at.data)
+        if when is None:
+            return "Give a date and time (UTC) to schedule the post for."
+        if when <= now:
+            return "That time has passed: pick a later one, or publish now."
+    return None
+
+
+def form_kind(form: PostForm) -> PostKind:
+    """The kind chosen in the form (a notice when the choice is missing)."""
+    return PostKind(form.kind.data) if form.kind.data in {k.value for k in PostKind} else PostKind.NOTICE
+
+
+def fill_post(post: Post | None, form: PostForm, author: User) -> Post:
+    """Copy the form's title, text, kind, tags and servers onto ``post``, or a new draft by ``author``.
+
+    Tags named for the first time are created. Returns the post, added to the session.
+    """
+    title = (form.title.data or "").strip() or "Untitled draft"
+    is_new = post is None
+    if is_new:
+        post = Post(status=PostStatus.DRAFT, slug=unique_slug(title, _post_slug_taken, max_length=200))
+    post.title = title
+    post.set_body(form.body.data or "", site_host=site_host())
+    post.kind = form_kind(form)
+    # Only now, complete, may it join the session: the tag queries below flush it.
+    if is_new:
+        db.session.add(post)
+        post.author = author
+    post.tags = find_tags(parse_tag_names(form.tags.data), create=True)
+    post.servers = chosen_servers(form)
+    return post
+
+
+def _post_slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(func.count()).where(Post.slug == slug)) > 0
+
+
+def apply_action(post: Post, action: str, form: PostForm, now: datetime) -> None:
+    """Set the post's status and publication time for the button pressed."""
+    if action == SAVE_DRAFT:
+        post.status, post.published_at = PostStatus.DRAFT, None
+    elif action == SCHEDULE:
+        post.status, post.published_at = PostStatus.SCHEDULED, as_utc(form.publish_at.data)
+    else:
+        # Updating a post that is already out keeps its original date.
+        if not post.is_visible(now):
+            post.published_at = now
+        post.status = PostStatus.PUBLISHED
+
+
+def record_revision(post: Post, author: User | None, note: str = "") -> None:
+    """Keep the post's current title and body, unless they equal the latest revision."""
+    latest = post.revisions[0] if post.revisions else None
+    if latest is not None and (latest.title, latest.body_html) == (post.title, post.body_html):
+        return
+    post.revisions.insert(0, PostRevision(title=post.title, body_html=post.body_html, note=note,
+                                          author=author, created_at=utcnow()))
+
+
+def post_state(post: Post, now: datetime | None = None) -> str:
+    """What the post is right now for visitors: draft, scheduled or published."""
+    if post.is_visible(now):
+        return "published"
+    return "scheduled" if post.status is PostStatus.SCHEDULED else "draft"
+
+
+@dataclass
+class PreviewPost:
+    """What a post would look like from the form, without saving anything.
+
+    Has exactly the attributes the visitors' templates read from a Post.
+    """
+
+    title: str
+    slug: str
+    kind: PostKind
+    body_html: str
+    excerpt: str
+    published_at: datetime
+    tags: list[Tag] = field(default_factory=list)
+    servers: list[Server] = field(default_factory=list)
+    updates: list[PostUpdate] = field(default_factory=list)
+
+
+def preview_post(form: PostForm, post: Post | None) -> PreviewPost:
+    """A PreviewPost of the form's content (unsaved tags included, nothing stored)."""
+    body = sanitise_html(form.body.data or "", site_host=site_host())
+    title = (form.title.data or "").strip() or "Untitled draft"
+    when = (post.published_at if post is not None and post.published_at else None) \
+        or as_utc(form.publish_at.data) or utcnow()
+    return PreviewPost(title=title, slug=post.slug if post is not None else slugify(title, 200),
+                       kind=form_kind(form), body_html=body, excerpt=make_excerpt(body), published_at=when,
+                       tags=find_tags(parse_tag_names(form.tags.data), create=False),
+                       servers=chosen_servers(form), updates=list(post.updates) if post is not None else [])

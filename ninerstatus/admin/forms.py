@@ -1,0 +1,122 @@
+"""The staff forms; every one carries a CSRF token through Flask-WTF.
+
+Titles, tag names and server fields are plain text: they are stored as typed
+and escaped wherever they are shown. Only post and update bodies are HTML,
+and those are sanitised by ``markup.py`` when saved.
+"""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
+from wtforms.fields import DateTimeLocalField
+from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional,
+                                Regexp, ValidationError)
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..models import PostKind, UpdateState, Visibility
+
+MIN_PASSWORD_LENGTH = 10
+# Generous: a passphrase or a manager's 64 random characters must fit as typed.
+MAX_PASSWORD_LENGTH = 1024
+
+
+def _choices(enum_cls) -> list[tuple[str, str]]:
+    return [(member.value, member.value.capitalize()) for member in enum_cls]
+
+
+class SignInForm(FlaskForm):
+    """E-mail address and password."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
+    # Not stripped: a password is taken exactly as typed, spaces and all.
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    remember = BooleanField("Keep me signed in on this device for 30 days")
+
+
+class PasswordChangeForm(FlaskForm):
+    """The current password and a new one, typed twice."""
+
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
+    new = PasswordField("New password", validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                               message=f"Use at least {MIN_PASSWORD_LENGTH} characters "
+                                       f"(and at most {MAX_PASSWORD_LENGTH}).")])
+    repeat = PasswordField("New password again", validators=[
+        DataRequired(), EqualTo("new", message="The two new passwords are not the same.")])
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes, one per choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def parse_tag_names(text: str) -> list[str]:
+    """Split comma-separated tag names, tidy their spaces and drop repeats (ignoring case)."""
+    names: dict[str, str] = {}
+    for raw in (text or "").split(","):
+        name = " ".join(raw.split())
+        if name:
+            names.setdefault(name.casefold(), name)
+    return list(names.values())
+
+
+class PostForm(FlaskForm):
+    """A post: title, body, kind, tags, affected servers and when to publish."""
+
+    title = StringField("Title", validators=[DataRequired(message="Give the post a title."), Length(max=200)])
+    body = TextAreaField("Text")
+    kind = RadioField("Kind", choices=_choices(PostKind), default=PostKind.INCIDENT.value)
+    tags = StringField("Tags", description="Separate tags with commas; new ones are created.",
+                       validators=[Length(max=1000)])
+    servers = MultiCheckboxField("Affected servers", coerce=int)
+    publish_at = DateTimeLocalField("Publish at (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+    def validate_tags(self, field) -> None:
+        """Each tag fits its column."""
+        too_long = [name for name in parse_tag_names(field.data) if len(name) > 64]
+        if too_long:
+            raise ValidationError(f"Tags are at most 64 characters: shorten “{too_long[0][:40]}…”.")
+
+
+class UpdateForm(FlaskForm):
+    """An incident update: the state now and what changed."""
+
+    state = SelectField("State", choices=_choices(UpdateState), default=UpdateState.INVESTIGATING.value)
+    body = TextAreaField("Update", validators=[DataRequired(message="Write what changed.")])
+
+
+class ServerForm(FlaskForm):
+    """A server as listed under "Systems at a Glance"."""
+
+    code = StringField("Code", validators=[
+        DataRequired(), Length(max=32),
+        # The code is part of the server's address (/servers/NC036).
+        Regexp(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", message="Use letters, digits, dots, dashes and underscores.")])
+    role = StringField("Role", validators=[Length(max=80)])
+    city = StringField("City", validators=[Length(max=80)])
+    country = StringField("Country", validators=[Length(max=80)])
+    visibility = RadioField("Status shown to visitors", choices=[
+        (Visibility.PUBLIC.value, "Public: visitors see its live status"),
+        (Visibility.INTERNAL.value, "Internal: listed as INTERNAL, status hidden")],
+        default=Visibility.PUBLIC.value)
+    display_order = IntegerField("Position", default=0, validators=[InputRequired(), NumberRange(0, 100000)])
+    notes = TextAreaField("Notes shown on its page", validators=[Length(max=5000)])
+
+
+class TagForm(FlaskForm):
+    """A tag's name and the address of its page."""
+
+    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    slug = StringField("Address", description="Changing it breaks links and feed subscriptions to the old one.",
+                       validators=[DataRequired(), Length(max=80),
+                                   Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$",
+                                          message="Use lowercase letters and digits joined by single dashes.")])
+
+
+class TagMergeForm(FlaskForm):
+    """The tag that takes over another tag's posts."""
+
+    target = SelectField("Merge into", coerce=int)

@@ -1,0 +1,162 @@
+"""Writing posts: the list with its filters, the editor, preview, autosave and deletion."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import or_, select
+
+from ..extensions import db
+from ..models import Post, PostStatus, Server, Tag
+from ..public.pagination import paginate
+from ..public.views import like_pattern
+from ..timeutil import utcnow
+from . import bp
+from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, post_form, post_state,
+                      preview_post, publishing_error, record_revision)
+from .errors import redisplays_form
+from .forms import UpdateForm
+
+POSTS_PER_PAGE = 25
+STATE_FILTERS = ("draft", "scheduled", "published")
+
+
+def post_or_404(post_id: int) -> Post:
+    """The post with ``post_id``, drafts included."""
+    return db.session.get(Post, post_id) or abort(404, description="There is no post with that number.")
+
+
+def filtered_posts(args):
+    """A select of every post matching the list's filters, newest first."""
+    now = utcnow()
+    statement = select(Post).order_by(Post.published_at.desc().nulls_first(), Post.updated_at.desc(),
+                                      Post.id.desc())
+    state = args.get("status")
+    if state == "published":
+        statement = statement.where(Post.visible_clause(now))
+    elif state == "scheduled":
+        statement = statement.where(Post.status == PostStatus.SCHEDULED, Post.published_at > now)
+    elif state == "draft":
+        statement = statement.where(Post.status == PostStatus.DRAFT)
+    if args.get("tag"):
+        statement = statement.where(Post.tags.any(Tag.slug == args["tag"]))
+    if args.get("server"):
+        statement = statement.where(Post.servers.any(Server.code == args["server"]))
+    query = args.get("q", "").strip()[:current_app.config["SEARCH_MAX_LENGTH"]]
+    if query:
+        pattern = like_pattern(query)
+        statement = statement.where(or_(Post.title.ilike(pattern, escape="\\"),
+                                        Post.body_text.ilike(pattern, escape="\\")))
+    return statement
+
+
+@bp.get("/")
+def index():
+    """The staff pages start at the list of posts."""
+    return redirect(url_for("admin.posts"))
+
+
+@bp.get("/posts")
+def posts():
+    """Every post, drafts and scheduled ones included, with filters and search."""
+    page = paginate(filtered_posts(request.args), POSTS_PER_PAGE)
+    filters = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template("admin/posts/list.html", page=page, states=STATE_FILTERS,
+                           tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
+                           servers=db.session.scalars(select(Server).order_by(Server.display_order,
+                                                                              Server.code)).all(),
+                           post_state=post_state, filters=filters)
+
+
+def _editor(form, post: Post | None, message: str | None = None, status: int = 200):
+    return render_template("admin/posts/edit.html", form=form, post=post, message=message,
+                           tag_names=existing_tag_names(), update_form=UpdateForm(formdata=None),
+                           state=post_state(post) if post is not None else "draft",
+                           now_utc=f"{utcnow():%Y-%m-%d %H:%M}"), status
+
+
+def _save(form, post: Post | None):
+    """Validate and save the editor's form, or show it again with what went wrong."""
+    action = request.form.get("action", SAVE_DRAFT)
+    now = utcnow()
+    if not form.validate_on_submit():
+        return _editor(form, post, status=400)
+    problem = publishing_error(form, action, now)
+    if problem:
+        return _editor(form, post, message=problem, status=400)
+    post = fill_post(post, form, current_user._get_current_object())
+    apply_action(post, action, form, now)
+    record_revision(post, current_user._get_current_object())
+    db.session.commit()
+    flash(f"“{post.title}” is {post_state(post, now)}."
+          + (" Visitors can read it now." if action == PUBLISH else ""))
+    return redirect(url_for("admin.edit_post", post_id=post.id))
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+@redisplays_form
+def new_post():
+    """Write a new post."""
+    form = post_form()
+    if request.method == "GET":
+        return _editor(form, None)
+    return _save(form, None)
+
+
+@bp.route("/posts/<int:post_id>", methods=["GET", "POST"])
+@redisplays_form
+def edit_post(post_id: int):
+    """Edit a post; saving keeps the earlier text as a revision."""
+    post = post_or_404(post_id)
+    form = post_form(post)
+    if request.method == "GET":
+        return _editor(form, post)
+    return _save(form, post)
+
+
+@bp.post("/posts/preview")
+@bp.post("/posts/<int:post_id>/preview")
+def preview(post_id: int | None = None):
+    """Show the editor's content exactly as visitors will see it, without saving it."""
+    post = post_or_404(post_id) if post_id is not None else None
+    form = post_form(post)
+    return render_template("admin/posts/preview.html", post=preview_post(form, post))
+
+
+@bp.post("/posts/autosave")
+@bp.post("/posts/<int:post_id>/autosave")
+def autosave(post_id: int | None = None):
+    """Save a draft's text in the background while it is being written."""
+    post = post_or_404(post_id) if post_id is not None else None
+    if post is not None and post.status is not PostStatus.DRAFT:
+        return {"error": "Only drafts are saved automatically; use the buttons to save this post."}, 409
+    form = post_form(post)
+    form.validate()
+    # A draft may have no title yet; every other rule holds.
+    errors = {name: messages for name, messages in form.errors.items()
+              if name != "title" or (form.title.data or "").strip()}
+    if errors:
+        return {"error": "Not saved: " + " ".join(m for ms in errors.values() for m in ms)}, 400
+    post = fill_post(post, form, current_user._get_current_object())
+    db.session.commit()
+    return {
+        "saved_at": utcnow().isoformat(timespec="seconds"),
+        "edit_url": url_for("admin.edit_post", post_id=post.id),
+        "autosave_url": url_for("admin.autosave", post_id=post.id),
+        "preview_url": url_for("admin.preview", post_id=post.id),
+        # A fresh token, so a page left open for hours can still be saved.
+        "csrf_token": generate_csrf(),
+    }
+
+
+@bp.route("/posts/<int:post_id>/delete", methods=["GET", "POST"])
+def delete_post(post_id: int):
+    """Delete a post with its updates and revisions, after asking."""
+    post = post_or_404(post_id)
+    if request.method == "GET":
+        return render_template("admin/posts/delete.html", post=post)
+    title = post.title
+    db.session.delete(post)
+    db.session.commit()
+    flash(f"“{title}” is deleted.")
+    return redirect(url_for("admin.posts"))

@@ -1,0 +1,1 @@
+"""Tests of the staff side: accounts, protections, the editor, servers and tags."""
