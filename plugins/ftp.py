@@ -1,1 +1,280 @@
-"""Check plugin (in progress)."""
+"""FTP check: the whole banner, FEAT, explicit (AUTH TLS) or implicit FTPS, an optional login
+and passive-mode test, and always QUIT.
+
+Port 21 upgrades with AUTH TLS (RFC 4217) when the server offers it
+(setting ``auth_tls``: ``required``, ``optional`` or ``off``); port 990 speaks
+TLS from the first byte. Features are asked for again after the upgrade,
+because what a server said in plaintext is void. When TLS is required and
+AUTH TLS is missing or refused, the check is CRITICAL and no credential is
+sent.
+
+The passive-mode test never follows a PASV address to another host: a server
+behind NAT that hands out a wrong (often private) address is reported, not
+obeyed, so the probe cannot be turned into a port scanner. The data port is
+opened on the control connection's own peer only to prove it accepts, then
+closed.
+
+Every session ends with QUIT: probes that just hang up leave FTP servers
+counting dead sessions until they answer "421 Too many connections".
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from wtforms import BooleanField, PasswordField, SelectField, StringField, ValidationError, validators
+
+from ninerstatus import (CheckType, ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, SubCheck,
+                         Target, TlsInfo, TlsMode, hookimpl)
+from ninerstatus.probing import Conversation, ProbeSession, Reply
+from ninerstatus.probing.deadline import open_connection
+
+#: After these failures the control connection is out of step (or the time is spent),
+#: so the probe says QUIT without waiting for an answer that will not come.
+_OUT_OF_STEP = {ErrorKind.READ_TIMEOUT, ErrorKind.PROTOCOL_ERROR}
+
+# "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)"; the parentheses are optional (RFC 1123 4.1.2.6).
+_PASV = re.compile(r"(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})")
+# "229 Entering Extended Passive Mode (|||6446|)": any delimiter, repeated (RFC 2428 section 3).
+_EPSV = re.compile(r"\(([!-~])\1\1(\d{1,5})\1\)")
+
+
+def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult:
+    """Greet, FEAT, upgrade to TLS as configured, optionally log in and test passive mode, QUIT."""
+    username, password = settings["username"], settings["password"]
+    if settings["check_pasv"] and not username:
+        raise ProbeFailure(ErrorKind.CONFIG_ERROR, "the passive-mode test needs a username to log in",
+                           Status.UNKNOWN)
+    with ctx.session(target) as s:
+        s.transcript.add_secret(password)
+        conv = s.connect()
+        try:
+            verdict = _converse(s, conv, _tls_plan(target, settings["auth_tls"]), settings)
+        except ProbeFailure as failure:
+            _quit(conv, wait=failure.kind not in _OUT_OF_STEP)
+            raise
+        _quit(conv, wait=True)  # before the result is built, so its transcript shows the goodbye
+        return s.result(verdict.status, verdict.summary, error_kind=verdict.error_kind,
+                        subchecks=verdict.subchecks)
+
+
+class _Verdict(NamedTuple):
+    """What the conversation found, turned into a result once QUIT is done."""
+
+    status: Status
+    summary: str
+    error_kind: ErrorKind | None
+    subchecks: list[SubCheck]
+
+
+def _tls_plan(target: Target, auth_tls: str) -> str:
+    """How this session reaches TLS: "implicit", or the ``auth_tls`` setting.
+
+    A target that asks for STARTTLS outright (``--tls starttls``) makes AUTH TLS required.
+    """
+    if target.tls is TlsMode.IMPLICIT:
+        return "implicit"
+    if target.tls is TlsMode.STARTTLS:
+        return "required"
+    return auth_tls
+
+
+def _converse(s: ProbeSession, conv: Conversation, plan: str, settings: Mapping[str, Any]) -> _Verdict:
+    """The session from the greeting up to (not including) QUIT."""
+    with s.phase("banner"):
+        greeting = _read_greeting(conv)
+    s.details["banner"] = greeting.text
+    features = _features(conv)
+    s.details["features"] = features if features is not None else "FEAT not supported"
+    if plan == "implicit":
+        tls: TlsInfo | None = s.tls
+        headline = f"implicit TLS ok, {_certificate(tls)}"
+    elif plan == "off":
+        tls, headline = None, "ready, AUTH TLS not tried"
+    else:
+        tls, headline = _auth_tls(s, conv, features, required=plan == "required")
+    if tls is not None:
+        # Data connections stay in plaintext unless asked for (RFC 4217 sections 8 and 9).
+        conv.command("PBSZ 0", strict=False).expect(200)
+        conv.command("PROT P", strict=False).expect(200)
+        if plan != "implicit":
+            after = _features(conv)
+            s.details["features_tls"] = after if after is not None else "FEAT not supported"
+    s.details["tls_mode"] = "none" if tls is None else ("implicit" if plan == "implicit" else "explicit")
+    parts, subchecks = [headline], []
+    if settings["username"]:
+        subchecks.append(_login(conv, settings["username"], settings["password"]))
+        parts.append("login ok")
+    if settings["check_pasv"]:
+        passive = _passive(s, conv)
+        subchecks.append(passive)
+        if passive.status is not Status.OK:
+            return _Verdict(passive.status, passive.summary, ErrorKind.PROTOCOL_ERROR, subchecks)
+        parts.append("passive port open")
+    return _Verdict(Status.OK, ", ".join(parts), None, subchecks)
+
+
+def _read_greeting(conv: Conversation) -> Reply:
+    """The whole 220 greeting (after an optional "120 ready in N minutes"); anything else is CRITICAL."""
+    reply = conv.read_reply(strict=False)
+    if reply.code == 120:  # RFC 959: "service ready in nnn minutes", then the real greeting
+        reply = conv.read_reply(strict=False)
+    if reply.code != 220:
+        raise ProbeFailure(ErrorKind.UNEXPECTED_REPLY,
+                           f"server greeted with {reply.code} {_excerpt(reply.lines[0])}")
+    return reply
+
+
+def _features(conv: Conversation) -> list[str] | None:
+    """The FEAT list (RFC 2389), or None when the server does not know the command."""
+    reply = conv.command("FEAT", strict=False).expect(211, 500, 502)
+    if reply.code != 211:
+        return None
+    # "211-Features:", one feature per line with a leading space, "211 End": only the middle counts.
+    return [line.strip() for line in reply.lines[1:-1] if line.strip()]
+
+
+def _offers_auth_tls(features: list[str]) -> bool:
+    """True when FEAT lists AUTH with TLS among its mechanisms ("AUTH TLS", "AUTH TLS;SSL"...)."""
+    for feature in features:
+        name, _, mechanisms = feature.upper().partition(" ")
+        if name == "AUTH" and "TLS" in re.split(r"[\s;,]+", mechanisms):
+            return True
+    return False
+
+
+def _auth_tls(s: ProbeSession, conv: Conversation, features: list[str] | None, *,
+              required: bool) -> tuple[TlsInfo | None, str]:
+    """Upgrade with AUTH TLS; returns the TLS facts (None if optional TLS was unavailable) and a headline."""
+    # Without FEAT the only way to know is to ask; with FEAT, a server that does not list it has none.
+    if features is not None and not _offers_auth_tls(features):
+        if required:
+            raise ProbeFailure(ErrorKind.STARTTLS_UNAVAILABLE, "AUTH TLS not offered")
+        s.details["auth_tls"] = "not offered"
+        return None, "AUTH TLS not offered"
+    with s.phase("starttls"):
+        reply = conv.command("AUTH TLS", strict=False)
+    if reply.code != 234:
+        refusal = f"AUTH TLS refused: {reply.code} {_excerpt(reply.lines[0])}"
+        if required:
+            raise ProbeFailure(ErrorKind.STARTTLS_UNAVAILABLE, refusal)
+        s.details["auth_tls"] = refusal
+        return None, refusal
+    tls = s.handshake(conv)
+    s.details["auth_tls"] = "ok"
+    return tls, f"AUTH TLS ok, {_certificate(tls)}"
+
+
+def _certificate(tls: TlsInfo | None) -> str:
+    if tls is None or tls.days_left is None:
+        return "no readable certificate"
+    return f"certificate {tls.days_left} days"
+
+
+def _login(conv: Conversation, username: str, password: str) -> SubCheck:
+    """USER and PASS: 230 is OK, 530 is AUTH_FAILED, anything else UNEXPECTED_REPLY."""
+    reply = conv.command(f"USER {username}", strict=False)
+    if reply.code == 331:
+        reply = conv.command(f"PASS {password}", shown="PASS ***", strict=False)
+    if reply.code == 530:
+        raise ProbeFailure(ErrorKind.AUTH_FAILED, f"login as {username} refused: 530 {_excerpt(reply.lines[0])}")
+    reply.expect(230)
+    return SubCheck("login", Status.OK, f"logged in as {username}")
+
+
+def _passive(s: ProbeSession, conv: Conversation) -> SubCheck:
+    """Ask for a passive data port and prove it opens, on the control connection's peer only."""
+    peer_sockaddr = conv.stream.sock.getpeername()
+    peer = ipaddress.ip_address(peer_sockaddr[0])
+    if peer.version == 6:
+        # PASV cannot carry an IPv6 address; EPSV names only a port, on the same host by definition.
+        host, port = peer, _epsv_port(conv.command("EPSV", strict=False).expect(229))
+    else:
+        host, port = _pasv_address(conv.command("PASV", strict=False).expect(227))
+    shown = f"[{host}]:{port}" if host.version == 6 else f"{host}:{port}"
+    s.details["passive"] = shown
+    if host != peer:
+        return SubCheck("passive", Status.WARNING, f"server offered passive address {host}, not followed")
+    family = conv.stream.sock.family
+    try:
+        data = open_connection([(family, (peer_sockaddr[0], port, *peer_sockaddr[2:]))], s.deadline)
+    except ProbeFailure as failure:
+        raise ProbeFailure(failure.kind, f"passive data port: {failure.message}") from failure
+    data.close()
+    return SubCheck("passive", Status.OK, f"passive data port {shown} opens")
+
+
+def _pasv_address(reply: Reply) -> tuple[ipaddress.IPv4Address, int]:
+    found = _PASV.search(reply.text)
+    numbers = [int(n) for n in found.groups()] if found else []
+    if not numbers or any(n > 255 for n in numbers) or numbers[4:] == [0, 0]:
+        raise ProbeFailure(ErrorKind.PROTOCOL_ERROR, f"unreadable PASV reply {_excerpt(reply.lines[0])}")
+    return ipaddress.IPv4Address(".".join(map(str, numbers[:4]))), numbers[4] * 256 + numbers[5]
+
+
+def _epsv_port(reply: Reply) -> int:
+    found = _EPSV.search(reply.text)
+    if found is None or not 1 <= int(found[2]) <= 65535:
+        raise ProbeFailure(ErrorKind.PROTOCOL_ERROR, f"unreadable EPSV reply {_excerpt(reply.lines[0])}")
+    return int(found[2])
+
+
+def _quit(conv: Conversation, *, wait: bool) -> None:
+    """Say QUIT, and read the answer when the conversation is still in step.
+
+    Best effort: the verdict is already made, and a server that fumbles its
+    goodbye (or is gone) changes nothing about it.
+    """
+    try:
+        conv.send("QUIT")
+        if wait:
+            conv.read_reply(strict=False)
+    except (ProbeFailure, OSError):  # OSError: the socket is already closed (a failed handshake closes it)
+        pass
+
+
+def _excerpt(text: str, limit: int = 80) -> str:
+    """Server text quoted for a one-line summary."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
+def _pasv_needs_login(form: Any, field: Any) -> None:
+    if field.data and not form.username.data:
+        raise ValidationError("the passive-mode test needs a username to log in")
+
+
+@hookimpl
+def ninerstatus_check_types() -> list[CheckType]:
+    """Register the FTP / FTPS check."""
+    no_spaces = validators.Regexp(r"^\S*$", message="no spaces or line breaks")
+    return [CheckType(
+        name="ftp",
+        label="FTP",
+        probe=probe,
+        default_port=21,
+        ports={"ftp": 21, "ftps": 990},
+        tls_by_port={990: TlsMode.IMPLICIT},
+        settings={
+            "auth_tls": SelectField(
+                "AUTH TLS", default="optional", choices=["optional", "required", "off"],
+                description="Explicit FTPS on a plain port: optional uses it when offered; required makes its "
+                            "absence CRITICAL and never logs in without it; off stays in plaintext. "
+                            "Port 990 speaks TLS from the start."),
+            "username": StringField("Test account", default="",
+                                    validators=[validators.Length(max=256), no_spaces],
+                                    description="Log in with this account; leave empty to skip the login."),
+            "password": PasswordField("Password", default="",
+                                      validators=[validators.Length(max=256),
+                                                  validators.Regexp(r"^[^\r\n]*$", message="no line breaks")],
+                                      description="Never shown in transcripts."),
+            "check_pasv": BooleanField("Test passive mode", default=False,
+                                       validators=[_pasv_needs_login],
+                                       description="After login, open the passive data port once "
+                                                   "(never on another host)."),
+        },
+        description="Reads the whole banner, asks FEAT, upgrades with AUTH TLS (or implicit TLS on 990) and "
+                    "verifies the certificate, optionally logs in with a test account and opens a passive "
+                    "data port, and always says QUIT.",
+    )]

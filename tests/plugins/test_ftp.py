@@ -1,0 +1,367 @@
+"""The FTP check against pyftpdlib on loopback (plain, explicit and implicit FTPS) and hostile peers."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import trustme
+from pyftpdlib.authorizers import DummyAuthorizer
+from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
+from pyftpdlib.servers import ThreadedFTPServer
+
+from ninerstatus.checktypes import CheckTypeError
+from ninerstatus.probing import ErrorKind, Status, Target, TlsMode, TlsPolicy, run_probe
+from ninerstatus_plugins import ftp
+
+from ..probing.conftest import server_tls
+from ..probing.servers import Peer
+from ..probing.test_hostile_peers import drip, endless_line, garbage, silent, tls_hello_then_close
+
+FTP = ftp.ninerstatus_check_types()[0]
+USER, PASSWORD = "probe", "s3cret-Pa55"
+TIMEOUT = 1.5
+GRACE = 0.5
+
+
+def settings(**raw: str) -> dict[str, Any]:
+    """The check's settings as the core passes them: parsed from text, defaults filled in."""
+    return FTP.parse_settings(raw)
+
+
+def login(**raw: str) -> dict[str, Any]:
+    return settings(username=USER, password=PASSWORD, **raw)
+
+
+class FtpServer:
+    """A pyftpdlib server on a loopback address in a thread, recording every command it receives."""
+
+    def __init__(self, handler: type[FTPHandler], tmp_path: Any, host: str, **attributes: Any) -> None:
+        authorizer = DummyAuthorizer()
+        authorizer.add_user(USER, PASSWORD, str(tmp_path), perm="elr")
+        self.commands: list[str] = []
+        commands = self.commands
+
+        class Recording(handler):  # type: ignore[misc, valid-type]
+            def pre_process_command(self, line: str, cmd: str, arg: str) -> None:
+                commands.append(cmd)
+                super().pre_process_command(line, cmd, arg)
+
+        Recording.authorizer = authorizer
+        Recording.auth_failed_timeout = 0  # pyftpdlib stalls a failed login 3 s by default
+        for name, value in attributes.items():
+            setattr(Recording, name, value)
+        server_class = type("FastThreadedFTPServer", (ThreadedFTPServer,), {"poll_timeout": 0.05})
+        self._server = server_class((host, 0), Recording)
+        self.port: int = self._server.address[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            self._server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        self._server.close_all()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+class ImplicitTlsHandler(TLS_FTPHandler):
+    """FTPS on its own port: the TLS handshake comes before the greeting."""
+
+    def handle(self) -> None:
+        self.secure_connection(self.ssl_context)
+
+    def handle_ssl_established(self) -> None:
+        super().handle()  # the greeting, now over TLS
+
+
+class NoPassivePorts(FTPHandler):
+    """Has no passive data port left to offer."""
+
+    def ftp_PASV(self, line: str) -> None:
+        self.respond("425 Can't open data connection.")
+
+
+class RefusesAuthTls(TLS_FTPHandler):
+    """Lists AUTH TLS in FEAT but will not do it."""
+
+    def ftp_AUTH(self, line: str) -> None:
+        self.respond("431 Unable to accept security mechanism.")
+
+
+@pytest.fixture
+def ftpd(tmp_path) -> Iterator[Any]:
+    """``ftpd(handler, **attributes)`` starts a recording pyftpdlib server and returns it."""
+    servers: list[FtpServer] = []
+
+    def start(handler: type[FTPHandler] = FTPHandler, host: str = "127.0.0.1", **attributes: Any) -> FtpServer:
+        server = FtpServer(handler, tmp_path, host, **attributes)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def certfile(ca: trustme.CA, tmp_path: Any, *names: str, expired: bool = False, days: float = 62.5) -> str:
+    """A PEM file with a key and a certificate chain from ``ca``, for pyftpdlib."""
+    now = datetime.now(timezone.utc)
+    if expired:
+        leaf = ca.issue_cert(*names, not_before=now - timedelta(days=60), not_after=now - timedelta(days=2))
+    else:
+        leaf = ca.issue_cert(*names, not_before=now - timedelta(days=1), not_after=now + timedelta(days=days))
+    path = tmp_path / f"leaf-{len(list(tmp_path.glob('leaf-*')))}.pem"
+    leaf.private_key_and_cert_chain_pem.write_to_path(str(path))
+    return str(path)
+
+
+def probe(port: int, probe_settings: dict[str, Any], *, tls: TlsMode = TlsMode.NONE, ca_file: str | None = None,
+          timeout: float = TIMEOUT, host: str = "127.0.0.1"):
+    policy = TlsPolicy(ca_file=ca_file) if ca_file else TlsPolicy()
+    return run_probe(FTP.probe, Target(host, port, tls=tls), probe_settings, timeout, tls_policy=policy)
+
+
+# --- plain FTP and explicit FTPS ---------------------------------------------------------------
+
+
+def test_ftp_probe_upgrades_with_auth_tls_and_logs_in(ftpd, ca, ca_file, tmp_path):
+    server = ftpd(TLS_FTPHandler, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, login(), ca_file=ca_file)
+    assert result.status is Status.OK, result.summary
+    assert result.summary == "AUTH TLS ok, certificate 62 days, login ok"
+    assert result.tls is not None and result.tls.verified
+    assert "AUTH TLS" in result.details["features"]
+    assert "PBSZ" in result.details["features_tls"]  # asked again after the upgrade
+    assert result.details["tls_mode"] == "explicit"
+    assert result.timings.banner is not None and result.timings.starttls is not None
+    assert server.commands[:4] == ["FEAT", "AUTH", "PBSZ", "PROT"]
+    assert server.commands[4:] == ["FEAT", "USER", "PASS", "QUIT"]
+    assert {sub.name: sub.status for sub in result.subchecks} == {"login": Status.OK, "certificate": Status.OK}
+
+
+def test_ftp_probe_never_shows_the_password(ftpd, ca, ca_file, tmp_path):
+    server = ftpd(TLS_FTPHandler, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, login(), ca_file=ca_file)
+    assert "C: PASS ***" in result.transcript
+    assert PASSWORD not in repr(result.to_dict())
+
+
+def test_ftp_probe_reads_a_multi_line_banner_whole(ftpd):
+    banner = "Welcome to the loopback FTP service, run by the test suite of ninerstatus.\nSecond line."
+    server = ftpd(banner=banner)
+    result = probe(server.port, settings(auth_tls="off"))
+    assert result.status is Status.OK, result.summary
+    assert result.details["banner"] == banner + "\n"  # pyftpdlib ends a long banner with a bare "220 "
+    assert server.commands == ["FEAT", "QUIT"]  # nothing was sent before the last banner line
+
+
+def test_ftp_probe_with_optional_tls_carries_on_in_plaintext_when_none_is_offered(ftpd):
+    server = ftpd()
+    result = probe(server.port, login())
+    assert result.status is Status.OK, result.summary
+    assert result.summary == "AUTH TLS not offered, login ok"
+    assert result.tls is None and result.details["tls_mode"] == "none"
+    assert "AUTH" not in server.commands
+
+
+def test_ftp_probe_with_auth_tls_off_does_not_try_it(ftpd, ca, tmp_path):
+    server = ftpd(TLS_FTPHandler, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, settings(auth_tls="off"))
+    assert result.status is Status.OK and result.tls is None
+    assert server.commands == ["FEAT", "QUIT"]
+
+
+def test_ftp_probe_reports_auth_tls_missing_and_sends_no_credentials(ftpd):
+    server = ftpd()
+    result = probe(server.port, login(auth_tls="required"))
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.STARTTLS_UNAVAILABLE)
+    assert result.summary == "AUTH TLS not offered"
+    assert server.commands == ["FEAT", "QUIT"]
+
+
+def test_ftp_probe_reports_auth_tls_refused_and_sends_no_credentials(ftpd, ca, tmp_path):
+    server = ftpd(RefusesAuthTls, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, login(auth_tls="required"))
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.STARTTLS_UNAVAILABLE)
+    assert result.summary.startswith("AUTH TLS refused: 431")
+    assert server.commands == ["FEAT", "AUTH", "QUIT"]
+
+
+def test_ftp_probe_asking_for_starttls_makes_auth_tls_required(ftpd):
+    server = ftpd()
+    result = probe(server.port, login(), tls=TlsMode.STARTTLS)
+    assert result.error_kind is ErrorKind.STARTTLS_UNAVAILABLE
+    assert "USER" not in server.commands
+
+
+def test_ftp_probe_reports_a_wrong_password_as_auth_failed(ftpd, ca, ca_file, tmp_path):
+    server = ftpd(TLS_FTPHandler, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, settings(username=USER, password="wrong"), ca_file=ca_file)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.AUTH_FAILED)
+    assert result.summary.startswith(f"login as {USER} refused: 530")
+    assert server.commands[-1] == "QUIT"
+
+
+@pytest.mark.parametrize(("names", "expired", "days", "trusted", "kind"), [
+    pytest.param(("127.0.0.1",), True, 62.5, True, ErrorKind.CERT_EXPIRED, id="expired"),
+    pytest.param(("ftp.other.test",), False, 62.5, True, ErrorKind.CERT_HOSTNAME, id="wrong-name"),
+    pytest.param(("127.0.0.1",), False, 62.5, False, ErrorKind.CERT_UNTRUSTED, id="unknown-ca"),
+    pytest.param(("127.0.0.1",), False, 3, True, ErrorKind.CERT_EXPIRING, id="expiring"),
+])
+def test_ftp_probe_reports_certificate_trouble_after_auth_tls(ftpd, ca, stranger_ca, ca_file, tmp_path,
+                                                               names, expired, days, trusted, kind):
+    issuer = ca if trusted else stranger_ca
+    server = ftpd(TLS_FTPHandler, certfile=certfile(issuer, tmp_path, *names, expired=expired, days=days))
+    result = probe(server.port, login(), ca_file=ca_file)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
+    assert result.tls is not None and result.tls.not_after is not None
+    if kind is not ErrorKind.CERT_EXPIRING:
+        assert "USER" not in server.commands  # the login never happens over a refused certificate
+
+
+# --- implicit FTPS ------------------------------------------------------------------------------
+
+
+def test_ftp_probe_speaks_implicit_tls(ftpd, ca, ca_file, tmp_path):
+    server = ftpd(ImplicitTlsHandler, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, login(), tls=TlsMode.IMPLICIT, ca_file=ca_file)
+    assert result.status is Status.OK, result.summary
+    assert result.summary == "implicit TLS ok, certificate 62 days, login ok"
+    assert result.details["tls_mode"] == "implicit" and result.timings.tls is not None
+    assert server.commands == ["FEAT", "PBSZ", "PROT", "USER", "PASS", "QUIT"]
+
+
+def test_ftp_check_type_uses_implicit_tls_on_990():
+    assert FTP.default_tls(990) is TlsMode.IMPLICIT and FTP.default_tls(21) is TlsMode.NONE
+    assert FTP.default_port == 21
+
+
+def test_ftp_probe_reports_an_untrusted_implicit_certificate(ftpd, stranger_ca, ca_file, tmp_path):
+    server = ftpd(ImplicitTlsHandler, certfile=certfile(stranger_ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, login(), tls=TlsMode.IMPLICIT, ca_file=ca_file)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CERT_UNTRUSTED)
+    assert server.commands == []
+
+
+# --- passive mode -------------------------------------------------------------------------------
+
+
+def test_ftp_probe_opens_the_passive_data_port(ftpd, ca, ca_file, tmp_path):
+    server = ftpd(TLS_FTPHandler, certfile=certfile(ca, tmp_path, "127.0.0.1"))
+    result = probe(server.port, login(check_pasv="y"), ca_file=ca_file)
+    assert result.status is Status.OK, result.summary
+    assert result.summary.endswith("login ok, passive port open")
+    assert result.details["passive"].startswith("127.0.0.1:")
+    assert server.commands[-2:] == ["PASV", "QUIT"]
+
+
+def test_ftp_probe_uses_epsv_over_ipv6(ftpd):
+    try:
+        server = ftpd(host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    result = probe(server.port, login(check_pasv="y"), host="::1")
+    assert result.status is Status.OK, result.summary
+    assert result.details["passive"].startswith("[::1]:")
+    assert server.commands[-2:] == ["EPSV", "QUIT"]
+
+
+def test_ftp_probe_never_follows_a_passive_address_to_another_host(ftpd, monkeypatch):
+    connections = []
+    monkeypatch.setattr(ftp, "open_connection", lambda *args: connections.append(args))
+    server = ftpd(masquerade_address="127.0.0.2")
+    result = probe(server.port, login(check_pasv="y"))
+    assert (result.status, result.error_kind) == (Status.WARNING, ErrorKind.PROTOCOL_ERROR)
+    assert result.summary == "server offered passive address 127.0.0.2, not followed"
+    assert connections == []
+    assert server.commands[-1] == "QUIT"
+
+
+def passive_port_closed(peer: Peer) -> None:
+    """Logs anyone in, then offers a passive port on its own address where nothing listens."""
+    peer.send(b"220 ready\r\n")
+    replies = {b"FEAT": b"211 no features\r\n", b"USER": b"331 password?\r\n", b"PASS": b"230 in\r\n",
+               b"PASV": b"227 Entering Passive Mode (127,0,0,1,0,1)\r\n", b"QUIT": b"221 bye\r\n"}
+    while (line := peer.read_line()) != b"QUIT":
+        peer.send(replies[line.split(b" ")[0]])
+    peer.send(replies[b"QUIT"])
+
+
+def test_ftp_probe_reports_a_closed_passive_port(serve):
+    server = serve(passive_port_closed)
+    result = probe(server.port, login(check_pasv="y"))
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)
+    assert result.summary.startswith("passive data port: could not connect")
+
+
+def test_ftp_passive_test_needs_a_login():
+    with pytest.raises(CheckTypeError, match="needs a username"):
+        settings(check_pasv="y")
+
+
+# --- QUIT, always -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("handler", "attributes", "raw", "kind"), [
+    pytest.param(FTPHandler, {}, {}, None, id="ok"),
+    pytest.param(FTPHandler, {}, {"password": "wrong"}, ErrorKind.AUTH_FAILED, id="auth-failed"),
+    pytest.param(FTPHandler, {}, {"auth_tls": "required"}, ErrorKind.STARTTLS_UNAVAILABLE, id="no-auth-tls"),
+    pytest.param(FTPHandler, {"masquerade_address": "127.0.0.2"}, {"check_pasv": "y"}, ErrorKind.PROTOCOL_ERROR,
+                 id="pasv-not-followed"),
+    pytest.param(NoPassivePorts, {}, {"check_pasv": "y"}, ErrorKind.UNEXPECTED_REPLY, id="pasv-refused"),
+])
+def test_ftp_probe_always_says_quit(ftpd, handler, attributes, raw, kind):
+    server = ftpd(handler, **attributes)
+    result = probe(server.port, login(**raw) if "password" not in raw else settings(username=USER, **raw))
+    assert result.error_kind is kind, result.summary
+    assert server.commands[-1] == "QUIT"
+    assert result.transcript[-2:] == ("C: QUIT", "S: 221 Goodbye.")  # and waited for the goodbye
+
+
+# --- unwelcoming and hostile servers -------------------------------------------------------------
+
+
+def too_many_connections(peer: Peer) -> None:
+    peer.send(b"421 Too many connections. Service temporarily unavailable.\r\n")
+
+
+def auth_tls_then_close(peer: Peer) -> None:
+    """Agrees to AUTH TLS, then drops the connection in the middle of the handshake."""
+    peer.send(b"220 ready\r\n")
+    peer.read_line()
+    peer.send(b"211-Features:\r\n AUTH TLS\r\n211 End\r\n")
+    peer.read_line()
+    peer.send(b"234 go ahead\r\n")
+    peer.conn.recv(4096)  # the client's hello
+    peer.conn.close()
+
+
+def test_ftp_probe_reports_a_421_greeting(serve):
+    server = serve(too_many_connections)
+    result = probe(server.port, settings())
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.UNEXPECTED_REPLY)
+    assert result.summary == "server greeted with 421 'Too many connections. Service temporarily unavailable.'"
+
+
+@pytest.mark.parametrize(("script", "tls", "kind"), [
+    pytest.param(silent, TlsMode.NONE, ErrorKind.READ_TIMEOUT, id="silent"),
+    pytest.param(drip, TlsMode.NONE, ErrorKind.READ_TIMEOUT, id="drip"),
+    pytest.param(endless_line, TlsMode.NONE, ErrorKind.PROTOCOL_ERROR, id="endless-line"),
+    pytest.param(garbage, TlsMode.NONE, ErrorKind.PROTOCOL_ERROR, id="garbage"),
+    pytest.param(auth_tls_then_close, TlsMode.NONE, ErrorKind.TLS_HANDSHAKE, id="auth-tls-then-close"),
+    pytest.param(tls_hello_then_close, TlsMode.IMPLICIT, ErrorKind.TLS_HANDSHAKE, id="implicit-close"),
+    pytest.param(silent, TlsMode.IMPLICIT, ErrorKind.READ_TIMEOUT, id="implicit-silent"),
+])
+def test_ftp_probe_survives_hostile_peers_within_its_timeout(serve, script, tls, kind):
+    server = serve(script)
+    started = time.monotonic()
+    result = probe(server.port, settings(auth_tls="required"), tls=tls, timeout=1.0)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
+    assert time.monotonic() - started < 1.0 + GRACE
