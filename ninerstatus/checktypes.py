@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -60,12 +61,16 @@ class CheckType:
         """The TLS mode a check on ``port`` uses unless told otherwise."""
         return self.tls_by_port.get(port, TlsMode.NONE)
 
+    @cached_property
+    def form_class(self) -> type[Form]:
+        """A WTForms form class holding this type's settings fields."""
+        return type(f"{self.name.title()}SettingsForm", (Form,), dict(self.settings))
+
     def settings_form(self, data: Mapping[str, Any] | MultiDict | None = None, **kwargs: Any) -> Form:
         """Return a WTForms form of this type's settings, filled from ``data``."""
-        form_class = type(f"{self.name.title()}SettingsForm", (Form,), dict(self.settings))
         formdata = data if isinstance(data, MultiDict) or data is None else MultiDict(
             [(k, str(v)) for k, v in data.items()])
-        return form_class(formdata=formdata, **kwargs)
+        return self.form_class(formdata=formdata, **kwargs)
 
     def parse_settings(self, raw: Mapping[str, str]) -> dict[str, Any]:
         """Validate text settings (from a form or ``--option``) into typed values.

@@ -30,6 +30,8 @@ def make_test_app(database_url: str, instance_path: Path, **overrides):
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": database_url,
         "SERVER_NAME": "status.test",
+        # Never pick up local plugin files from the developer's own instance folder.
+        "PLUGINS_FOLDER": str(Path(instance_path) / "plugins"),
         **overrides,
     }
     app = create_app(config)
@@ -111,14 +113,20 @@ def backend(request) -> str:
 
 
 @pytest.fixture
-def app(backend, request, tmp_path):
+def app_config() -> dict:
+    """Extra settings for ``app``; override this fixture in a test module to change them."""
+    return {}
+
+
+@pytest.fixture
+def app(backend, request, tmp_path, app_config):
     """The application on a migrated, empty database of the current backend."""
     if backend == "sqlite":
         path = tmp_path / "ninerstatus.sqlite"
         shutil.copyfile(request.getfixturevalue("migrated_sqlite"), path)
-        app = make_test_app(f"sqlite:///{path}", tmp_path)
+        app = make_test_app(f"sqlite:///{path}", tmp_path, **app_config)
     else:
-        app = make_test_app(request.getfixturevalue("migrated_postgres"), tmp_path)
+        app = make_test_app(request.getfixturevalue("migrated_postgres"), tmp_path, **app_config)
     yield app
     if backend == "postgresql":
         _empty_postgres(app)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Server
-from ..public.sidebar import server_status_label
+from ..checks.status import server_state
 from . import bp
 
 
@@ -17,7 +17,7 @@ def server_json(server: Server) -> dict:
         "role": server.role,
         "city": server.city,
         "country": server.country,
-        "status": server_status_label(server).lower(),
+        "status": server_state(server).label.lower(),
         "url": url_for("public.server", code=server.code, _external=True),
     }
 

@@ -8,8 +8,14 @@ from functools import cached_property
 from flask import current_app
 from sqlalchemy import func, select
 
+from sqlalchemy.orm import selectinload
+
+from ..checks.models import Check
+from ..checks.status import latency_ms, server_state, time_ago
+from ..checktypes import DEFAULT_WIDGET
 from ..extensions import db
 from ..models import Post, Server, Tag, post_tags
+from ..plugins import get_plugins
 
 CLOUD_WEIGHTS = 5
 
@@ -24,9 +30,10 @@ class CloudTag:
     weight: int
 
 
-def server_status_label(server: Server) -> str:
-    """The word shown for a server under "Systems at a Glance"."""
-    return "OPERATIONAL" if server.is_public else "INTERNAL"
+def widget_template(check: Check) -> str:
+    """The sidebar widget template of ``check``'s type (the core's own when the plugin is gone)."""
+    check_type = get_plugins().check_types.get(check.type_name)
+    return check_type.widget_template if check_type else DEFAULT_WIDGET
 
 
 def tag_cloud(limit: int) -> list[CloudTag]:
@@ -55,7 +62,8 @@ class Sidebar:
 
     @cached_property
     def servers(self) -> list[Server]:
-        return list(db.session.scalars(select(Server).order_by(Server.display_order, Server.code)))
+        return list(db.session.scalars(select(Server).options(selectinload(Server.checks))
+                                       .order_by(Server.display_order, Server.code)))
 
     @cached_property
     def recent_posts(self) -> list[Post]:
@@ -68,5 +76,6 @@ class Sidebar:
 
 
 def sidebar_context() -> dict:
-    """Context processor: a lazy ``sidebar`` and the status-label helper for every template."""
-    return {"sidebar": Sidebar(), "server_status_label": server_status_label}
+    """Context processor: a lazy ``sidebar`` and the server and check helpers for every template."""
+    return {"sidebar": Sidebar(), "server_state": server_state, "widget_template": widget_template,
+            "time_ago": time_ago, "latency_ms": latency_ms}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -43,6 +44,12 @@ def find_user(email: str) -> User:
     """The account with ``email``, fresh from the database."""
     db.session.expire_all()
     return db.session.scalar(select(User).where(User.email == email))
+
+
+@pytest.fixture
+def app_config():
+    """Staff tests load the test plugin folder, so check pages have a check type to work with."""
+    return {"PLUGINS_FOLDER": str(Path(__file__).parent.parent / "local_plugins")}
 
 
 @pytest.fixture

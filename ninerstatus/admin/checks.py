@@ -1,0 +1,124 @@
+"""Checks (admins only): add, edit, switch off, delete, and probe one now."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..accounts.roles import admin_required
+from ..checks.models import Check
+from ..checktypes import CheckType
+from ..extensions import db
+from ..models import Server, Visibility
+from ..plugins import get_plugins
+from ..probing import Family, TlsMode, run_probe
+from . import bp
+from .check_forms import check_form_class, secret_setting_names
+from .errors import redisplays_form
+from .servers import server_or_404, servers_in_order
+
+
+def check_or_404(check_id: int) -> Check:
+    """The check with ``check_id``."""
+    return db.session.get(Check, check_id) or abort(404, description="There is no such check.")
+
+
+def check_type_or_404(name: str) -> CheckType:
+    """The loaded check type ``name``."""
+    check_type = get_plugins().check_types.get(name)
+    if check_type is None:
+        abort(404, description=f"No loaded plugin provides the check type “{name[:40]}”.")
+    return check_type
+
+
+@bp.get("/checks")
+@admin_required
+def checks():
+    """Every check of every server, with its latest result."""
+    servers = list(db.session.scalars(select(Server).options(selectinload(Server.checks))
+                                      .order_by(Server.display_order, Server.code)))
+    return render_template("admin/checks/list.html", servers=servers, check_types=get_plugins().check_types)
+
+
+def _save(form, check_type: CheckType, check: Check | None):
+    """Validate and store the check form, or show it again with what went wrong."""
+    form.server_id.choices = [(s.id, f"{s.code} ({s.role})") for s in servers_in_order()]
+    if form.validate_on_submit():
+        check = check or Check(type_name=check_type.name)
+        old_settings = dict(check.settings or {})
+        settings = dict(form.settings.data)
+        for name in secret_setting_names(check_type):
+            if not settings.get(name) and old_settings.get(name):
+                settings[name] = old_settings[name]
+        check.server = server_or_404(form.server_id.data)
+        check.label = (form.label.data or "").strip()
+        check.host = form.host.data
+        check.port = form.port.data or check_type.default_port
+        check.tls_mode = TlsMode(form.tls_mode.data) if form.tls_mode.data else check_type.default_tls(check.port)
+        check.family = Family(form.family.data)
+        check.tls_name = form.tls_name.data or None
+        check.tls_verify = form.tls_verify.data
+        check.ca_file = form.ca_file.data or None
+        for name in ("warn_days", "crit_days", "interval_seconds", "timeout_seconds"):
+            setattr(check, name, getattr(form, name).data)
+        check.visibility = Visibility(form.visibility.data)
+        check.enabled = form.enabled.data
+        check.settings = settings
+        db.session.add(check)
+        db.session.commit()
+        flash(f"Check {check.title} of {check.server.code} is saved.")
+        return redirect(url_for("admin.checks"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("admin/checks/edit.html", form=form, check=check, check_type=check_type), status
+
+
+@bp.route("/checks/new/<type_name>", methods=["GET", "POST"])
+@admin_required
+@redisplays_form
+def new_check(type_name: str):
+    """Add a check of one type to a server."""
+    check_type = check_type_or_404(type_name)
+    form = check_form_class(check_type)(server_id=request.args.get("server", type=int))
+    return _save(form, check_type, None)
+
+
+@bp.route("/checks/<int:check_id>", methods=["GET", "POST"])
+@admin_required
+@redisplays_form
+def edit_check(check_id: int):
+    """Change a check's target, schedule, visibility or settings."""
+    check = check_or_404(check_id)
+    check_type = check_type_or_404(check.type_name)
+    form = check_form_class(check_type)(obj=check)
+    if request.method == "GET":
+        form.tls_mode.data = check.tls_mode.value
+        form.family.data = check.family.value
+        form.visibility.data = check.visibility.value
+    return _save(form, check_type, check)
+
+
+@bp.post("/checks/<int:check_id>/probe")
+@admin_required
+def probe_check(check_id: int):
+    """Probe one check now and show everything it saw."""
+    check = check_or_404(check_id)
+    check_type = check_type_or_404(check.type_name)
+    result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
+                       tls_policy=check.tls_policy())
+    check.record(result)
+    db.session.commit()
+    return render_template("admin/checks/result.html", check=check, result=result)
+
+
+@bp.route("/checks/<int:check_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_check(check_id: int):
+    """Delete a check, after asking."""
+    check = check_or_404(check_id)
+    if request.method == "POST":
+        title, code = check.title, check.server.code
+        db.session.delete(check)
+        db.session.commit()
+        flash(f"Check {title} of {code} is deleted.")
+        return redirect(url_for("admin.checks"))
+    return render_template("admin/checks/delete.html", check=check)

@@ -1,0 +1,92 @@
+"""The ``checks`` table: one probe of one service of a server, and its latest result."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, String
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+
+from ..extensions import db
+from ..models import Server, Visibility, _enum_column
+from ..probing import Family, ProbeResult, Status, Target, TlsMode, TlsPolicy
+from ..timeutil import UTCDateTime, utcnow
+
+
+class Check(db.Model):
+    """A check of one service (SMTP on 587, IMAP on 993...) of a server.
+
+    The check type (a plugin's ``CheckType``) is referred to by name, so a
+    check whose plugin is disabled keeps its settings and simply reports
+    UNKNOWN until the plugin is back.
+    """
+
+    __tablename__ = "checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    server_id: Mapped[int] = mapped_column(ForeignKey("servers.id", ondelete="CASCADE"), index=True)
+    type_name: Mapped[str] = mapped_column(String(40))
+    label: Mapped[str] = mapped_column(String(80), default="")
+    host: Mapped[str] = mapped_column(String(253))
+    port: Mapped[int]
+    tls_mode: Mapped[TlsMode] = _enum_column(TlsMode, TlsMode.NONE)
+    family: Mapped[Family] = _enum_column(Family, Family.ANY)
+    tls_name: Mapped[str | None] = mapped_column(String(253))
+    tls_verify: Mapped[bool] = mapped_column(default=True)
+    ca_file: Mapped[str | None] = mapped_column(String(500))
+    warn_days: Mapped[int] = mapped_column(default=21)
+    crit_days: Mapped[int] = mapped_column(default=7)
+    # The check type's own settings, as parse_settings returned them.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    interval_seconds: Mapped[int] = mapped_column(default=60)
+    timeout_seconds: Mapped[float] = mapped_column(Float, default=10.0)
+    visibility: Mapped[Visibility] = _enum_column(Visibility, Visibility.PUBLIC)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    display_order: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # The latest result, kept beside the check so pages read one row per check.
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    server: Mapped[Server] = relationship(backref=backref(
+        "checks", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="(Check.display_order, Check.id)"))
+
+    @property
+    def title(self) -> str:
+        """The name staff gave the check, or its type and port."""
+        return self.label or f"{self.type_name.upper()} {self.port}"
+
+    @property
+    def is_public(self) -> bool:
+        """True when visitors may see this check's widget."""
+        return self.visibility is Visibility.PUBLIC and self.server.is_public
+
+    def target(self) -> Target:
+        """The probe target described by this check (validated again on the way out)."""
+        return Target(self.host, self.port, self.family, self.tls_mode, self.tls_name)
+
+    def tls_policy(self) -> TlsPolicy:
+        """How this check verifies TLS."""
+        return TlsPolicy(verify=self.tls_verify, ca_file=self.ca_file or None, warn_days=self.warn_days,
+                         crit_days=self.crit_days)
+
+    @property
+    def result(self) -> ProbeResult | None:
+        """The latest result, or None when the check has not run yet."""
+        return ProbeResult.from_dict(self.last_result) if self.last_result else None
+
+    def record(self, result: ProbeResult) -> None:
+        """Keep ``result`` as the latest one."""
+        self.last_result = result.to_dict()
+        self.last_checked_at = result.checked_at
+
+    @property
+    def status(self) -> Status:
+        """The latest status; UNKNOWN before the first result."""
+        result = self.result
+        return result.status if result else Status.UNKNOWN
+
+    def __repr__(self) -> str:
+        return f"<Check {self.type_name} {self.host}:{self.port}>"
