@@ -1,1 +1,150 @@
-"""Check plugin (in progress)."""
+"""SIP check: an OPTIONS request over UDP, TCP or TLS, judged by the status of its answer.
+
+Each probe sends a new request (fresh Via branch, From tag, Call-ID and CSeq)
+and accepts only the response that carries the same Call-ID and CSeq,
+passing over provisional (1xx) and stale responses. Over UDP the request is
+retransmitted on RFC 3261's timer E until the deadline: silence is an
+outage, never "the socket connected, so it is up".
+
+How the answer is judged: 2xx is OK; the codes in ``alive_codes`` (by
+default 401, 403, 404 and 405: a server that answers but refuses strangers'
+OPTIONS is alive) are OK too; 503 is WARNING (degraded); any other answer,
+or none, is CRITICAL.
+"""
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import Mapping
+from typing import Any
+
+from wtforms import SelectField, StringField, ValidationError, validators
+
+from ninerstatus import (CheckType, ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, Target, TlsMode,
+                         hookimpl)
+from ninerstatus.probing import ProbeSession
+from ninerstatus.probing.deadline import resolve
+from ninerstatus.probing.failure import failure_from_os_error
+
+from ._sip_message import OptionsRequest, SipMessage, default_uri, excerpt
+from ._sip_transport import Exchange, exchange_stream, exchange_udp
+
+SIP_PORT, SIPS_PORT = 5060, 5061
+
+
+def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult:
+    """Send OPTIONS over the configured transport and judge the final response."""
+    transport = _transport(target, settings["transport"])
+    alive = alive_codes(settings["alive_codes"])
+    uri = settings["uri"] or default_uri(target.host, target.port, SIPS_PORT if transport == "tls" else SIP_PORT)
+    # The transport decides about TLS, whatever the port's default was.
+    tls = TlsMode.IMPLICIT if transport == "tls" else TlsMode.NONE
+    seen = Exchange()
+    with ctx.session(dataclasses.replace(target, tls=tls)) as s:
+        s.details.update(transport=transport, request_uri=uri)
+        started = ctx.monotonic()
+        try:
+            answer = _over_udp(s, uri, seen) if transport == "udp" else _over_stream(s, uri, transport, seen)
+        finally:
+            s.details.update(retransmissions=seen.retransmissions, ignored=seen.ignored,
+                             provisional=seen.provisional)
+        milliseconds = (ctx.monotonic() - started) * 1000
+        s.details.update(status=answer.code, reason=answer.reason,
+                         server=answer.header("server") or answer.header("user-agent"),
+                         allow=answer.header("allow"))
+        status, kind = judge(answer.code, alive)
+        shown = str(answer.code) if 200 <= answer.code < 300 else f"{answer.code} {excerpt(answer.reason, 40)}"
+        # Loopback and LAN answers take well under a millisecond: keep a decimal for them.
+        summary = f"OPTIONS {shown} in {milliseconds:.{0 if milliseconds >= 10 else 1}f} ms"
+        if seen.retransmissions:
+            summary += f" ({seen.retransmissions} retransmissions)"
+        return s.result(status, summary, error_kind=kind, metrics={"retransmissions": seen.retransmissions})
+
+
+def judge(code: int, alive: frozenset[int]) -> tuple[Status, ErrorKind | None]:
+    """The status a final response code earns."""
+    if 200 <= code < 300 or code in alive:
+        return Status.OK, None
+    if code == 503:
+        return Status.WARNING, ErrorKind.UNEXPECTED_REPLY
+    return Status.CRITICAL, ErrorKind.UNEXPECTED_REPLY
+
+
+def alive_codes(text: str) -> frozenset[int]:
+    """Parse "401, 403" into codes; ValueError names the first entry that is not a final SIP status."""
+    codes = set()
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        if not (item.isdigit() and 200 <= int(item) <= 699):
+            raise ValueError(f"{item!r} is not a SIP status code from 200 to 699")
+        codes.add(int(item))
+    return frozenset(codes)
+
+
+def _transport(target: Target, setting: str) -> str:
+    """The transport to use: the setting, or with "auto" TLS where the target speaks it and UDP elsewhere."""
+    if target.tls is TlsMode.STARTTLS:
+        raise ProbeFailure(ErrorKind.CONFIG_ERROR, "SIP has no STARTTLS; use the tls transport", Status.UNKNOWN)
+    if setting != "auto":
+        return setting
+    return "tls" if target.tls is TlsMode.IMPLICIT else "udp"
+
+
+def _over_udp(s: ProbeSession, uri: str, seen: Exchange) -> SipMessage:
+    """Resolve, fix the peer of a datagram socket, and run the UDP transaction."""
+    with s.phase("resolve"):
+        addresses = resolve(s.target.host, s.target.port, s.target.family, s.deadline)
+    # UDP cannot tell a live address from a dead one short of an answer, so only the first is asked.
+    family, sockaddr = addresses[0]
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(sockaddr)  # sends nothing: it only makes the kernel filter and report for this peer
+        except OSError as exc:
+            raise failure_from_os_error(exc, connecting=True, where=str(s.target)) from exc
+        s.details["address"] = sockaddr[0]
+        request = OptionsRequest.fresh(uri, "udp", sock.getsockname()[:2])
+        with s.phase("first_byte"):
+            return exchange_udp(sock, request, s.deadline, s.transcript, seen)
+
+
+def _over_stream(s: ProbeSession, uri: str, transport: str, seen: Exchange) -> SipMessage:
+    """Connect (and handshake, for TLS) and run the transaction over the stream."""
+    conv = s.connect()
+    request = OptionsRequest.fresh(uri, transport, conv.stream.sock.getsockname()[:2])
+    with s.phase("first_byte"):
+        return exchange_stream(conv.stream, request, s.transcript, seen)
+
+
+def _valid_alive_codes(form: Any, field: Any) -> None:
+    try:
+        alive_codes(field.data or "")
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+
+
+@hookimpl
+def ninerstatus_check_types() -> list[CheckType]:
+    """Register the SIP check."""
+    return [CheckType(
+        name="sip",
+        label="SIP",
+        probe=probe,
+        default_port=SIP_PORT,
+        ports={"sip": SIP_PORT, "sips": SIPS_PORT},
+        tls_by_port={SIPS_PORT: TlsMode.IMPLICIT},
+        transports=("udp", "tcp", "tls"),
+        settings={
+            "transport": SelectField("Transport", default="auto", choices=["auto", "udp", "tcp", "tls"],
+                                     description="auto: TLS on 5061 (or with TLS asked for), UDP elsewhere."),
+            "uri": StringField("Request-URI", default="",
+                               validators=[validators.Optional(), validators.Length(max=256),
+                                           validators.Regexp(r'^sips?:[^\s<>"]+$',
+                                                             message="a sip: or sips: URI without spaces")],
+                               description="Default: sip:<host>, with the port when it is not the usual one."),
+            "alive_codes": StringField("Also alive", default="401,403,404,405", validators=[_valid_alive_codes],
+                                       description="Final status codes that still mean the server is up "
+                                                   "(comma-separated); 2xx always does."),
+        },
+        description="Sends OPTIONS over UDP (retransmitted per RFC 3261), TCP or TLS with a fresh branch, tag "
+                    "and Call-ID, matches the answer by Call-ID and CSeq, skips provisional responses; 2xx and "
+                    "the alive codes are OK, 503 is degraded, anything else or silence is an outage.",
+    )]

@@ -17,7 +17,6 @@ from ninerstatus.checktypes import CheckTypeError
 from ninerstatus.probing import ErrorKind, Status, Target, TlsMode, TlsPolicy, run_probe
 from ninerstatus_plugins import ftp
 
-from ..probing.conftest import server_tls
 from ..probing.servers import Peer
 from ..probing.test_hostile_peers import drip, endless_line, garbage, silent, tls_hello_then_close
 
