@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from flask import request
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from ..extensions import db
 from ..markup import make_excerpt, sanitise_html
@@ -28,10 +29,10 @@ def site_host() -> str:
     return request.host.split(":")[0]
 
 
-def server_choices() -> list[tuple[int, str]]:
+def server_choices() -> list[SelectChoice]:
     """Every server as a checkbox choice, in sidebar order."""
     servers = db.session.scalars(select(Server).order_by(Server.display_order, Server.code))
-    return [(s.id, f"{s.code} ({s.role})" if s.role else s.code) for s in servers]
+    return [SelectChoice(s.id, f"{s.code} ({s.role})" if s.role else s.code) for s in servers]
 
 
 def existing_tag_names() -> list[str]:

@@ -13,6 +13,7 @@ from typing import Callable
 from flask import current_app, g, make_response, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from ..accounts.sessions import wants_json
 from ..public.errors import handle_http_error
@@ -40,7 +41,11 @@ def refused_token(error: CSRFError):
     signed_in = current_user.is_authenticated or request.endpoint == "admin.sign_in"
     if getattr(view, "redisplays_form", False) and signed_in:
         g.form_expired = True
-        response = make_response(view(**(request.view_args or {})))
+        try:
+            response = make_response(view(**(request.view_args or {})))
+        except HTTPException as refusal:
+            # The view refused on its own grounds (403, 404...): that answer stands.
+            return handle_http_error(refusal)
         response.status_code = 400
         return response
     error.description = ("This form had expired or came from another page, so nothing was done. "

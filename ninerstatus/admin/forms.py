@@ -7,7 +7,7 @@ and those are sanitised by ``markup.py`` when saved.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectField,
+from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional,
@@ -21,8 +21,8 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 
 
-def _choices(enum_cls) -> list[tuple[str, str]]:
-    return [(member.value, member.value.capitalize()) for member in enum_cls]
+def _choices(enum_cls) -> list[SelectChoice]:
+    return [SelectChoice(member.value, member.value.capitalize()) for member in enum_cls]
 
 
 class SignInForm(FlaskForm):
@@ -99,8 +99,8 @@ class ServerForm(FlaskForm):
     city = StringField("City", validators=[Length(max=80)])
     country = StringField("Country", validators=[Length(max=80)])
     visibility = RadioField("Status shown to visitors", choices=[
-        (Visibility.PUBLIC.value, "Public: visitors see its live status"),
-        (Visibility.INTERNAL.value, "Internal: listed as INTERNAL, status hidden")],
+        SelectChoice(Visibility.PUBLIC.value, "Public: visitors see its live status"),
+        SelectChoice(Visibility.INTERNAL.value, "Internal: listed as INTERNAL, status hidden")],
         default=Visibility.PUBLIC.value)
     display_order = IntegerField("Position", default=0, validators=[InputRequired(), NumberRange(0, 100000)])
     notes = TextAreaField("Notes shown on its page", validators=[Length(max=5000)])

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from ..extensions import db
 from ..models import Tag, post_tags
@@ -19,7 +20,7 @@ def tag_or_404(tag_id: int) -> Tag:
 def merge_form(tag: Tag) -> TagMergeForm:
     """The merge form, offering every other tag as the target."""
     form = TagMergeForm()
-    form.target.choices = [(t.id, t.name) for t in db.session.scalars(
+    form.target.choices = [SelectChoice(t.id, t.name) for t in db.session.scalars(
         select(Tag).where(Tag.id != tag.id).order_by(func.lower(Tag.name)))]
     return form
 
