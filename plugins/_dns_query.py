@@ -25,7 +25,6 @@ from ninerstatus import ErrorKind, ProbeFailure
 from ninerstatus.probing import Deadline, ProbeSession, validate_host, validate_port
 from ninerstatus.probing.deadline import Address, open_connection, resolve
 
-TRANSPORTS = ("udp", "tcp")
 #: The EDNS buffer size of DNS flag day 2020: large enough for most answers, small enough not to fragment.
 EDNS_PAYLOAD = 1232
 MAX_CNAME_CHAIN = 8

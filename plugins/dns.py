@@ -293,13 +293,14 @@ def sync_probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -
         zone = options.zone.to_text()
         s.details["zone"] = zone
         servers = len(options.secondaries) + 1
-        primary = query.locate(s, target.host, target.host, target.port)
+        primary = query.locate(s, str(target), target.host, target.port)
         try:
             primary_serial = _soa_serial(s, primary, options.zone, s.deadline.remaining() / servers)
         except ProbeFailure as failure:
             raise ProbeFailure(failure.kind, f"primary {target.host}: {failure.message}", failure.status) from failure
         s.details["primary"] = {"server": str(target), "address": primary.ip, "serial": primary_serial}
-        reports, subchecks, kinds = [], [], []
+        reports: list[dict[str, Any]] = []
+        verdicts: dict[str, _Verdict] = {}
         for index, (label, host, port) in enumerate(options.secondaries):
             budget = s.deadline.remaining() / (len(options.secondaries) - index)
             report: dict[str, Any] = {"server": label, "serial": None}
@@ -307,23 +308,21 @@ def sync_probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -
             try:
                 secondary = query.locate(s, label, host, port)
                 report["address"] = secondary.ip
-                report["serial"] = serial = _soa_serial(s, secondary, options.zone, budget)
+                report["serial"] = _soa_serial(s, secondary, options.zone, budget)
             except ProbeFailure as failure:
                 report["error"] = failure.message
-                subchecks.append(SubCheck(label, failure.status, f"secondary {label}: {failure.message}"))
-                kinds.append((failure.status, failure.kind))
+                verdicts[label] = _Verdict(failure.status, f"secondary {label}: {failure.message}", failure.kind)
                 continue
-            report["lag"], status, summary = _compare(label, primary_serial, serial, options)
-            subchecks.append(SubCheck(label, status, summary))
-            kinds.append((status, None if status is Status.OK else ErrorKind.EXPECTATION_FAILED))
+            report["lag"], verdicts[label] = _compare(label, primary_serial, report["serial"], options)
         s.details["secondaries"] = reports
-        metrics = {"max_lag": float(max((r.get("lag") or 0 for r in reports), default=0))}
-        worst = Status.worst(sub.status for sub in subchecks)
+        subchecks = [SubCheck(label, verdict.status, verdict.summary) for label, verdict in verdicts.items()]
+        metrics = {"max_lag": float(max((report.get("lag") or 0 for report in reports), default=0))}
+        worst = Status.worst(verdict.status for verdict in verdicts.values())
         if worst is Status.OK:
             summary = _in_sync_summary(primary_serial, [report["serial"] for report in reports], options.allowed_lag)
             return s.ok(summary, subchecks=subchecks, metrics=metrics)
-        kind = next(kind for status, kind in kinds if status is worst)
-        summary = "; ".join(sub.summary for sub in subchecks if sub.status is not Status.OK)
+        kind = next(verdict.kind for verdict in verdicts.values() if verdict.status is worst)
+        summary = "; ".join(verdict.summary for verdict in verdicts.values() if verdict.status is not Status.OK)
         return s.result(worst, summary, error_kind=kind, subchecks=subchecks, metrics=metrics)
 
 
@@ -344,20 +343,22 @@ def _soa_serial(s: ProbeSession, server: query.Nameserver, zone: dns.name.Name, 
     return int(rrset[0].serial)
 
 
-def _compare(label: str, primary: int, secondary: int, options: SyncOptions) -> tuple[int, Status, str]:
-    """Judge a secondary's serial against the primary's: (lag in serial steps, status, summary)."""
+def _compare(label: str, primary: int, secondary: int, options: SyncOptions) -> tuple[int, _Verdict]:
+    """Judge a secondary's serial against the primary's: its lag in serial steps and the verdict."""
     if secondary == primary:
-        return 0, Status.OK, f"serial {secondary}, in sync"
-    ahead = dns.serial.Serial(secondary) > dns.serial.Serial(primary)
+        return 0, _Verdict(Status.OK, f"serial {secondary}, in sync")
     lag = (primary - secondary) % 2 ** 32
-    if ahead:
-        return 0, Status.WARNING, f"secondary {label} ahead of the primary: {secondary} > {primary}"
+    if dns.serial.Serial(secondary) > dns.serial.Serial(primary):
+        return 0, _Verdict(Status.WARNING, f"secondary {label} ahead of the primary: {secondary} > {primary}",
+                           ErrorKind.EXPECTATION_FAILED)
     if lag == SERIAL_HALF:
         # RFC 1982 leaves this pair unordered; it certainly is not in sync.
-        return lag, options.behind_status, f"secondary {label} out of sync: {secondary} <> {primary}"
+        return lag, _Verdict(options.behind_status, f"secondary {label} out of sync: {secondary} <> {primary}",
+                             ErrorKind.EXPECTATION_FAILED)
     if lag <= options.allowed_lag:
-        return lag, Status.OK, f"serial {secondary}, {lag} behind (allowed {options.allowed_lag})"
-    return lag, options.behind_status, f"secondary {label} behind: {secondary} < {primary}"
+        return lag, _Verdict(Status.OK, f"serial {secondary}, {lag} behind (allowed {options.allowed_lag})")
+    return lag, _Verdict(options.behind_status, f"secondary {label} behind: {secondary} < {primary}",
+                         ErrorKind.EXPECTATION_FAILED)
 
 
 def _in_sync_summary(primary: int, secondaries: list[int], allowed_lag: int) -> str:
