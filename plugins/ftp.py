@@ -270,6 +270,8 @@ def ninerstatus_check_types() -> list[CheckType]:
                                                   validators.Regexp(r"^[^\r\n]*$", message="no line breaks")],
                                       description="Never shown in transcripts."),
             "check_pasv": BooleanField("Test passive mode", default=False,
+                                       # "-o check_pasv=no" on the command line must not mean yes.
+                                       false_values=("false", "no", "off", "0", ""),
                                        validators=[_pasv_needs_login],
                                        description="After login, open the passive data port once "
                                                    "(never on another host)."),

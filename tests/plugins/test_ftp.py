@@ -303,6 +303,7 @@ def test_ftp_probe_reports_a_closed_passive_port(serve):
 def test_ftp_passive_test_needs_a_login():
     with pytest.raises(CheckTypeError, match="needs a username"):
         settings(check_pasv="y")
+    assert settings(check_pasv="no")["check_pasv"] is False
 
 
 # --- QUIT, always -------------------------------------------------------------------------------
