@@ -151,6 +151,11 @@ def test_sip_probe_over_tls_reports_certificate_trouble(responder, ca, stranger_
     assert server.requests == []  # nothing is said over a connection we do not trust
 
 
+def test_sip_probe_refuses_starttls_which_sip_does_not_have():
+    result = probe(5060, "auto", tls=TlsMode.STARTTLS)
+    assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.CONFIG_ERROR)
+
+
 def test_sip_check_type_uses_tls_on_5061():
     assert SIP.default_tls(5061) is TlsMode.IMPLICIT and SIP.default_tls(5060) is TlsMode.NONE
     assert SIP.transports == ("udp", "tcp", "tls") and SIP.default_port == 5060
