@@ -97,6 +97,8 @@ def register_extensions(app: Flask) -> None:
     """Bind the database, migrations and CSRF protection to the app."""
     from . import models  # noqa: F401  (registers the tables on db.metadata)
     from .checks import models as check_models  # noqa: F401
+    from .notifications import models as notification_models  # noqa: F401
+    from .runner import models as runner_models  # noqa: F401
     import ninerstatus_migrations
 
     db.init_app(app)

@@ -150,7 +150,15 @@ class Server(db.Model):
     display_order: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
 
+    # The server's confirmed state as the probe runner last worked it out (a Status
+    # name in lower case, or "maintenance"), since when, and the incident post the
+    # runner drafted for the current trouble.
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    incident_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+
     posts: Mapped[list[Post]] = relationship(secondary=post_servers, back_populates="servers")
+    incident_post: Mapped[Post | None] = relationship(foreign_keys=[incident_post_id])
 
     @property
     def is_public(self) -> bool:
@@ -201,6 +209,15 @@ class Post(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A maintenance post's window: its servers are under maintenance in between.
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # "staff", or "probe" for an incident the runner drafted.
+    origin: Mapped[str] = mapped_column(String(16), default="staff")
+    # An update the runner suggests (e.g. "resolved" on recovery); it reaches
+    # visitors only once staff publish it as a PostUpdate.
+    pending_update_state: Mapped[str | None] = mapped_column(String(16))
+    pending_update_html: Mapped[str | None] = mapped_column(Text)
 
     author: Mapped[User | None] = relationship(back_populates="posts")
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, back_populates="posts",

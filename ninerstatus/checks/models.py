@@ -49,6 +49,20 @@ class Check(db.Model):
     last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Flap damping: the confirmed state changes only after this many results in a row.
+    failures_before_down: Mapped[int] = mapped_column(default=2)
+    successes_before_up: Mapped[int] = mapped_column(default=1)
+    consecutive_failures: Mapped[int] = mapped_column(default=0)
+    consecutive_successes: Mapped[int] = mapped_column(default=0)
+    # The confirmed state (a Status name in lower case) and since when it holds.
+    state: Mapped[str] = mapped_column(String(16), default="unknown")
+    state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Scheduling: when the check is next due, and which runner holds it until when.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
     server: Mapped[Server] = relationship(backref=backref(
         "checks", cascade="all, delete-orphan", passive_deletes=True,
         order_by="(Check.display_order, Check.id)"))

@@ -1,0 +1,1 @@
+"""Telling people about state changes: an outbox the runner drains, and the bundled notifiers."""

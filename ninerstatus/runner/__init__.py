@@ -1,0 +1,1 @@
+"""The probe runner: a process apart from the web that probes due checks and records what it saw."""
