@@ -14,7 +14,7 @@ from wtforms.fields import Field
 
 from ninerstatus import ErrorKind, ProbeFailure, Status, TlsInfo, TlsMode
 from ninerstatus.probing import ProbeSession, Target
-from ninerstatus.probing.transcript import Transcript
+from ninerstatus.probing.transcript import MASK, Transcript
 
 # Failures after which the server is still waiting for our next command, so
 # QUIT/LOGOUT still makes sense. After a timeout, a malformed reply or a TLS
@@ -25,7 +25,7 @@ _AT_COMMAND_BOUNDARY = frozenset({
 })
 
 
-def _printable(form: Any, field: Field) -> None:
+def _no_spaces(form: Any, field: Field) -> None:
     """WTForms validator: no spaces or control characters (they would end or split a command)."""
     if field.data and any(char.isspace() or not char.isprintable() for char in field.data):
         raise ValidationError("must not contain spaces or control characters")
@@ -40,7 +40,7 @@ def _no_control_characters(form: Any, field: Field) -> None:
 def credential_settings() -> dict[str, Field]:
     """The optional test-account settings of the IMAP and POP3 checks."""
     return {
-        "username": StringField("Test account user name", [validators.Optional(), _printable],
+        "username": StringField("Test account user name", [validators.Optional(), _no_spaces],
                                 description="Log in with this account to prove mailboxes open (needs TLS)."),
         "password": PasswordField("Test account password", [validators.Optional(), _no_control_characters]),
     }
@@ -75,6 +75,16 @@ def credentials(settings: Mapping[str, Any], target: Target) -> tuple[str, str] 
                            "a login test needs TLS (STARTTLS or implicit): the password would travel in the clear",
                            Status.UNKNOWN)
     return username, password
+
+
+def login_refused(username: str, reply: str, secrets: Iterable[str]) -> ProbeFailure:
+    """AUTH_FAILED for a refused test login, quoting the server without any echo of the password.
+
+    The transcript masks secrets by itself; the summary is built here, so it is masked here.
+    """
+    for secret in sorted(secrets, key=len, reverse=True):
+        reply = reply.replace(secret, MASK)
+    return ProbeFailure(ErrorKind.AUTH_FAILED, f"login as {username} refused: {reply}".strip())
 
 
 def record_capabilities(s: ProbeSession, capabilities: Iterable[str], auth: Iterable[str], *,

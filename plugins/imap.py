@@ -16,7 +16,7 @@ from typing import Any
 from ninerstatus import CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, SubCheck, TlsMode, hookimpl
 from ninerstatus.probing import Conversation, ProbeContext, ProbeSession, Target
 
-from ._mail import Farewell, credential_settings, credentials, record_capabilities, tls_phrase
+from ._mail import Farewell, credential_settings, credentials, login_refused, record_capabilities, tls_phrase
 
 #: The longest literal the probe reads; nothing it asks for needs more.
 MAX_LITERAL = 8192
@@ -127,14 +127,14 @@ def _upgrade(s: ProbeSession, client: ImapClient, capabilities: list[str], preau
 
 def _login(client: ImapClient, username: str, password: str) -> SubCheck:
     """LOGIN with the test account; AUTH_FAILED when refused. The password never reaches the transcript."""
-    client.conv.transcript.add_secret(password)
-    client.conv.transcript.add_secret(_quoted(password))
+    secrets = (password, _quoted(password))
+    for secret in secrets:
+        client.conv.transcript.add_secret(secret)
     _, status, text = client.command(f"LOGIN {_quoted(username)} {_quoted(password)}",
                                      shown=f"LOGIN {_quoted(username)} ***")
-    if status == "NO":
-        raise ProbeFailure(ErrorKind.AUTH_FAILED, f"login as {username} refused: {text}")
     if status != "OK":
-        raise ProbeFailure(ErrorKind.UNEXPECTED_REPLY, f"LOGIN answered {status} {text}".strip())
+        # NO is a refusal; BAD means the server could not even parse the command.
+        raise login_refused(username, text if status == "NO" else f"{status} {text}", secrets)
     return SubCheck("login", Status.OK, f"logged in as {username}")
 
 

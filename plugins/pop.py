@@ -12,7 +12,7 @@ from typing import Any
 from ninerstatus import CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, SubCheck, TlsMode, hookimpl
 from ninerstatus.probing import Conversation, ProbeContext, ProbeSession, Target
 
-from ._mail import Farewell, credential_settings, credentials, record_capabilities, tls_phrase
+from ._mail import Farewell, credential_settings, credentials, login_refused, record_capabilities, tls_phrase
 
 
 def _status(conv: Conversation, line: str | None = None, *, shown: str | None = None) -> tuple[bool, str]:
@@ -63,7 +63,7 @@ def _login(conv: Conversation, username: str, password: str) -> SubCheck:
     if ok:
         ok, text = _status(conv, f"PASS {password}", shown="PASS ***")
     if not ok:
-        raise ProbeFailure(ErrorKind.AUTH_FAILED, f"login as {username} refused: -ERR {text}".strip())
+        raise login_refused(username, f"-ERR {text}", [password])
     return SubCheck("login", Status.OK, f"logged in as {username}")
 
 

@@ -42,8 +42,10 @@ def _helo_name(form: Any, field: Field) -> None:
         raise ValidationError(str(error)) from None
 
 
-def _excerpt(reply: Reply) -> str:
-    return f"{reply.code} {reply.lines[0]}".strip()
+def _excerpt(reply: Reply, limit: int = 80) -> str:
+    """A reply's code and first line, shortened for a one-line summary."""
+    text = reply.lines[0] if len(reply.lines[0]) <= limit else reply.lines[0][:limit] + "…"
+    return f"{reply.code} {text}".strip()
 
 
 def _address_literal(conv: Conversation) -> str:

@@ -10,6 +10,10 @@
   in plaintext.
 - ``dialogue``: a server that plays fixed replies, for one-off refusals and
   for handing over to a hostile script at the worst moment.
+
+Plus what the three test modules share: ``check`` (run a probe as the core
+does and assert it kept its deadline), ``closed_port``, and the parameter
+lists ``HOSTILE_PEERS`` and ``CERTIFICATES`` with the verdict each must get.
 """
 from __future__ import annotations
 
@@ -199,7 +203,8 @@ def imap_server(behaviour: ImapBehaviour, log: list[Received], tls: ssl.SSLConte
             elif command == "LOGIN":
                 username, password = shlex.split(arguments)
                 verdict = "OK Logged in" if behaviour.users.get(username) == password else "NO [AUTHENTICATIONFAILED]"
-                echo = f" ({arguments})" if behaviour.echo_login else ""
+                # A careless server echoes what it got, raw and as sent: neither may reach the transcript.
+                echo = f" ({arguments} = {password})" if behaviour.echo_login else ""
                 peer.send(f"{tag} {verdict}{echo}\r\n".encode())
             elif command == "LOGOUT":
                 peer.send(f"* BYE see you\r\n{tag} OK Logout completed\r\n".encode())
@@ -220,6 +225,7 @@ class PopBehaviour:
     capa: bool = True
     stls: bool = True
     refuse_stls: bool = False
+    echo_login: bool = False
     users: Mapping[str, str] = field(default_factory=lambda: {USER: PASSWORD})
 
     def capabilities(self, over_tls: bool) -> bytes:
@@ -248,7 +254,9 @@ def pop_server(behaviour: PopBehaviour, log: list[Received], tls: ssl.SSLContext
                 peer.send(b"+OK\r\n")
             elif command == "PASS":
                 good = username is not None and behaviour.users.get(username) == argument
-                peer.send(b"+OK Logged in.\r\n" if good else b"-ERR [AUTH] Authentication failed.\r\n")
+                echo = f" ({argument})" if behaviour.echo_login else ""
+                verdict = "+OK Logged in." if good else "-ERR [AUTH] Authentication failed."
+                peer.send(f"{verdict}{echo}\r\n".encode())
             elif command == "QUIT":
                 peer.send(b"+OK Logging out.\r\n")
                 return

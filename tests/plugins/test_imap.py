@@ -118,18 +118,22 @@ def test_imap_probe_warns_when_logindisabled_survives_tls_and_does_not_try_login
 
 def test_imap_probe_reports_a_refused_login_as_auth_failed_and_still_logs_out(imapd, ca_file):
     log: list[Received] = []
-    result = check(imap.probe, imapd(log).port, TlsMode.STARTTLS, account(password="wrong"), ca_file=ca_file)
+    server = imapd(log, echo_login=True)
+    result = check(imap.probe, server.port, TlsMode.STARTTLS, account(password="wrong"), ca_file=ca_file)
     assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.AUTH_FAILED)
-    assert result.summary == "login as alice refused: [AUTHENTICATIONFAILED]"
+    assert result.summary == 'login as alice refused: [AUTHENTICATIONFAILED] ("alice" *** = ***)'
+    assert result.transcript[-4] == 'S: a4 NO [AUTHENTICATIONFAILED] ("alice" *** = ***)'
     assert sent(log)[-1] == "a5 LOGOUT"
     assert not any("wrong" in line for line in result.transcript)
 
 
 def test_imap_probe_masks_a_password_the_server_echoes(imapd, ca_file):
-    result = check(imap.probe, imapd([], echo_login=True).port, TlsMode.STARTTLS, account(), ca_file=ca_file)
+    password = 'quote"d \\pass'
+    server = imapd([], echo_login=True, users={USER: password})
+    result = check(imap.probe, server.port, TlsMode.STARTTLS, account(password=password), ca_file=ca_file)
     assert result.status is Status.OK, result.summary
-    assert not any(PASSWORD in line for line in result.transcript)
-    assert any(line.startswith("S: a4 OK Logged in") and "***" in line for line in result.transcript)
+    echo = next(line for line in result.transcript if line.startswith("S: a4 OK Logged in"))
+    assert echo == 'S: a4 OK Logged in ("alice" *** = ***)'
 
 
 def test_imap_probe_refuses_a_login_test_without_tls_before_connecting(imapd):
@@ -146,7 +150,7 @@ def test_imap_probe_reports_a_bye_greeting_as_unexpected_reply_and_sends_nothing
     result = check(imap.probe, imapd(log, greeting="BYE").port, TlsMode.STARTTLS)
     assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.UNEXPECTED_REPLY)
     assert result.details["banner"].startswith("* BYE")
-    assert log == []
+    assert log == [] and not any(line.startswith("C: ") for line in result.transcript)
 
 
 def test_imap_probe_notes_a_preauth_greeting(imapd, ca_file):

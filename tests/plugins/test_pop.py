@@ -102,9 +102,10 @@ def test_pop_probe_tries_stls_on_a_server_without_capa(popd, ca_file):
 
 def test_pop_probe_reports_a_refused_login_as_auth_failed_and_still_quits(popd, ca_file):
     log: list[Received] = []
-    result = check(pop.probe, popd(log).port, TlsMode.STARTTLS, account(password="wrong pass"), ca_file=ca_file)
+    server = popd(log, echo_login=True)
+    result = check(pop.probe, server.port, TlsMode.STARTTLS, account(password="wrong pass"), ca_file=ca_file)
     assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.AUTH_FAILED)
-    assert result.summary == "login as alice refused: -ERR [AUTH] Authentication failed."
+    assert result.summary == "login as alice refused: -ERR [AUTH] Authentication failed. (***)"
     assert sent(log)[-1] == "QUIT"
     assert not any("wrong pass" in line for line in result.transcript)
 

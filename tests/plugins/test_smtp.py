@@ -8,14 +8,14 @@ import pytest
 
 from ninerstatus import create_app
 from ninerstatus.checktypes import CheckTypeError
-from ninerstatus.probing import ErrorKind, Status, TlsMode
+from ninerstatus.probing import ErrorKind, Status, Target, TlsMode, TlsPolicy, run_probe
 from ninerstatus_plugins import smtp
 
 from ..probing.conftest import server_tls
 from ..probing.servers import Peer
 from ..probing.test_hostile_peers import tls_hello_then_close
 from .mailservers import (
-    CERTIFICATES, HOSTILE_PEERS, HOSTILE_TIMEOUT, Received, SmtpServer, check, closed_port, dialogue,
+    CERTIFICATES, HOSTILE_PEERS, HOSTILE_TIMEOUT, TIMEOUT, Received, SmtpServer, check, closed_port, dialogue,
 )
 
 SMTP = smtp.ninerstatus_check_types()[0]
@@ -72,6 +72,14 @@ def test_smtp_probe_speaks_implicit_tls_on_smtps(smtpd, ca, ca_file):
     assert result.summary == "TLS ok, certificate 62 days, AUTH LOGIN PLAIN"
     assert result.timings.starttls is None and result.timings.tls is not None
     assert "capabilities_before_tls" not in result.details
+
+
+def test_smtp_probe_says_when_the_certificate_was_not_verified(smtpd, stranger_ca):
+    server = smtpd(tls_context=server_tls(stranger_ca, "127.0.0.1", days=62.5))
+    result = run_probe(smtp.probe, Target("127.0.0.1", server.port, tls=TlsMode.STARTTLS), {}, TIMEOUT,
+                       tls_policy=TlsPolicy(verify=False))
+    assert result.status is Status.OK, result.summary
+    assert result.summary == "STARTTLS ok (unverified), certificate 62 days, AUTH LOGIN PLAIN"
 
 
 def test_smtp_probe_on_a_plain_port_says_whether_starttls_is_offered(smtpd, ca):
