@@ -24,6 +24,7 @@ import dns.rrset
 from ninerstatus import ErrorKind, ProbeFailure
 from ninerstatus.probing import Deadline, ProbeSession, validate_host, validate_port
 from ninerstatus.probing.deadline import Address, open_connection, resolve
+from ninerstatus.probing.failure import failure_from_os_error
 
 #: The EDNS buffer size of DNS flag day 2020: large enough for most answers, small enough not to fragment.
 EDNS_PAYLOAD = 1232
@@ -105,8 +106,6 @@ def ask(s: ProbeSession, server: Nameserver, qname: dns.name.Name, rdtype: dns.r
                     reply = dns.query.tcp(query, server.ip, timeout=deadline.remaining(), sock=sock)
             finally:
                 sock.close()
-    except ProbeFailure:
-        raise
     except dns.exception.Timeout:
         raise ProbeFailure(ErrorKind.READ_TIMEOUT, f"no answer over {transport.upper()} "
                                                    f"within {deadline.seconds:.1f} s") from None
@@ -116,6 +115,8 @@ def ask(s: ProbeSession, server: Nameserver, qname: dns.name.Name, rdtype: dns.r
         # FormError, ShortHeader, BadResponse (wrong ID or question), UnexpectedSource, TrailingJunk...
         raise ProbeFailure(ErrorKind.PROTOCOL_ERROR,
                            f"malformed DNS reply over {transport.upper()}: {error or type(error).__name__}") from None
+    except OSError as error:  # e.g. a reset TCP connection or an unreachable network
+        raise failure_from_os_error(error) from error
     _record(s, reply)
     return reply
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import dns.exception
 import dns.flags
+import dns.message
 import dns.name
 import dns.rcode
 import dns.rdata
@@ -102,8 +103,9 @@ def _expected_records(form: Form, field: Field) -> None:
             raise ValidationError(str(error)) from None
 
 
-def _server_list(text: str) -> list[tuple[str, str, int]]:
-    servers = query.parse_server_list(text, 53)
+def _server_list(text: str, default_port: int = 53) -> list[tuple[str, str, int]]:
+    """The secondaries setting as (label, host, port), within the limits."""
+    servers = query.parse_server_list(text, default_port)
     if not servers:
         raise ValueError("name at least one secondary")
     if len(servers) > MAX_SECONDARIES:
@@ -176,7 +178,7 @@ class SyncOptions:
     """The ``dns_sync`` check's settings, validated and typed."""
 
     zone: dns.name.Name
-    secondaries: tuple[tuple[str, str, int | None], ...]
+    secondaries: tuple[tuple[str, str, int], ...]
     allowed_lag: int
     behind_status: Status
 
@@ -190,8 +192,7 @@ class SyncOptions:
             behind = str(settings.get("behind_status") or "warning").lower()
             if behind not in ("warning", "critical"):
                 raise ValueError(f"behind_status {behind!r} is not warning or critical")
-            _server_list(settings.get("secondaries") or "")  # the limits
-            secondaries = query.parse_server_list(settings["secondaries"], primary_port)
+            secondaries = _server_list(settings.get("secondaries") or "", primary_port)
             return cls(zone=parse_name(settings.get("zone") or ""), secondaries=tuple(secondaries),
                        allowed_lag=lag, behind_status=Status[behind.upper()])
         except ValueError as error:
@@ -232,7 +233,7 @@ def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> Pro
             facts = query.describe(reply)
             s.details[transport] = facts
             s.details.setdefault("rcode", facts["rcode"])
-            verdicts[transport], found = _judge(reply, options, transport, len(options.transports) > 1)
+            verdicts[transport], found = _judge(reply, options, transport)
             answers = answers or found
         subchecks = [SubCheck(transport, verdict.status, verdict.summary) for transport, verdict in verdicts.items()]
         worst = Status.worst(verdict.status for verdict in verdicts.values())
@@ -248,7 +249,7 @@ def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> Pro
         return s.result(worst, _problems(verdicts), error_kind=kind, subchecks=subchecks, metrics=metrics)
 
 
-def _judge(reply: Any, options: DnsOptions, transport: str, more_transports: bool) -> tuple[_Verdict, list[str]]:
+def _judge(reply: dns.message.Message, options: DnsOptions, transport: str) -> tuple[_Verdict, list[str]]:
     """Judge one reply: rcode, AA, truncation, then the records; also return the records found."""
     name, type_text = options.name.to_text(), dns.rdatatype.to_text(options.rdtype)
     rcode = reply.rcode()
@@ -258,7 +259,7 @@ def _judge(reply: Any, options: DnsOptions, transport: str, more_transports: boo
         return _Verdict(Status.CRITICAL, f"answer for {name} is not authoritative (no AA flag)",
                         ErrorKind.UNEXPECTED_REPLY), []
     if reply.flags & dns.flags.TC:
-        if more_transports:
+        if transport == "udp" and "tcp" in options.transports:
             # The TCP answer is judged in full; a truncated UDP answer is normal for big RRsets.
             return _Verdict(Status.OK, "truncated, the full answer needs TCP"), []
         return _Verdict(Status.WARNING, f"answer for {name} truncated over UDP; ask over TCP to see it all",
@@ -267,7 +268,7 @@ def _judge(reply: Any, options: DnsOptions, transport: str, more_transports: boo
     found = [rdata.to_text() for rdata in rrset] if rrset is not None else []
     if not found:
         return _Verdict(Status.CRITICAL, f"no {type_text} record for {name}", ErrorKind.EXPECTATION_FAILED), []
-    missing = [rdata.to_text() for rdata in options.expect if rrset is None or rdata not in rrset]
+    missing = [rdata.to_text() for rdata in options.expect if rdata not in rrset]
     if missing:
         return _Verdict(Status.CRITICAL, f"missing {', '.join(missing)} (answer: {', '.join(found)})",
                         ErrorKind.EXPECTATION_FAILED), found

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from wtforms import IntegerField, SelectField, StringField, validators
+from wtforms import Form, IntegerField, SelectField, StringField, ValidationError, validators
+from wtforms.fields import Field
 
 from ninerstatus import CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, Target, TlsMode, hookimpl
 from ninerstatus.probing import Conversation, InvalidTarget, ProbeContext, ProbeSession, cap_text, validate_host
@@ -104,6 +105,12 @@ def validate_regex(pattern: str) -> re.Pattern[str]:
         raise ValueError(f"invalid regular expression: {error}") from None
 
 
+def _body_to_match(form: Form, field: Field) -> None:
+    """Form validator: a body expectation needs a method whose response has a body."""
+    if field.data and form.method.data == "HEAD":
+        raise ValidationError("a HEAD response has no body to match")
+
+
 SETTINGS = {
     "method": SelectField("Method", choices=list(METHODS), default="GET"),
     "path": StringField("Path", default="/", validators=[validators.DataRequired(), checked_by(validate_path)],
@@ -114,9 +121,10 @@ SETTINGS = {
     "status": StringField("Accepted statuses", default="200-299",
                           validators=[validators.DataRequired(), checked_by(StatusSet.parse)],
                           description="Statuses that count as up, e.g. 200-299,301,401"),
-    "expect_body": StringField("Body contains", validators=[validators.Optional()],
+    "expect_body": StringField("Body contains", validators=[validators.Optional(), _body_to_match],
                                description="Text the body must contain"),
-    "expect_regex": StringField("Body matches", validators=[validators.Optional(), checked_by(validate_regex)],
+    "expect_regex": StringField("Body matches", validators=[validators.Optional(), _body_to_match,
+                                                            checked_by(validate_regex)],
                                 description="Regular expression the body must match"),
     "max_body": IntegerField("Body bytes read", default=DEFAULT_MAX_BODY,
                              validators=[validators.NumberRange(1, MAX_BODY_LIMIT)],
@@ -195,6 +203,7 @@ class Hop:
 
     @property
     def url(self) -> str:
+        """The hop as a URL, the way redirect chains are reported."""
         return f"{self.scheme}://{self.authority}{self.path}"
 
 
@@ -250,9 +259,19 @@ def network_rank(address: str) -> int | None:
     return _PUBLIC if ip.is_global else None
 
 
+def may_redirect(origin: str, destination: str) -> bool:
+    """Whether a site at address ``origin`` may redirect the probe to address ``destination``.
+
+    Only towards networks no more private than the origin's: a public site
+    cannot send the probe into the private network it runs in.
+    """
+    reach, start = network_rank(destination), network_rank(origin)
+    return reach is not None and reach <= (_PUBLIC if start is None else start)
+
+
 # ---------------------------------------------------------------- the probe
 
-@dataclass
+@dataclass(frozen=True)
 class _Exchange:
     """What one hop brought back."""
 
@@ -269,13 +288,11 @@ def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> Pro
         request = wire.Request(options.method, hop.path, options.host_header or hop.authority)
         seen = {hop.url}
         redirects: list[str] = []
-        allowed_rank: int | None = None  # the first hop goes where staff pointed it
+        origin: str | None = None  # the address of the first hop, which goes where staff pointed it
         while True:
             s.details["url"] = hop.url
-            exchange, address = _fetch(s, hop, request, options.max_body, allowed_rank)
-            if allowed_rank is None:
-                origin = network_rank(address)
-                allowed_rank = _PUBLIC if origin is None else origin
+            exchange, address = _fetch(s, hop, request, options.max_body, origin)
+            origin = origin or address
             status, location = exchange.head.status, exchange.head.header("Location")
             if options.max_redirects == 0 or status not in REDIRECT_STATUSES or location is None:
                 break
@@ -303,19 +320,19 @@ def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> Pro
 
 
 def _fetch(s: ProbeSession, hop: Hop, request: wire.Request, max_body: int,
-           allowed_rank: int | None) -> tuple[_Exchange, str]:
+           origin: str | None) -> tuple[_Exchange, str]:
     """Connect for ``hop``, send ``request``, read the response; return it and the address used.
 
-    ``allowed_rank`` is None for the first hop (staff chose that target). For
-    a redirect to another host, every address that host resolves to must be
-    at most that private (see ``network_rank``), or it is not contacted at all.
+    ``origin`` is None for the first hop (staff chose that target), else the
+    first hop's address: a redirect to another host is followed only if
+    ``may_redirect`` allows every address that host resolves to, and
+    otherwise none of them is contacted.
     """
     with s.phase("resolve"):
         addresses = resolve(hop.host, hop.port, s.target.family, s.deadline)
-    if allowed_rank is not None and hop.host != s.target.host:
+    if origin is not None and hop.host != s.target.host:
         for _, sockaddr in addresses:
-            rank = network_rank(sockaddr[0])
-            if rank is None or rank > allowed_rank:
+            if not may_redirect(origin, sockaddr[0]):
                 where = hop.host if hop.host == sockaddr[0] else f"{hop.host} ({sockaddr[0]})"
                 raise ProbeFailure(ErrorKind.UNEXPECTED_REPLY,
                                    f"redirect to {where} not followed: address not allowed for a redirect")

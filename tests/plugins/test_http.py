@@ -11,7 +11,7 @@ from ninerstatus import create_app
 from ninerstatus.checktypes import CheckTypeError
 from ninerstatus.probing import ErrorKind, Family, Status, Target, TlsMode, TlsPolicy, run_probe
 from ninerstatus_plugins import http as http_plugin
-from ninerstatus_plugins.http import network_rank
+from ninerstatus_plugins.http import may_redirect, network_rank
 
 from ..probing.conftest import server_tls
 from ..probing.servers import Peer
@@ -125,9 +125,14 @@ def test_http_head_request_reads_no_body(site):
     assert result.details["bytes_read"] == 0 and result.transcript[0] == "C: HEAD / HTTP/1.1"
 
 
-def test_http_head_with_a_body_expectation_is_a_config_error(site):
-    result = probe(site.port, method="HEAD", expect_body="Welcome")
+def test_http_head_with_a_body_expectation_is_refused(site):
+    with pytest.raises(CheckTypeError, match="HEAD response has no body"):
+        HTTP.parse_settings({"method": "HEAD", "expect_regex": "Welcome"})
+    # Settings stored before this rule, say, still never reach the server.
+    result = run_probe(HTTP.probe, Target("127.0.0.1", site.port), {"method": "HEAD", "expect_body": "Welcome"},
+                       TIMEOUT)
     assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.CONFIG_ERROR)
+    assert result.timings.connect is None
 
 
 def test_http_host_header_can_be_overridden(site):
@@ -213,6 +218,22 @@ def test_http_redirect_after_post_changes_the_method_as_browsers_do(site, code, 
 ])
 def test_network_rank_orders_addresses_from_public_to_loopback(address, rank):
     assert network_rank(address) == rank
+
+
+@pytest.mark.parametrize(("origin", "destination", "allowed"), [
+    ("8.8.8.8", "1.1.1.1", True),
+    ("8.8.8.8", "10.0.0.5", False),  # a public site must not send the probe into our private network
+    ("8.8.8.8", "127.0.0.1", False),
+    ("10.0.0.1", "10.0.0.5", True),
+    ("10.0.0.1", "8.8.8.8", True),
+    ("10.0.0.1", "127.0.0.1", False),
+    ("127.0.0.1", "10.0.0.5", True),
+    ("127.0.0.1", "169.254.169.254", False),
+    ("169.254.0.9", "8.8.8.8", True),  # an odd origin counts as public
+    ("169.254.0.9", "169.254.169.254", False),
+])
+def test_redirects_lead_only_to_networks_no_more_private_than_the_origin(origin, destination, allowed):
+    assert may_redirect(origin, destination) is allowed
 
 
 # ---------------------------------------------------------------- TLS
