@@ -318,3 +318,19 @@ def test_closed_port_on_tcp_only_is_connect_refused():
         port = sock.getsockname()[1]
     result = probe(DNS, port, name="www.example.test", transport="tcp")
     assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)
+
+
+def test_check_commands_speak_nagios_for_dns_and_zone_sync(cli, start):
+    primary = start(DnsServer, Zone(zone_text(2018081803)))
+    secondary = start(DnsServer, Zone(zone_text(2018081801)))
+    record = cli.invoke(args=["check", "dns", "--host", "127.0.0.1", "--port", str(primary.port),
+                              "-o", "name=www.example.test", "-o", "expect=192.0.2.10", "--nagios"])
+    assert record.exit_code == 0, record.output
+    assert record.output.startswith("DNS OK - A 192.0.2.10, 192.0.2.20 (authoritative, UDP+TCP) in ")
+    assert "'udp_time'=" in record.output and "'time_first_byte'=" in record.output
+    sync = cli.invoke(args=["check", "dns_sync", "--host", "127.0.0.1", "--port", str(primary.port),
+                            "-o", "zone=example.test", "-o", f"secondaries={secondary.address}", "--nagios"])
+    assert sync.exit_code == 1, sync.output
+    assert sync.output.startswith(f"DNS_SYNC WARNING - secondary {secondary.address} behind: "
+                                  f"2018081801 < 2018081803 (expectation_failed) | ")
+    assert "'max_lag'=2;" in sync.output

@@ -7,7 +7,6 @@ from urllib.parse import quote
 
 import pytest
 
-from ninerstatus import create_app
 from ninerstatus.checktypes import CheckTypeError
 from ninerstatus.probing import ErrorKind, Family, Status, Target, TlsMode, TlsPolicy, run_probe
 from ninerstatus_plugins import http as http_plugin
@@ -449,12 +448,6 @@ def test_http_settings_defaults():
                                        "expect_body": None, "expect_regex": None, "max_body": 1024 * 1024,
                                        "max_redirects": 5}
     assert HTTP.parse_settings({"host_header": "[2001:db8::1]:8080"})["host_header"] == "[2001:db8::1]:8080"
-
-
-@pytest.fixture
-def cli(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}"})
-    return app.test_cli_runner()
 
 
 def test_check_command_speaks_nagios_for_https(cli, tls_site, ca_file):
