@@ -153,9 +153,10 @@ def test_dns_silent_udp_leaves_tcp_its_share_of_the_deadline(start):
     # UDP and TCP each get half the time, so a silent UDP side cannot hide what TCP says.
     silent = start(SilentServer)
     result, elapsed = timed(DNS, silent.port, name="www.example.test")
-    assert [(sub.name, sub.summary.split(":")[0]) for sub in result.subchecks] == [
-        ("udp", "no answer over UDP within 0.5 s"), ("tcp", "could not connect")]
-    assert elapsed < TIMEOUT + GRACE
+    assert [(sub.name, sub.summary.split(" within")[0].split(":")[0]) for sub in result.subchecks] == [
+        ("udp", "no answer over UDP"), ("tcp", "could not connect")]
+    assert result.metrics == {}  # neither transport got an answer to time
+    assert TIMEOUT * 0.45 < elapsed < TIMEOUT * 0.75  # UDP gave up after its half
 
 
 def test_dns_tcp_connection_closed_without_answer_is_a_protocol_error(serve):
