@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-test system-deps vendor-editor clean
+.PHONY: run test install install-test system-deps integration-services vendor-editor clean
 
 # A stamp per install flavour, remade when the package metadata changes.
 $(VENV)/.installed: setup.cfg pyproject.toml
@@ -33,7 +33,13 @@ run: install
 	$(BIN)/ninerstatus demo --if-empty
 	$(BIN)/ninerstatus serve --host $(HOST) --port $(PORT)
 
-test: install-test system-deps
+# Debian's postfix, dovecot, vsftpd, nginx, nsd and kamailio on 127.0.0.1 high
+# ports for tests/integration; a no-op when they already run. They are left
+# running between test runs (`tests/integration/services.sh stop` ends them).
+integration-services: install-test
+	NINERSTATUS_PYTHON=$(abspath $(BIN))/python tests/integration/services.sh start
+
+test: install-test system-deps integration-services
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Trix, the post editor, comes from the npm registry. Its built files are

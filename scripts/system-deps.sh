@@ -16,8 +16,11 @@ case "${1:-}" in
     # The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
     [ -x /usr/bin/chromium ] || want+=(chromium)
     ;;
+  integration)
+    want+=(postfix dovecot-imapd dovecot-pop3d vsftpd nginx nsd kamailio kamailio-tls-modules)
+    ;;
   *)
-    echo "usage: $0 venv|test" >&2
+    echo "usage: $0 venv|test|integration" >&2
     exit 2
     ;;
 esac
@@ -33,5 +36,14 @@ echo "Installing Debian packages: ${missing[*]}"
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
+# Package scripts start daemons through invoke-rc.d (postfix on 25, nginx on
+# 80...); where no policy-rc.d says "no" already, one does for this install.
+own_policy=
+if [ "$1" = integration ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+  "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
+  own_policy=1
+fi
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+[ -z "$own_policy" ] || "${sudo[@]}" rm -f /usr/sbin/policy-rc.d
