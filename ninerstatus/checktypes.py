@@ -73,15 +73,19 @@ class CheckType:
         return self.form_class(formdata=formdata, **kwargs)
 
     def parse_settings(self, raw: Mapping[str, str]) -> dict[str, Any]:
-        """Validate text settings (from a form or ``--option``) into typed values.
+        """Validate text settings (from ``--option`` or stored text) into typed values.
 
-        Unknown names and invalid values raise ``CheckTypeError`` naming each problem.
+        Settings not named in ``raw`` keep their defaults (unlike an HTML form,
+        where an unticked checkbox is simply absent). Unknown names and invalid
+        values raise ``CheckTypeError`` naming each problem.
         """
         unknown = sorted(set(raw) - set(self.settings))
         if unknown:
             known = ", ".join(sorted(self.settings)) or "none"
             raise CheckTypeError(f"{self.name} has no setting {', '.join(unknown)} (settings: {known})")
         form = self.settings_form(MultiDict(list(raw.items())))
+        for name in set(self.settings) - set(raw):
+            form[name].process(None)
         if not form.validate():
             problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
             raise CheckTypeError(f"invalid {self.name} settings: {problems}")

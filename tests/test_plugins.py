@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pluggy
 import pytest
-from wtforms import IntegerField, SelectField, validators
+from wtforms import BooleanField, IntegerField, SelectField, validators
 
 from ninerstatus import CheckType, ProbeResult, Status, create_app, get_plugins
 from ninerstatus.checktypes import CheckTypeError, CheckTypeRegistry
@@ -104,6 +104,9 @@ def test_check_type_settings_become_a_form_and_typed_values():
                                      "mode": SelectField(choices=["a", "b"], default="a")})
     assert check_type.parse_settings({"retries": "3", "mode": "b"}) == {"retries": 3, "mode": "b"}
     assert check_type.parse_settings({}) == {"retries": 2, "mode": "a"}
+    flagged = CheckType(name="flag", label="Flag", probe=_probe, default_port=1,
+                        settings={"strict": BooleanField(default=True), "retries": IntegerField(default=2)})
+    assert flagged.parse_settings({"retries": "4"}) == {"strict": True, "retries": 4}
     with pytest.raises(CheckTypeError, match="retries"):
         check_type.parse_settings({"retries": "9"})
     with pytest.raises(CheckTypeError, match="has no setting colour"):
