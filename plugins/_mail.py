@@ -14,7 +14,7 @@ from wtforms.fields import Field
 
 from ninerstatus import ErrorKind, ProbeFailure, Status, TlsInfo, TlsMode
 from ninerstatus.probing import ProbeSession, Target
-from ninerstatus.probing.transcript import MASK, Transcript
+from ninerstatus.probing.transcript import Transcript
 
 # Failures after which the server is still waiting for our next command, so
 # QUIT/LOGOUT still makes sense. After a timeout, a malformed reply or a TLS
@@ -77,13 +77,12 @@ def credentials(settings: Mapping[str, Any], target: Target) -> tuple[str, str] 
     return username, password
 
 
-def login_refused(username: str, reply: str, secrets: Iterable[str]) -> ProbeFailure:
-    """AUTH_FAILED for a refused test login, quoting the server without any echo of the password.
+def login_refused(username: str, reply: str) -> ProbeFailure:
+    """AUTH_FAILED for a refused test login, quoting the server.
 
-    The transcript masks secrets by itself; the summary is built here, so it is masked here.
+    A password the server echoes back is masked by the session, as long as the
+    probe registered it with ``transcript.add_secret`` before sending it.
     """
-    for secret in sorted(secrets, key=len, reverse=True):
-        reply = reply.replace(secret, MASK)
     return ProbeFailure(ErrorKind.AUTH_FAILED, f"login as {username} refused: {reply}".strip())
 
 

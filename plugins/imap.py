@@ -127,14 +127,13 @@ def _upgrade(s: ProbeSession, client: ImapClient, capabilities: list[str], preau
 
 def _login(client: ImapClient, username: str, password: str) -> SubCheck:
     """LOGIN with the test account; AUTH_FAILED when refused. The password never reaches the transcript."""
-    secrets = (password, _quoted(password))
-    for secret in secrets:
+    for secret in (password, _quoted(password)):
         client.conv.transcript.add_secret(secret)
     _, status, text = client.command(f"LOGIN {_quoted(username)} {_quoted(password)}",
                                      shown=f"LOGIN {_quoted(username)} ***")
     if status != "OK":
         # NO is a refusal; BAD means the server could not even parse the command.
-        raise login_refused(username, text if status == "NO" else f"{status} {text}", secrets)
+        raise login_refused(username, text if status == "NO" else f"{status} {text}")
     return SubCheck("login", Status.OK, f"logged in as {username}")
 
 

@@ -63,7 +63,7 @@ def _login(conv: Conversation, username: str, password: str) -> SubCheck:
     if ok:
         ok, text = _status(conv, f"PASS {password}", shown="PASS ***")
     if not ok:
-        raise login_refused(username, f"-ERR {text}", [password])
+        raise login_refused(username, f"-ERR {text}")
     return SubCheck("login", Status.OK, f"logged in as {username}")
 
 

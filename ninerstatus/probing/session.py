@@ -152,14 +152,17 @@ class ProbeSession:
             all_metrics.setdefault("cert_days_left", float(tls.days_left))
             if certificate.status.severity > Status(status).severity:
                 status, error_kind = certificate.status, kind
+        # A server may echo a password back; whatever reached the summary or the
+        # details from its replies is masked like the transcript is.
+        mask = self.transcript.mask
         return ProbeResult(
             status=status,
-            summary=summary,
+            summary=mask(summary),
             error_kind=error_kind,
             timings=Timings(**self._timings),
             tls=self.tls,
-            details={**self.details, **(details or {})},
-            subchecks=tuple(checks),
+            details=_masked({**self.details, **(details or {})}, mask),
+            subchecks=tuple(dataclasses.replace(c, summary=mask(c.summary)) for c in checks),
             metrics=all_metrics,
             transcript=self.transcript.lines,
         )
@@ -168,3 +171,14 @@ class ProbeSession:
         """Close every connection this session opened."""
         for conv in self._conversations:
             conv.close()
+
+
+def _masked(value: Any, mask: Callable[[str], str]) -> Any:
+    """``value`` with ``mask`` applied to every string inside it."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {key: _masked(item, mask) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_masked(item, mask) for item in value]
+    return value

@@ -41,6 +41,13 @@ class Transcript:
         """Record an event that is not a line on the wire, e.g. a TLS handshake."""
         self._add("-- ", text)
 
+    def mask(self, text: str) -> str:
+        """Return ``text`` with every registered secret replaced by the mask."""
+        # Longest first, so a secret that contains another is masked whole.
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
     @property
     def lines(self) -> tuple[str, ...]:
         """The lines so far, with a last line counting any that did not fit."""
@@ -52,7 +59,4 @@ class Transcript:
         if len(self._lines) >= self._max_lines:
             self._dropped += 1
             return
-        # Longest first, so a secret that contains another is masked whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK)
-        self._lines.append(cap_text(prefix + text))
+        self._lines.append(cap_text(prefix + self.mask(text)))

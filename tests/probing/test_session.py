@@ -169,3 +169,27 @@ def test_connection_refused_on_a_udp_style_read_is_connect_refused():
         raise ConnectionRefusedError(111, "Connection refused")
     assert caught.value.result.error_kind is ErrorKind.CONNECT_REFUSED
 
+
+
+def test_a_password_echoed_by_the_server_is_masked_in_summary_details_and_transcript(serve):
+    def echo_password(peer: Peer) -> None:
+        peer.send(b"220 ready\r\n")
+        line = peer.read_line()
+        peer.send(b"535 bad password " + line.split(b" ", 1)[1].strip() + b"\r\n")
+
+    def login_probe(target, settings, ctx):
+        with ctx.session(target) as s:
+            conv = s.connect()
+            conv.read_reply().expect(220)
+            s.transcript.add_secret(settings["password"])
+            conv.send(f"PASS {settings['password']}")
+            reply = conv.read_reply()
+            s.details["reply"] = reply.text
+            raise ProbeFailure(ErrorKind.AUTH_FAILED, f"refused: {reply.text}")
+
+    server = serve(echo_password)
+    result = run_probe(login_probe, Target("127.0.0.1", server.port), {"password": "hunter2-secret"}, timeout=2)
+    assert result.error_kind is ErrorKind.AUTH_FAILED
+    assert "hunter2-secret" not in repr(result.to_dict())
+    assert result.summary == "refused: bad password ***"
+    assert result.details["reply"] == "bad password ***"
