@@ -92,11 +92,14 @@ def check_type(module: str, name: str) -> CheckType:
     return types[name]
 
 
-def probe(module: str, name: str, port: int, *, tls: TlsMode = TlsMode.NONE, policy: TlsPolicy | None = None,
+def probe(module: str, type_name: str, port: int, /, *, tls: TlsMode = TlsMode.NONE, policy: TlsPolicy | None = None,
           tls_name: str | None = None, host: str = "127.0.0.1", timeout: float = 5.0,
           **options: str) -> ProbeResult:
-    """Run check type ``name`` of plugin ``module`` once, as the runner and CLI do."""
-    kind = check_type(module, name)
+    """Run check type ``type_name`` of plugin ``module`` once, as the runner and CLI do.
+
+    ``options`` are the check's settings as text, as on the command line.
+    """
+    kind = check_type(module, type_name)
     settings = kind.parse_settings({key: str(value) for key, value in options.items()})
     target = Target(host, port, tls=tls, tls_name=tls_name)
     return run_probe(kind.probe, target, settings, timeout, tls_policy=policy or TlsPolicy())
