@@ -97,6 +97,8 @@ def register_extensions(app: Flask) -> None:
     """Bind the database, migrations and CSRF protection to the app."""
     from . import models  # noqa: F401  (registers the tables on db.metadata)
     from .checks import models as check_models  # noqa: F401
+    from .history import models as history_models  # noqa: F401
+    from .history.sqlfunctions import install_sqlite_functions
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     import ninerstatus_migrations
@@ -108,6 +110,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas(app.config["SQLITE_BUSY_TIMEOUT_MS"]))
+            event.listen(db.engine, "connect", install_sqlite_functions)
 
 
 def register_plugins(app: Flask) -> None:

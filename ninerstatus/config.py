@@ -38,6 +38,12 @@ DEFAULTS: dict[str, Any] = {
     "RECENT_POSTS": 5,
     "TAG_CLOUD_SIZE": 40,
     "SEARCH_MAX_LENGTH": 200,
+    # Days each tier of check history is kept (raw results, 5-minute, hourly and daily
+    # rollups); None keeps the tier for good.
+    "HISTORY_RAW_DAYS": 7,
+    "HISTORY_5MIN_DAYS": 30,
+    "HISTORY_HOURLY_DAYS": 396,
+    "HISTORY_DAILY_DAYS": None,
     # Plugin names (entry-point names or local file stems) never to load.
     "DISABLED_PLUGINS": [],
     # Folder of local plugin files; None means "plugins" in the instance folder.

@@ -1,0 +1,51 @@
+"""The history tables: raw results for a few days, rollups in tiers for longer.
+
+Both are keyed by check then time and stored without a separate row id (SQLite
+``WITHOUT ROWID``), so the key is the table and costs no extra index. Times
+are whole seconds since the Unix epoch (UTC) and latencies whole
+microseconds: integers are a few bytes on disk where timestamps and floats
+take eight, and bucket arithmetic on them is plain integer arithmetic.
+"""
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class HistoryResult(db.Model):
+    """One probe result, kept ``HISTORY_RAW_DAYS`` days."""
+
+    __tablename__ = "history_results"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    checked_at: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # A Status value: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+    status: Mapped[int] = mapped_column(SmallInteger)
+    latency_us: Mapped[int | None]
+    error_kind: Mapped[str | None] = mapped_column(String(32))
+    in_maintenance: Mapped[bool] = mapped_column(default=False)
+
+
+class HistoryRollup(db.Model):
+    """What one check's results added up to in one bucket of one tier (see rollup.Tally)."""
+
+    __tablename__ = "history_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    # The tier, as its bucket width in seconds: 300, 3600 or 86400.
+    width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    bucket_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    up: Mapped[int] = mapped_column(default=0)
+    degraded: Mapped[int] = mapped_column(default=0)
+    down: Mapped[int] = mapped_column(default=0)
+    unknown: Mapped[int] = mapped_column(default=0)
+    maintenance: Mapped[int] = mapped_column(default=0)
+    latency_min_us: Mapped[int | None]
+    latency_max_us: Mapped[int | None]
+    latency_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
+    # histogram.encode() of the response times; its total is the number of them.
+    histogram: Mapped[bytes] = mapped_column(LargeBinary, default=b"")

@@ -1,0 +1,39 @@
+"""The history tiers: raw results and 5-minute, hourly and daily rollups, each with its retention."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from .rollup import epoch_seconds
+
+#: Configuration key of the number of days raw results are kept.
+RAW_RETENTION_KEY = "HISTORY_RAW_DAYS"
+
+
+@dataclass(frozen=True)
+class Tier:
+    """A rollup tier: buckets ``width`` seconds wide, aligned on multiples of it (UTC)."""
+
+    name: str
+    width: int
+    retention_key: str
+
+    def bucket_start(self, at: int) -> int:
+        """The start of the bucket that holds the epoch second ``at``."""
+        return at - at % self.width
+
+
+FIVE_MINUTES = Tier("5-minute", 300, "HISTORY_5MIN_DAYS")
+HOURLY = Tier("hourly", 3600, "HISTORY_HOURLY_DAYS")
+DAILY = Tier("daily", 86400, "HISTORY_DAILY_DAYS")
+#: Finest first.
+TIERS = (FIVE_MINUTES, HOURLY, DAILY)
+
+
+def retention_cutoff(config: Mapping[str, Any], key: str, now: datetime) -> int | None:
+    """The epoch second before which data under ``key`` has expired; None when it is kept for good."""
+    days = config.get(key)
+    if days is None:
+        return None
+    return epoch_seconds(now - timedelta(days=days))
