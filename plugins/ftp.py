@@ -1,8 +1,9 @@
 """FTP check: the whole banner, FEAT, explicit (AUTH TLS) or implicit FTPS, an optional login
 and passive-mode test, and always QUIT.
 
-Port 21 upgrades with AUTH TLS (RFC 4217) when the server offers it
-(setting ``auth_tls``: ``required``, ``optional`` or ``off``); port 990 speaks
+Port 21 upgrades with AUTH TLS (RFC 4217): when optional, only if FEAT lists
+it; when required, always asked (setting ``auth_tls``: ``required``,
+``optional`` or ``off``); port 990 speaks
 TLS from the first byte. Features are asked for again after the upgrade,
 because what a server said in plaintext is void. When TLS is required and
 AUTH TLS is missing or refused, the check is CRITICAL and no credential is
@@ -148,10 +149,10 @@ def _offers_auth_tls(features: list[str]) -> bool:
 def _auth_tls(s: ProbeSession, conv: Conversation, features: list[str] | None, *,
               required: bool) -> tuple[TlsInfo | None, str]:
     """Upgrade with AUTH TLS; returns the TLS facts (None if optional TLS was unavailable) and a headline."""
-    # Without FEAT the only way to know is to ask; with FEAT, a server that does not list it has none.
-    if features is not None and not _offers_auth_tls(features):
-        if required:
-            raise ProbeFailure(ErrorKind.STARTTLS_UNAVAILABLE, "AUTH TLS not offered")
+    # Optional TLS follows FEAT. Required TLS is asked for even when FEAT leaves it
+    # out: some servers (vsftpd with only TLS 1.2+ enabled) accept AUTH TLS
+    # without listing it, and only the server's answer can prove it is missing.
+    if not required and features is not None and not _offers_auth_tls(features):
         s.details["auth_tls"] = "not offered"
         return None, "AUTH TLS not offered"
     with s.phase("starttls"):
