@@ -147,6 +147,7 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     """Make the site's filters and sidebar data available to every template."""
+    from .history.display import history_context
     from .public.sidebar import sidebar_context
     from .timeutil import format_timestamp
 
@@ -155,6 +156,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(format_timestamp, "timestamp")
     app.context_processor(sidebar_context)
+    app.context_processor(history_context)
 
 
 def register_commands(app: Flask) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy import BigInteger, ForeignKey, LargeBinary, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..probing import Status
+from .rollup import Sample, Tally
 
 
 class HistoryResult(db.Model):
@@ -27,6 +29,11 @@ class HistoryResult(db.Model):
     latency_us: Mapped[int | None]
     error_kind: Mapped[str | None] = mapped_column(String(32))
     in_maintenance: Mapped[bool] = mapped_column(default=False)
+
+    def sample(self) -> Sample:
+        """This row as the recorder's Sample."""
+        return Sample(self.check_id, self.checked_at, Status(self.status), self.latency_us, self.error_kind,
+                      self.in_maintenance)
 
 
 class HistoryRollup(db.Model):
@@ -49,3 +56,8 @@ class HistoryRollup(db.Model):
     latency_sum_us: Mapped[int] = mapped_column(BigInteger, default=0)
     # histogram.encode() of the response times; its total is the number of them.
     histogram: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+
+    def tally(self) -> Tally:
+        """This row's counts and response times."""
+        return Tally(self.up, self.degraded, self.down, self.unknown, self.maintenance, self.latency_min_us,
+                     self.latency_max_us, self.latency_sum_us, self.histogram)

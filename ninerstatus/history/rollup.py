@@ -101,9 +101,8 @@ class Tally:
 
     @property
     def uptime(self) -> float | None:
-        """up / (up + degraded + down), from 0 to 1; None when nothing counted (no data)."""
-        measured = self.up + self.degraded + self.down
-        return self.up / measured if measured else None
+        """See ``uptime_ratio``."""
+        return uptime_ratio(self.up, self.degraded, self.down)
 
     @property
     def latency_count(self) -> int:
@@ -123,6 +122,15 @@ class Tally:
         if bound is None:
             return self.latency_max_us
         return min(bound, self.latency_max_us)
+
+
+def uptime_ratio(up: int, degraded: int, down: int) -> float | None:
+    """up / (up + degraded + down), from 0 to 1; None when nothing was measured.
+
+    Maintenance and UNKNOWN results are not arguments: they never count.
+    """
+    measured = up + degraded + down
+    return up / measured if measured else None
 
 
 def _least(first: int | None, second: int | None) -> int | None:

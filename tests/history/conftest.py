@@ -54,10 +54,7 @@ def stored_tally(check_id: int, width: int, start: datetime) -> Tally | None:
     row = db.session.scalar(select(HistoryRollup).where(
         HistoryRollup.check_id == check_id, HistoryRollup.width == width,
         HistoryRollup.bucket_start == int(start.timestamp())))
-    if row is None:
-        return None
-    return Tally(row.up, row.degraded, row.down, row.unknown, row.maintenance, row.latency_min_us,
-                 row.latency_max_us, row.latency_sum_us, row.histogram)
+    return row.tally() if row else None
 
 
 def raw_rows(check_id: int) -> list[HistoryResult]:

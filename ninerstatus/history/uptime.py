@@ -1,0 +1,170 @@
+"""Uptime of checks and servers over 24 h, 7 d, 30 d and 90 d, and one bar per day.
+
+uptime = up / (up + degraded + down): results in maintenance windows and
+UNKNOWN results are left out (neither is downtime), and a window where nothing
+was measured has no uptime at all (None), never 0 % or 100 %.
+
+A window is read from the coarsest tier that covers each stretch of it: whole
+days from daily rollups, the hours before the first whole day from hourly
+ones, and so on down to raw results for the minutes before the first whole
+5-minute bucket. Rollups are written as results come in, so the open bucket
+of each tier already holds the newest results: only the far edge of a window
+needs the finer tiers. Where a finer tier has already forgotten that edge, the
+coarser tier's whole bucket stands in for it (a window of 90 days then starts
+at an hour boundary instead of to the second).
+
+A server's figures add up its public checks, disabled ones included: their
+past results are still what visitors experienced.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Mapping
+
+from flask import current_app
+from sqlalchemy import func, select, union_all
+
+from ..checks.models import Check
+from ..extensions import db
+from ..models import Server, Visibility
+from .models import HistoryResult, HistoryRollup
+from .rollup import Sample, Tally, epoch_seconds, uptime_ratio
+from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, retention_cutoff
+
+#: The windows the site reports, by the key the API uses.
+WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7),
+                                 "30d": timedelta(days=30), "90d": timedelta(days=90)}
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A part of a window read from one tier: raw results when ``width`` is None."""
+
+    width: int | None
+    start: int
+    end: int | None
+
+
+def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[Stretch]:
+    """Split the window from ``start`` (epoch seconds) to ``now`` into stretches, finest first."""
+    finer = [(None, RAW_RETENTION_KEY)] + [(tier.width, tier.retention_key) for tier in TIERS[:-1]]
+    stretches = []
+    edge = start
+    for (width, retention_key), coarser in zip(finer, TIERS):
+        cutoff = retention_cutoff(config, retention_key, now)
+        if cutoff is not None and edge < cutoff:
+            # This tier has forgotten the edge: the coarser bucket holding it stands in.
+            edge -= edge % coarser.width
+            continue
+        end = edge - edge % coarser.width + (coarser.width if edge % coarser.width else 0)
+        if end > edge:
+            stretches.append(Stretch(width, edge, end))
+        edge = end
+    stretches.append(Stretch(DAILY.width, edge, None))
+    return stretches
+
+
+def window_uptime(check_ids: Sequence[int], start: datetime, now: datetime) -> float | None:
+    """The uptime of some checks (together) from ``start`` to ``now``; None when nothing was measured."""
+    if not check_ids:
+        return None
+    stretches = plan_window(epoch_seconds(start), now, current_app.config)
+    raw = Tally.of_samples(sample for stretch in stretches if stretch.width is None
+                           for sample in _raw_samples(check_ids, stretch))
+    counts = union_all(*(_rollup_counts(check_ids, stretch) for stretch in stretches
+                         if stretch.width is not None)).subquery()
+    up, degraded, down = db.session.execute(select(
+        *(func.coalesce(func.sum(column), 0) for column in (counts.c.up, counts.c.degraded, counts.c.down)))).one()
+    return uptime_ratio(raw.up + up, raw.degraded + degraded, raw.down + down)
+
+
+def _raw_samples(check_ids: Sequence[int], stretch: Stretch) -> Iterable[Sample]:
+    rows = db.session.scalars(select(HistoryResult).where(
+        HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
+        HistoryResult.checked_at < stretch.end))
+    return (row.sample() for row in rows)
+
+
+def _rollup_counts(check_ids: Sequence[int], stretch: Stretch):
+    query = select(HistoryRollup.up, HistoryRollup.degraded, HistoryRollup.down).where(
+        HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
+        HistoryRollup.bucket_start >= stretch.start)
+    if stretch.end is not None:
+        query = query.where(HistoryRollup.bucket_start < stretch.end)
+    return query
+
+
+def uptimes(check_ids: Sequence[int], now: datetime) -> dict[str, float | None]:
+    """The uptime of some checks over each window in WINDOWS, ratios from 0 to 1 or None."""
+    return {key: window_uptime(check_ids, now - length, now) for key, length in WINDOWS.items()}
+
+
+def check_uptime(check: Check, now: datetime) -> dict[str, float | None]:
+    """Uptime of one check: {"24h": ratio or None, "7d": ..., "30d": ..., "90d": ...}."""
+    return uptimes([check.id], now)
+
+
+def server_uptime(server: Server, now: datetime) -> dict[str, float | None]:
+    """Uptime of a server's public checks together, per window as in ``check_uptime``."""
+    return uptimes(public_check_ids(server), now)
+
+
+def public_check_ids(server: Server) -> list[int]:
+    """The checks that make up a server's public figures (none for an internal server)."""
+    return [check.id for check in server.checks if check.is_public]
+
+
+@dataclass(frozen=True)
+class DayBar:
+    """One UTC day of a server's public checks, from the daily rollups."""
+
+    day: date
+    up: int = 0
+    degraded: int = 0
+    down: int = 0
+    unknown: int = 0
+    maintenance: int = 0
+
+    @property
+    def uptime(self) -> float | None:
+        """up / (up + degraded + down), or None when nothing was measured that day."""
+        return uptime_ratio(self.up, self.degraded, self.down)
+
+
+def daily_bars(server: Server, now: datetime, days: int = 90) -> list[DayBar]:
+    """One bar per UTC day for the ``days`` days up to today, oldest first."""
+    return daily_bars_by_server(now, days, server_ids=[server.id]).get(server.id) or empty_bars(now, days)
+
+
+def empty_bars(now: datetime, days: int) -> list[DayBar]:
+    """``days`` bars up to today without data."""
+    today = now.astimezone(timezone.utc).date()
+    return [DayBar(today - timedelta(days=back)) for back in range(days - 1, -1, -1)]
+
+
+def daily_bars_by_server(now: datetime, days: int = 90, *,
+                         server_ids: Sequence[int] | None = None) -> dict[int, list[DayBar]]:
+    """``daily_bars`` of every public server with data (or of ``server_ids``) in one query.
+
+    Only daily rollups are read: a year of them is 365 rows per check.
+    """
+    bars = empty_bars(now, days)
+    first = epoch_seconds(datetime.combine(bars[0].day, time(), timezone.utc))
+    sums = [func.sum(getattr(HistoryRollup, name)) for name in ("up", "degraded", "down", "unknown", "maintenance")]
+    query = (select(Check.server_id, HistoryRollup.bucket_start, *sums)
+             .join(Check, Check.id == HistoryRollup.check_id)
+             .join(Server, Server.id == Check.server_id)
+             .where(Check.visibility == Visibility.PUBLIC, Server.visibility == Visibility.PUBLIC,
+                    HistoryRollup.width == DAILY.width, HistoryRollup.bucket_start >= first,
+                    HistoryRollup.bucket_start < first + days * DAILY.width)
+             .group_by(Check.server_id, HistoryRollup.bucket_start))
+    if server_ids is not None:
+        query = query.where(Check.server_id.in_(server_ids))
+    by_server: dict[int, list[DayBar]] = {}
+    for server_id, start, *counts in db.session.execute(query):
+        day = (start - first) // DAILY.width
+        server_bars = by_server.setdefault(server_id, list(bars))
+        server_bars[day] = DayBar(server_bars[day].day, *counts)
+    return by_server
