@@ -54,6 +54,27 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
+    # Notifications of status changes (bundled notifiers: notify_email, notify_webhook).
+    # E-mail goes to these staff addresses; an empty list turns e-mail off.
+    "NOTIFY_EMAIL_TO": [],
+    "NOTIFY_EMAIL_FROM": "ninerstatus@localhost",
+    "NOTIFY_SMTP_HOST": "localhost",
+    "NOTIFY_SMTP_PORT": 587,
+    "NOTIFY_SMTP_USERNAME": None,
+    "NOTIFY_SMTP_PASSWORD": None,
+    # Required by default: without STARTTLS nothing is sent, least of all the password.
+    "NOTIFY_SMTP_STARTTLS": True,
+    # A CA bundle to verify the mail server with, when it is not in the system's store.
+    "NOTIFY_SMTP_CA_FILE": None,
+    # JSON is POSTed to each URL, signed with an HMAC of this secret; an empty list turns webhooks off.
+    "NOTIFY_WEBHOOK_URLS": [],
+    "NOTIFY_WEBHOOK_SECRET": "",
+    # Each delivery attempt gets this long; failures are retried with exponential backoff
+    # (base doubling up to the maximum, with jitter) and given up after the last attempt.
+    "NOTIFY_TIMEOUT_SECONDS": 10,
+    "NOTIFY_MAX_ATTEMPTS": 8,
+    "NOTIFY_RETRY_BASE_SECONDS": 30,
+    "NOTIFY_RETRY_MAX_SECONDS": 3600,
 }
 
 

@@ -1,0 +1,69 @@
+"""E-mail notifier: tells staff by SMTP when a check's confirmed state changes.
+
+Settings: ``NOTIFY_EMAIL_TO`` (the staff addresses; empty turns e-mail off),
+``NOTIFY_EMAIL_FROM``, ``NOTIFY_SMTP_HOST``, ``NOTIFY_SMTP_PORT``,
+``NOTIFY_SMTP_USERNAME``/``NOTIFY_SMTP_PASSWORD`` (optional),
+``NOTIFY_SMTP_STARTTLS`` (required unless set to False) and
+``NOTIFY_SMTP_CA_FILE``. The hook only queues one message per address; the
+runner's outbox sends them, so a slow mail server never delays a probe.
+"""
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from flask import Flask, current_app
+
+from ninerstatus import ProbeResult, hookimpl
+from ninerstatus.notifications.channels import Channel, DeliveryError, register_channel, setting_list
+from ninerstatus.notifications.messages import subject, text
+from ninerstatus.notifications.outbox import enqueue_change
+
+CHANNEL = "email"
+
+
+@hookimpl
+def ninerstatus_app_ready(app: Flask) -> None:
+    """Let the outbox send e-mail."""
+    register_channel(app, Channel(CHANNEL, send))
+
+
+@hookimpl
+def ninerstatus_status_changed(check: Any, previous: str | None, current: str, result: ProbeResult) -> None:
+    """Queue one message to each staff address."""
+    enqueue_change(CHANNEL, "to", setting_list(current_app.config["NOTIFY_EMAIL_TO"]), check, previous, current,
+                   result)
+
+
+def message(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> EmailMessage:
+    """The e-mail for one queued payload."""
+    mail = EmailMessage()
+    mail["From"] = settings["NOTIFY_EMAIL_FROM"]
+    mail["To"] = payload["to"]
+    mail["Subject"] = f"[{settings['SITE_NAME']}] {subject(payload['change'])}"
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(idstring=payload["delivery"])
+    mail["Auto-Submitted"] = "auto-generated"
+    mail.set_content(text(payload["change"], settings["SITE_NAME"]))
+    return mail
+
+
+def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
+    """Hand one message to the configured mail server, over STARTTLS unless that is turned off."""
+    with smtplib.SMTP(settings["NOTIFY_SMTP_HOST"], int(settings["NOTIFY_SMTP_PORT"]), timeout=timeout) as smtp:
+        smtp.ehlo()
+        if settings["NOTIFY_SMTP_STARTTLS"]:
+            if not smtp.has_extn("starttls"):
+                # Nothing is sent in the clear, least of all the password.
+                raise DeliveryError(f"{settings['NOTIFY_SMTP_HOST']} does not offer STARTTLS, "
+                                    "which NOTIFY_SMTP_STARTTLS requires")
+            smtp.starttls(context=ssl.create_default_context(cafile=settings["NOTIFY_SMTP_CA_FILE"] or None))
+            # What the server said before TLS is void: ask again.
+            smtp.ehlo()
+        if settings["NOTIFY_SMTP_USERNAME"]:
+            smtp.login(settings["NOTIFY_SMTP_USERNAME"], settings["NOTIFY_SMTP_PASSWORD"] or "")
+        smtp.send_message(message(payload, settings))
