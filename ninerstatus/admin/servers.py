@@ -26,7 +26,7 @@ def post_counts() -> dict[int, int]:
     """How many posts (of any status) mention each server."""
     rows = db.session.execute(select(post_servers.c.server_id, func.count())
                               .group_by(post_servers.c.server_id))
-    return dict(rows.tuples().all())
+    return {server_id: count for server_id, count in rows}
 
 
 def _code_taken(code: str, server: Server | None) -> bool:
