@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
+from itertools import chain
 
 #: Upper bounds of the buckets in microseconds; a last bucket beyond them holds the rest.
 BOUNDS_US: tuple[int, ...] = tuple(round(100 * 2 ** (k / 4)) for k in range(81))
@@ -33,6 +34,9 @@ def bucket_of(latency_us: int) -> int:
 
 def encode(counts: Mapping[int, int]) -> bytes:
     """Bytes for ``counts`` (bucket index -> count); empty buckets are left out."""
+    if counts and max(counts.values()) < 0x80 and min(counts.values()) > 0:
+        # Every count fits one byte: the common case, written in one go.
+        return bytes(chain.from_iterable(sorted(counts.items())))
     out = bytearray()
     for index in sorted(counts):
         count = counts[index]
@@ -48,6 +52,9 @@ def encode(counts: Mapping[int, int]) -> bytes:
 
 def decode(data: bytes) -> Counts:
     """The bucket counts ``encode`` wrote into ``data``."""
+    if data and len(data) % 2 == 0 and max(data[1::2]) < 0x80:
+        # Every count is one byte (so index and count alternate): read them in one go.
+        return dict(zip(data[::2], data[1::2]))
     counts: Counts = {}
     position, end = 0, len(data)
     while position < end:
@@ -67,13 +74,18 @@ def decode(data: bytes) -> Counts:
 
 def merge(first: bytes | None, second: bytes | None) -> bytes:
     """The encoded sum of two encoded histograms (either may be empty or None)."""
-    if not first:
-        return second or b""
-    if not second:
-        return first
-    counts = decode(first)
-    for index, count in decode(second).items():
-        counts[index] = counts.get(index, 0) + count
+    return merge_all((first, second))
+
+
+def merge_all(encoded: Iterable[bytes | None]) -> bytes:
+    """The encoded sum of several encoded histograms."""
+    present = [data for data in encoded if data]
+    if len(present) < 2:
+        return present[0] if present else b""
+    counts: Counts = {}
+    for data in present:
+        for index, count in decode(data).items():
+            counts[index] = counts.get(index, 0) + count
     return encode(counts)
 
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
-
-from sqlalchemy import LargeBinary, func
-from sqlalchemy.dialects import postgresql, sqlite
+from itertools import chain
 
 from ..checks.models import Check
 from ..extensions import db
@@ -30,8 +28,6 @@ from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
 from .tiers import TIERS
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-
 
 def record_result(check: Check, result: ProbeResult, *, in_maintenance: bool) -> None:
     """Add ``result`` of ``check`` to history (in the caller's transaction; no commit)."""
@@ -40,68 +36,86 @@ def record_result(check: Check, result: ProbeResult, *, in_maintenance: bool) ->
 
 def record_samples(samples: Iterable[Sample]) -> int:
     """Add many results to history (no commit); return how many were new."""
-    samples = list(samples)
-    rows = [{"check_id": s.check_id, "checked_at": s.checked_at, "status": int(s.status),
-             "latency_us": s.latency_us, "error_kind": s.error_kind, "in_maintenance": s.in_maintenance}
-            for s in samples]
-    if not rows:
-        return 0
-    statements = _statements(db.session.get_bind().dialect.name)
-    inserted = {tuple(row) for row in db.session.execute(statements.raw_insert, rows)}
-    new = [s for s in samples if (s.check_id, s.checked_at) in inserted]
-    if new:
-        db.session.execute(statements.rollup_upsert, rollup_rows(new))
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    cursor = connection.connection.cursor()
+    try:
+        new = _insert_new(cursor, dialect, list(samples))
+        if new:
+            cursor.executemany(_upsert_sql(dialect), rollup_rows(new))
+    finally:
+        cursor.close()
     return len(new)
 
 
-def rollup_rows(samples: Iterable[Sample]) -> list[dict]:
-    """One row per tier bucket the samples fall in, holding the tally of its samples."""
-    buckets: dict[tuple[int, int, int], list[Sample]] = defaultdict(list)
-    for sample in samples:
-        for tier in TIERS:
-            buckets[sample.check_id, tier.width, tier.bucket_start(sample.checked_at)].append(sample)
-    return [{"check_id": check_id, "width": width, "bucket_start": start, **tally_row(Tally.of_samples(group))}
-            for (check_id, width, start), group in buckets.items()]
+# Both statements go to the database driver directly, a Sample or a rollup row
+# being the tuple of its columns: the runner writes every result here, and
+# SQLAlchemy's per-row parameter handling would cost more than the database's
+# own work.
+
+# Rows per raw INSERT: 6 parameters each stays far below SQLite's 32766 and
+# PostgreSQL's 65535 parameters per statement.
+_RAW_CHUNK = 1000
+
+_PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
 
 
-def tally_row(tally: Tally) -> dict:
-    """The rollup columns of ``tally``."""
-    return {"up": tally.up, "degraded": tally.degraded, "down": tally.down, "unknown": tally.unknown,
-            "maintenance": tally.maintenance, "latency_min_us": tally.latency_min_us,
-            "latency_max_us": tally.latency_max_us, "latency_sum_us": tally.latency_sum_us,
-            "histogram": tally.histogram}
-
-
-class _Statements:
-    """The two write statements in one dialect, built once."""
-
-    def __init__(self, dialect: str) -> None:
-        insert = _INSERTS[dialect]
-        results = HistoryResult.__table__
-        self.raw_insert = (insert(results).on_conflict_do_nothing(index_elements=[results.c.check_id, results.c.checked_at])
-                           .returning(results.c.check_id, results.c.checked_at))
-        rollups = HistoryRollup.__table__
-        upsert = insert(rollups)
-        new = upsert.excluded
-        # SQLite's two-argument min() and max() are PostgreSQL's least() and greatest().
-        least, greatest = (func.least, func.greatest) if dialect == "postgresql" else (func.min, func.max)
-
-        def either(stored, added):
-            # NULL means "no response time yet" and must not win the comparison.
-            return func.coalesce(stored, added), func.coalesce(added, stored)
-
-        self.rollup_upsert = upsert.on_conflict_do_update(
-            index_elements=[rollups.c.check_id, rollups.c.width, rollups.c.bucket_start],
-            set_={
-                **{name: rollups.c[name] + new[name]
-                   for name in ("up", "degraded", "down", "unknown", "maintenance", "latency_sum_us")},
-                "latency_min_us": least(*either(rollups.c.latency_min_us, new.latency_min_us)),
-                "latency_max_us": greatest(*either(rollups.c.latency_max_us, new.latency_max_us)),
-                "histogram": getattr(func, MERGE_FUNCTION)(rollups.c.histogram, new.histogram,
-                                                           type_=LargeBinary),
-            })
+def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
+    """Insert the raw rows, skipping those already stored; return the samples that were new."""
+    inserted: set[tuple[int, int]] = set()
+    for start in range(0, len(samples), _RAW_CHUNK):
+        chunk = samples[start:start + _RAW_CHUNK]
+        cursor.execute(_raw_insert_sql(dialect, len(chunk)), tuple(chain.from_iterable(chunk)))
+        inserted.update(map(tuple, cursor.fetchall()))
+    return [sample for sample in samples if (sample.check_id, sample.checked_at) in inserted]
 
 
 @cache
-def _statements(dialect: str) -> _Statements:
-    return _Statements(dialect)
+def _raw_insert_sql(dialect: str, rows: int) -> str:
+    row = f"({', '.join([_PLACEHOLDERS[dialect]] * len(Sample._fields))})"
+    return (f"INSERT INTO {HistoryResult.__tablename__} ({', '.join(Sample._fields)}) "
+            f"VALUES {', '.join([row] * rows)} "
+            "ON CONFLICT (check_id, checked_at) DO NOTHING RETURNING check_id, checked_at")
+
+
+_KEY = ("check_id", "width", "bucket_start")
+
+
+@cache
+def _upsert_sql(dialect: str) -> str:
+    """The upsert that adds a rollup row to the stored row of its bucket."""
+    table = HistoryRollup.__tablename__
+    columns = _KEY + Tally._fields
+    # SQLite's two-argument min() and max() are PostgreSQL's least() and greatest();
+    # NULL means "no response time yet" and must not win the comparison.
+    least, greatest = ("least", "greatest") if dialect == "postgresql" else ("min", "max")
+    compare = "{0}(coalesce({1}.{2}, excluded.{2}), coalesce(excluded.{2}, {1}.{2}))"
+    updates = [f"{name} = {table}.{name} + excluded.{name}"
+               for name in ("up", "degraded", "down", "unknown", "maintenance", "latency_sum_us")]
+    updates += [f"latency_min_us = {compare.format(least, table, 'latency_min_us')}",
+                f"latency_max_us = {compare.format(greatest, table, 'latency_max_us')}",
+                f"histogram = {MERGE_FUNCTION}({table}.histogram, excluded.histogram)"]
+    return (f"INSERT INTO {table} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([_PLACEHOLDERS[dialect]] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {', '.join(updates)}")
+
+
+def rollup_rows(samples: Iterable[Sample]) -> list[tuple]:
+    """One row per tier bucket the samples fall in: (check_id, width, bucket_start, *tally).
+
+    The finest tier's tallies come from the samples, each coarser tier's from
+    the tallies of the tier below: rollups of rollups, which add up exactly.
+    """
+    groups: dict[tuple[int, int], list] = defaultdict(list)
+    finest = TIERS[0]
+    for sample in samples:
+        groups[sample.check_id, finest.bucket_start(sample.checked_at)].append(sample)
+    level = {key: Tally.of_samples(group) for key, group in groups.items()}
+    rows = [(check_id, finest.width, start, *tally) for (check_id, start), tally in level.items()]
+    for tier in TIERS[1:]:
+        groups = defaultdict(list)
+        for (check_id, start), tally in level.items():
+            groups[check_id, tier.bucket_start(start)].append(tally)
+        level = {key: Tally.total(group) for key, group in groups.items()}
+        rows.extend((check_id, tier.width, start, *tally) for (check_id, start), tally in level.items())
+    return rows

@@ -1,7 +1,7 @@
 """Rollup arithmetic: what a bucket of results adds up to, and how two buckets add up.
 
 A ``Tally`` is the content of one rollup row. Tallies are built from samples
-with ``Tally.of_samples`` and combined with ``+``; every field is a count, a
+with ``Tally.of_samples`` and combined with ``Tally.total`` (or ``+``); every field is a count, a
 sum, a minimum, a maximum or a histogram, so adding the tallies of two
 periods gives exactly the tally of all their samples. That is why an hourly
 row written from 5-minute rows (or straight from results) equals one computed
@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from ..probing import ProbeResult, Status
 from . import histogram
 
 P95 = 95
+# Latencies are 32-bit columns; a probe never runs anywhere near this long (35 minutes).
+MAX_LATENCY_US = 2**31 - 1
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -36,9 +38,11 @@ def epoch_seconds(moment: datetime) -> int:
     return math.floor(moment.timestamp())
 
 
-@dataclass(frozen=True)
-class Sample:
-    """One probe result as history keeps it: times in epoch seconds, latency in microseconds."""
+class Sample(NamedTuple):
+    """One probe result as history keeps it: times in epoch seconds, latency in microseconds.
+
+    The fields are the columns of a raw row, in order, so a Sample is that row.
+    """
 
     check_id: int
     checked_at: int
@@ -52,13 +56,15 @@ class Sample:
         """The sample of ``result``, a result of check ``check_id``."""
         total = result.timings.total
         return cls(check_id, epoch_seconds(result.checked_at), result.status,
-                   None if total is None else max(0, round(total * 1_000_000)),
+                   None if total is None else min(max(0, round(total * 1_000_000)), MAX_LATENCY_US),
                    result.error_kind.value if result.error_kind else None, in_maintenance)
 
 
-@dataclass(frozen=True)
-class Tally:
-    """Counts and response times of the results in one period (one rollup row)."""
+class Tally(NamedTuple):
+    """Counts and response times of the results in one period (one rollup row).
+
+    The fields are the rollup columns, in order.
+    """
 
     up: int = 0
     degraded: int = 0
@@ -73,7 +79,8 @@ class Tally:
     @classmethod
     def of_samples(cls, samples: Iterable[Sample]) -> Tally:
         """The tally of some samples."""
-        counts = {Status.OK: 0, Status.WARNING: 0, Status.CRITICAL: 0, Status.UNKNOWN: 0}
+        # Indexed by Status value: OK, WARNING, CRITICAL, UNKNOWN.
+        counts = [0, 0, 0, 0]
         maintenance = 0
         latencies: list[int] = []
         for sample in samples:
@@ -81,22 +88,32 @@ class Tally:
                 maintenance += 1
                 continue
             counts[sample.status] += 1
-            if sample.latency_us is not None and sample.status in (Status.OK, Status.WARNING):
+            if sample.latency_us is not None and sample.status <= Status.WARNING:
                 latencies.append(sample.latency_us)
-        return cls(counts[Status.OK], counts[Status.WARNING], counts[Status.CRITICAL], counts[Status.UNKNOWN],
-                   maintenance, min(latencies, default=None), max(latencies, default=None), sum(latencies),
+        if not latencies:
+            return cls(*counts, maintenance)
+        return cls(*counts, maintenance, min(latencies), max(latencies), sum(latencies),
                    histogram.encode(histogram.of_latencies(latencies)))
 
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            self.up + other.up, self.degraded + other.degraded, self.down + other.down,
-            self.unknown + other.unknown, self.maintenance + other.maintenance,
-            _least(self.latency_min_us, other.latency_min_us), _greatest(self.latency_max_us, other.latency_max_us),
-            self.latency_sum_us + other.latency_sum_us, histogram.merge(self.histogram, other.histogram))
+    @classmethod
+    def total(cls, tallies: Iterable[Tally]) -> Tally:
+        """The tally of several periods together: the rollup of rollups."""
+        columns = list(zip(*tallies))
+        if not columns:
+            return cls()
+        up, degraded, down, unknown, maintenance, minima, maxima, sums, histograms = columns
+        measured_min = [value for value in minima if value is not None]
+        measured_max = [value for value in maxima if value is not None]
+        return cls(sum(up), sum(degraded), sum(down), sum(unknown), sum(maintenance),
+                   min(measured_min, default=None), max(measured_max, default=None), sum(sums),
+                   histogram.merge_all(histograms))
+
+    def __add__(self, other: Tally) -> Tally:  # type: ignore[override]
+        return Tally.total((self, other))
 
     @property
-    def count(self) -> int:
-        """Every result in the period."""
+    def results(self) -> int:
+        """How many results the period had, of every kind."""
         return self.up + self.degraded + self.down + self.unknown + self.maintenance
 
     @property
@@ -131,11 +148,3 @@ def uptime_ratio(up: int, degraded: int, down: int) -> float | None:
     """
     measured = up + degraded + down
     return up / measured if measured else None
-
-
-def _least(first: int | None, second: int | None) -> int | None:
-    return second if first is None else first if second is None else min(first, second)
-
-
-def _greatest(first: int | None, second: int | None) -> int | None:
-    return second if first is None else first if second is None else max(first, second)

@@ -44,7 +44,7 @@ class Sparkline:
     @property
     def total(self) -> Tally:
         """Every hour together (its p95 is exact: histograms add up)."""
-        return sum(self.hours, Tally())
+        return Tally.total(self.hours)
 
     @property
     def path(self) -> str:

@@ -58,7 +58,7 @@ def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[St
             # This tier has forgotten the edge: the coarser bucket holding it stands in.
             edge -= edge % coarser.width
             continue
-        end = edge - edge % coarser.width + (coarser.width if edge % coarser.width else 0)
+        end = -(-edge // coarser.width) * coarser.width  # the first coarser boundary from the edge on
         if end > edge:
             stretches.append(Stretch(width, edge, end))
         edge = end

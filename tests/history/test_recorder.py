@@ -43,7 +43,7 @@ def test_bucket_boundaries_belong_to_the_bucket_they_start(check):
     assert stored_tally(check.id, 300, at("2026-03-01 10:00")) is None
     assert stored_tally(check.id, 300, at("2026-03-01 10:05")).up == 1
     assert stored_tally(check.id, 3600, at("2026-03-01 23:00")).down == 1
-    assert stored_tally(check.id, 86400, at("2026-03-01 00:00")).count == 2
+    assert stored_tally(check.id, 86400, at("2026-03-01 00:00")).results == 2
     assert stored_tally(check.id, 86400, at("2026-03-02 00:00")).degraded == 1
 
 
@@ -71,7 +71,7 @@ def test_later_results_add_to_the_open_buckets(check):
     assert (five.latency_min_us, five.latency_max_us, five.latency_sum_us, five.latency_count) == (
         10_000, 250_000, 290_000, 3)
     hour = stored_tally(check.id, 3600, start)
-    assert (hour.count, hour.maintenance, hour.down) == (6, 1, 1)
+    assert (hour.results, hour.maintenance, hour.down) == (6, 1, 1)
     assert hour.histogram == five.histogram
 
 

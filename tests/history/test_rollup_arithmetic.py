@@ -113,4 +113,4 @@ def test_response_times_of_failures_and_maintenance_are_left_out(check):
     record_result(check, result(Status.OK, start + timedelta(minutes=2), 5_000.0), in_maintenance=True)
     db.session.commit()
     tally = db.session.scalar(select(HistoryRollup).where(HistoryRollup.width == 300)).tally()
-    assert (tally.latency_count, tally.latency_max_us, tally.count) == (1, 10_000, 3)
+    assert (tally.latency_count, tally.latency_max_us, tally.results) == (1, 10_000, 3)
