@@ -30,8 +30,8 @@ system-deps:
 run: install
 	$(BIN)/ninerstatus init
 	$(BIN)/ninerstatus db upgrade
-	$(BIN)/ninerstatus demo --if-empty
-	$(BIN)/ninerstatus serve --host $(HOST) --port $(PORT)
+	$(BIN)/ninerstatus demo --if-empty --site-url http://$(HOST):$(PORT)/
+	scripts/run-site.sh $(BIN) --host $(HOST) --port $(PORT)
 
 # Debian's postfix, dovecot, vsftpd, nginx, nsd and kamailio on 127.0.0.1 high
 # ports for tests/integration; a no-op when they already run. They are left

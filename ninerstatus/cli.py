@@ -16,9 +16,10 @@ from .extensions import db
 def register_commands(app: Flask) -> None:
     """Attach the site's commands to ``app.cli``."""
     from .check_commands import check_command, plugins_command
+    from .runner.command import runner_command
 
     for command in (init_command, demo_command, create_user_command, serve_command, plugins_command,
-                    check_command):
+                    check_command, runner_command):
         app.cli.add_command(command)
 
 
@@ -41,16 +42,20 @@ def init_command() -> None:
 
 @click.command("demo")
 @click.option("--if-empty", is_flag=True, help="Only load when the site has no servers and no posts.")
+@click.option("--site-url", default="http://127.0.0.1:8000/", show_default=True,
+              help="Where this site is served: NC042's demo check probes it.")
 @with_appcontext
-def demo_command(if_empty: bool) -> None:
-    """Load the demo servers and sample posts."""
-    from .demo import is_empty, load_demo
+def demo_command(if_empty: bool, site_url: str) -> None:
+    """Load the demo servers, sample posts and a check of this site itself."""
+    from .demo import add_site_check, is_empty, load_demo
 
     if if_empty and not is_empty():
         click.echo("The site already has content; demo data not loaded.")
         return
     servers, posts = load_demo()
     click.echo(f"Demo data loaded: {servers} servers and {posts} posts added.")
+    if add_site_check(site_url):
+        click.echo(f"NC042 checks this site at {site_url} (run `ninerstatus runner` to probe it).")
 
 
 @click.command("create-user")

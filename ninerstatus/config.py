@@ -48,6 +48,16 @@ DEFAULTS: dict[str, Any] = {
     "DISABLED_PLUGINS": [],
     # Folder of local plugin files; None means "plugins" in the instance folder.
     "PLUGINS_FOLDER": None,
+    # The probe runner (`ninerstatus runner`): probes in flight at once, checks claimed
+    # per round, how long a claim outlives its probe's timeout (a dead runner's checks
+    # wait that long for another), and how often it records that it is alive, sends
+    # queued notifications and prunes history (seconds).
+    "RUNNER_POOL_SIZE": 32,
+    "RUNNER_CLAIM_BATCH": 100,
+    "RUNNER_LEASE_SECONDS": 30,
+    "RUNNER_HEARTBEAT_SECONDS": 10,
+    "RUNNER_DELIVERY_SECONDS": 5,
+    "RUNNER_PRUNE_SECONDS": 60,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,

@@ -1,17 +1,28 @@
-"""Demo content: the reference company's ten servers and a dozen sample posts.
+"""Demo content: the reference company's ten servers, a dozen sample posts and one live check.
 
 The servers (codes, places, roles, public or internal) are facts from the
 hosting company's status page; the posts were written for this project to show
 what incident reports, maintenance notices and updates look like.
+
+Only one demo service really exists wherever the demo runs: the status website
+itself, which `make run` serves. NC042 ("Status website") gets an HTTP check of
+its home page, so the runner shows a live state from the first minute. The
+other public servers get no checks: their services do not exist here, and a
+probe of an invented address would show an outage that is not one. They stay
+OPERATIONAL "as listed; not probed", which is what staff declare by listing them.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
+from .checks.models import Check
 from .extensions import db
 from .models import Post, PostKind, PostStatus, Server, Tag, Visibility
+from .plugins import get_plugins
+from .probing import TlsMode
 from .slugs import slugify, unique_slug
 from .timeutil import utcnow
 
@@ -119,6 +130,28 @@ def load_demo(now: datetime | None = None) -> tuple[int, int]:
         added_posts += 1
     db.session.commit()
     return added_servers, added_posts
+
+
+SITE_CHECK = ("NC042", "Status website")
+SITE_TEXT = "Systems at a Glance"
+
+
+def add_site_check(site_url: str) -> bool:
+    """Give NC042 an HTTP check of the status site at ``site_url``; False when it has one or cannot."""
+    code, label = SITE_CHECK
+    server = db.session.scalar(select(Server).where(Server.code == code))
+    http = get_plugins().check_types.get("http")
+    if server is None or http is None or any(c.label == label for c in server.checks):
+        return False
+    url = urlsplit(site_url)
+    secure = url.scheme == "https"
+    db.session.add(Check(
+        server=server, type_name="http", label=label, host=url.hostname or "127.0.0.1",
+        port=url.port or (443 if secure else 80), tls_mode=TlsMode.IMPLICIT if secure else TlsMode.NONE,
+        settings=http.parse_settings({"path": url.path or "/", "expect_body": SITE_TEXT}),
+        interval_seconds=30, timeout_seconds=5))
+    db.session.commit()
+    return True
 
 
 def _slug_taken(slug: str) -> bool:

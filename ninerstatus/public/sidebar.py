@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..checks.models import Check
-from ..checks.status import latency_ms, server_state, time_ago
+from ..checks.status import check_state, latency_ms, server_state, short_time, time_ago
 from ..checktypes import DEFAULT_WIDGET
 from ..extensions import db
 from ..models import Post, Server, Tag, post_tags
@@ -78,4 +78,4 @@ class Sidebar:
 def sidebar_context() -> dict:
     """Context processor: a lazy ``sidebar`` and the server and check helpers for every template."""
     return {"sidebar": Sidebar(), "server_state": server_state, "widget_template": widget_template,
-            "time_ago": time_ago, "latency_ms": latency_ms}
+            "time_ago": time_ago, "latency_ms": latency_ms, "check_state": check_state, "short_time": short_time}

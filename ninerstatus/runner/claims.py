@@ -1,0 +1,106 @@
+"""Claiming due checks, so that each check is probed once per slot however many runners there are.
+
+A claim is one short transaction: pick enabled checks whose slot has come
+and that no live lease holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+two runners claiming at once take different rows and never wait for each
+other), move each one's ``next_due_at`` to its next slot and lease it to
+this runner until its probe must have ended. What a probe needs is copied
+out of the row into a ``Claim``, so the probe threads never touch the
+database. A runner that dies holding leases only delays those checks until
+the leases lapse.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import func, or_, select, update
+
+from ..checks.models import Check
+from ..checktypes import CheckType
+from ..probing import ErrorKind, ProbeResult, Target, TlsPolicy, run_probe
+from ..probing.execute import WATCHDOG_GRACE
+from .schedule import first_slot, next_slot
+from .transactions import write_transaction
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claimed check: everything its probe needs, and the slot it was due in."""
+
+    check_id: int
+    due: datetime
+    timeout: float
+    check_type: CheckType | None = None
+    target: Target | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    tls_policy: TlsPolicy | None = None
+    # Why the check cannot be probed at all (no plugin, a target that no longer validates).
+    problem: str | None = None
+
+    def run(self, clock: Callable[[], datetime]) -> ProbeResult:
+        """Probe the check; returns within its timeout plus the watchdog's grace, whatever the plugin does."""
+        if self.problem is not None:
+            return ProbeResult.unknown(self.problem, ErrorKind.CONFIG_ERROR, checked_at=clock())
+        return run_probe(self.check_type.probe, self.target, self.settings, self.timeout,
+                         tls_policy=self.tls_policy, clock=clock)
+
+
+def claim_of(check: Check, check_types: Mapping[str, CheckType]) -> Claim:
+    """Copy out of ``check`` what its probe needs."""
+    base = {"check_id": check.id, "due": check.next_due_at, "timeout": check.timeout_seconds}
+    check_type = check_types.get(check.type_name)
+    if check_type is None:
+        return Claim(**base, problem=f"no loaded plugin provides the check type {check.type_name!r}")
+    try:
+        target = check.target()
+    except ValueError as error:  # InvalidTarget: edited into something no probe may reach
+        return Claim(**base, problem=f"invalid target: {error}")
+    return Claim(**base, check_type=check_type, target=target, settings=dict(check.settings or {}),
+                 tls_policy=check.tls_policy())
+
+
+def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:
+    """Until when a claim of ``check`` at ``now`` keeps other runners away."""
+    return now + timedelta(seconds=check.timeout_seconds + WATCHDOG_GRACE + lease_seconds)
+
+
+def claim_due(owner: str, now: datetime, limit: int, lease_seconds: float,
+              check_types: Mapping[str, CheckType]) -> tuple[list[Claim], datetime | None]:
+    """Claim up to ``limit`` due checks for ``owner``; also return when the next unclaimed one falls due."""
+    with write_transaction() as session:
+        _place_new_checks(session, now)
+        free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
+        checks = session.scalars(
+            select(Check).where(Check.enabled, Check.next_due_at <= now, free)
+            .order_by(Check.next_due_at, Check.id).limit(limit)
+            .with_for_update(skip_locked=True)).all()
+        claims = []
+        for check in checks:
+            claims.append(claim_of(check, check_types))
+            check.next_due_at = next_slot(check.next_due_at, check.interval_seconds, now)
+            check.lease_owner = owner
+            check.lease_until = lease_end(check, now, lease_seconds)
+        session.flush()
+        earliest = session.scalar(select(func.min(Check.next_due_at)).where(Check.enabled))
+    return claims, earliest
+
+
+def _place_new_checks(session, now: datetime) -> None:
+    """Give checks that were never scheduled their first slot, spread over their first interval."""
+    rows = session.execute(
+        select(Check.id, Check.interval_seconds).where(Check.enabled, Check.next_due_at.is_(None))
+        .with_for_update(skip_locked=True)).all()
+    if rows:
+        session.execute(update(Check), [{"id": check_id, "next_due_at": first_slot(check_id, interval, now)}
+                                        for check_id, interval in rows])
+
+
+def release_all(owner: str) -> None:
+    """Give up every lease ``owner`` still holds, so a stopping runner leaves nothing waiting on it."""
+    with write_transaction() as session:
+        session.execute(update(Check).where(Check.lease_owner == owner)
+                        .values(lease_owner=None, lease_until=None)
+                        .execution_options(synchronize_session=False))

@@ -1,0 +1,40 @@
+"""``ninerstatus runner``: the long-running probe runner process."""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .lock import RunnerRefused
+from .loop import ProbeRunner
+
+
+@click.command("runner")
+@with_appcontext
+def runner_command() -> None:
+    """Probe due checks until stopped (SIGTERM or Ctrl-C); one runner per SQLite database."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame) -> None:
+        if stop.is_set():  # asked twice: the operator does not want to wait for the probes
+            raise SystemExit(128 + signum)
+        click.echo(f"{signal.Signals(signum).name}: finishing the probes in flight, then stopping.")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    # Started in the background by a script, the runner inherits an ignored SIGINT and
+    # should keep it so: the terminal's Ctrl-C reaches the script, which sends SIGTERM.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, request_stop)
+    try:
+        with ProbeRunner(current_app._get_current_object()) as runner:
+            click.echo(f"Probe runner {runner.owner} running; Ctrl-C or SIGTERM stops it.")
+            runner.run(stop)
+    except RunnerRefused as refusal:
+        raise click.ClickException(str(refusal)) from None

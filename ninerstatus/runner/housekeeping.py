@@ -1,0 +1,63 @@
+"""Work the runner does beside probing: sending queued notifications and pruning history.
+
+It runs in a thread of its own so that a slow mail server or a long prune
+never delays a probe. Each duty has its own cadence; a prune that filled its
+batch comes back a second later until the backlog is gone.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask
+
+from ..history.retention import prune_batch
+from ..notifications.outbox import deliver_due
+from .transactions import write_transaction
+
+log = logging.getLogger(__name__)
+
+PRUNE_BATCH = 1000
+#: Seconds before the next prune when the last one found a full batch to delete.
+BACKLOG_PAUSE = 1.0
+
+
+class Housekeeper(threading.Thread):
+    """Calls ``deliver_due`` and ``prune_batch`` on their cadences until ``stop`` is set."""
+
+    def __init__(self, app: Flask, clock: Callable[[], datetime], stop: threading.Event) -> None:
+        super().__init__(name="housekeeping", daemon=True)
+        self.app, self.clock, self.stop = app, clock, stop
+        self.delivery_every = float(app.config["RUNNER_DELIVERY_SECONDS"])
+        self.prune_every = float(app.config["RUNNER_PRUNE_SECONDS"])
+
+    def run(self) -> None:
+        next_delivery = next_prune = time.monotonic()
+        while not self.stop.wait(max(0.0, min(next_delivery, next_prune) - time.monotonic())):
+            with self.app.app_context():
+                if time.monotonic() >= next_delivery:
+                    self._safely("notification delivery", self.deliver)
+                    next_delivery = time.monotonic() + self.delivery_every
+                if time.monotonic() >= next_prune:
+                    full = self._safely("history pruning", self.prune)
+                    next_prune = time.monotonic() + (BACKLOG_PAUSE if full else self.prune_every)
+
+    def deliver(self) -> None:
+        """Send what is due now, within one delivery period."""
+        deliver_due(self.clock(), budget_seconds=self.delivery_every)
+
+    def prune(self) -> bool:
+        """Delete one batch of expired history; True when there may be more."""
+        with write_transaction():
+            return prune_batch(self.clock(), PRUNE_BATCH) >= PRUNE_BATCH
+
+    @staticmethod
+    def _safely(what: str, duty: Callable[[], bool | None]) -> bool:
+        try:
+            return bool(duty())
+        except Exception:
+            log.exception("%s failed; trying again later", what)
+            return False

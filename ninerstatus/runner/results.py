@@ -1,0 +1,58 @@
+"""Recording what the probes saw: latest results, flap damping, events, hooks, history and server states.
+
+A batch of results is written in one short transaction. The history
+recorder and each plugin's hook implementation run inside it, each in a
+savepoint: a notifier that queues a message does so atomically with the
+state change it reports, and one that raises is rolled back alone and
+logged, while the runner and the other plugins carry on.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..checks.models import Check
+from ..history.recorder import record_result
+from ..plugins import Plugins
+from ..probing import ProbeResult
+from .claims import Claim
+from .damping import apply_result
+from .maintenance import active_window, windows_by_server
+from .models import StatusEvent
+from .servers import update_servers
+from .transactions import call_hook, guarded, write_transaction
+
+
+def record_results(owner: str, outcomes: Sequence[tuple[Claim, ProbeResult]], plugins: Plugins,
+                   now: datetime) -> None:
+    """Store ``outcomes`` of ``owner``'s claims and everything that follows from them."""
+    if not outcomes:
+        return
+    with write_transaction() as session:
+        # Every window open at any of these results, even one that closed since.
+        windows = windows_by_server(min(result.checked_at for _, result in outcomes))
+        ids = [claim.check_id for claim, _ in outcomes]
+        checks = {c.id: c for c in session.scalars(select(Check).where(Check.id.in_(ids)))}
+        changed_servers = set()
+        for claim, result in outcomes:
+            check = checks.get(claim.check_id)
+            if check is None:  # deleted while it was being probed
+                continue
+            if check.lease_owner == owner:
+                check.lease_owner = check.lease_until = None
+            check.record(result)
+            change = apply_result(check, result)
+            in_maintenance = active_window(windows.get(check.server_id, []), result.checked_at) is not None
+            guarded("history recorder", record_result, check, result, in_maintenance=in_maintenance)
+            call_hook(plugins, "ninerstatus_probe_completed", check=check, result=result)
+            if change is None:
+                continue
+            session.add(StatusEvent(check_id=check.id, occurred_at=check.state_since,
+                                    previous=change.previous, current=change.current,
+                                    summary=result.summary[:300]))
+            call_hook(plugins, "ninerstatus_status_changed", check=check, previous=change.previous,
+                      current=change.current, result=result)
+            changed_servers.add(check.server_id)
+        update_servers(changed_servers, windows, now)
