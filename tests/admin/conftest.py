@@ -5,45 +5,14 @@ sent with the token scraped from a page, the way a browser sends it.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
-from ninerstatus.extensions import db
-from ninerstatus.models import PASSWORD_METHOD, Role, User
+from ninerstatus.models import Role
 
-PASSWORD = "correct horse battery staple"
-ADMIN_EMAIL = "admin@example.net"
-EDITOR_EMAIL = "editor@example.net"
-# Hashed once per run: each scrypt hash costs a tenth of a second.
-PASSWORD_HASH = generate_password_hash(PASSWORD, method=PASSWORD_METHOD)
-
-_TOKEN_RE = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
-
-
-def csrf_token_in(html: str) -> str:
-    """The CSRF token of the first form in ``html``."""
-    match = _TOKEN_RE.search(html)
-    assert match, "the page has no form with a CSRF token"
-    return match.group(1)
-
-
-def add_user(email: str, role: Role, name: str = "") -> User:
-    """Add an active staff account whose password is PASSWORD."""
-    user = User(email=email, name=name, role=role, password_hash=PASSWORD_HASH)
-    db.session.add(user)
-    db.session.commit()
-    return user
-
-
-def find_user(email: str) -> User:
-    """The account with ``email``, fresh from the database."""
-    db.session.expire_all()
-    return db.session.scalar(select(User).where(User.email == email))
+from .accounts import ADMIN_EMAIL, EDITOR_EMAIL, PASSWORD, add_user, csrf_token_in
 
 
 @pytest.fixture

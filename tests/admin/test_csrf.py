@@ -112,7 +112,7 @@ def test_expired_token_on_the_editor_gives_the_form_back_with_everything_typed(a
     assert re.search(r'value="maintenance" checked|checked[^>]*value="maintenance"', page)
     assert re.search(rf'checked[^>]*value="{staff_data.ids["server_id"]}"|value="{staff_data.ids["server_id"]}"[^>]*checked', page)
     # The form comes back with a fresh, valid token: sending it again works.
-    from .conftest import csrf_token_in
+    from .accounts import csrf_token_in
 
     again = client.post("/admin/posts/new", data={**typed, "csrf_token": csrf_token_in(page)})
     assert again.status_code == 302

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ninerstatus.extensions import db
 from ninerstatus.models import Post, Server, Tag, User
 
-from .conftest import ADMIN_EMAIL
+from .accounts import ADMIN_EMAIL
 
 PAYLOAD = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>"
 # What must never appear raw in an HTML page.

@@ -12,7 +12,7 @@ from ninerstatus.models import Post, PostKind, PostStatus, Tag
 from ninerstatus.timeutil import utcnow
 
 from ..factories import make_post, make_server
-from .conftest import EDITOR_EMAIL
+from .accounts import EDITOR_EMAIL
 
 BODY = ("<h3>What happened</h3><p>Mail to <strong>NC036</strong> was <em>delayed</em>.</p>"
         "<ul><li>queued</li><li>delivered</li></ul><p><a href=\"https://example.org/x\">details</a></p>")

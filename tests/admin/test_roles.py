@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import EDITOR_EMAIL
+from .accounts import EDITOR_EMAIL
 from .staffdata import build_url, make_staff_data, snapshot
 
 EDITOR_ENDPOINTS = {
@@ -15,6 +15,8 @@ EDITOR_ENDPOINTS = {
     "admin.posts", "admin.new_post", "admin.edit_post", "admin.preview", "admin.autosave", "admin.delete_post",
     "admin.add_update", "admin.delete_update",
     "admin.tags", "admin.edit_tag", "admin.merge_tag", "admin.delete_tag",
+    # The dashboard publishes what the probes drafted: posts, so editors' work too.
+    "admin.dashboard", "admin.publish_draft", "admin.publish_suggested_update", "admin.dismiss_suggested_update",
 }
 
 

@@ -7,7 +7,7 @@ from ninerstatus.extensions import db
 from ninerstatus.models import Post, Server, Tag, Visibility
 
 from ..factories import make_post, make_server, make_tag
-from .conftest import EDITOR_EMAIL
+from .accounts import EDITOR_EMAIL
 
 SERVER = {"code": "NC050", "role": "Mail server", "city": "Oslo", "country": "Norway", "visibility": "public",
           "display_order": "30", "notes": "Replaces NC036."}

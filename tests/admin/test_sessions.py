@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ninerstatus.extensions import db
 
-from .conftest import ADMIN_EMAIL, PASSWORD, AuthActions, find_user
+from .accounts import ADMIN_EMAIL, PASSWORD, find_user
+from .conftest import AuthActions
 
 NEW_PASSWORD = "a whole new passphrase ✓"
 

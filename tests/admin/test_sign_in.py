@@ -5,7 +5,7 @@ import pytest
 
 from ninerstatus.models import Role
 
-from .conftest import ADMIN_EMAIL, EDITOR_EMAIL, PASSWORD, add_user, find_user
+from .accounts import ADMIN_EMAIL, EDITOR_EMAIL, PASSWORD, add_user, find_user
 
 
 def test_sign_in_page_explains_itself(client):

@@ -12,7 +12,8 @@ from ninerstatus.accounts.throttle import client_network
 from ninerstatus.extensions import db
 from ninerstatus.models import PASSWORD_METHOD, LoginAttempt
 
-from .conftest import ADMIN_EMAIL, EDITOR_EMAIL, AuthActions
+from .accounts import ADMIN_EMAIL, EDITOR_EMAIL
+from .conftest import AuthActions
 
 TOO_MANY = "Too many attempts for this account or network."
 

@@ -12,7 +12,7 @@ from ninerstatus.models import Post, PostRevision, PostUpdate, UpdateState
 from ninerstatus.timeutil import utcnow
 
 from ..factories import make_post
-from .conftest import EDITOR_EMAIL
+from .accounts import EDITOR_EMAIL
 
 
 def _add_update(auth, post_id, state, body):
