@@ -162,3 +162,37 @@ def test_the_editor_degrades_to_html_in_a_textarea_without_javascript(browser, l
         assert live_site.query(select(Post.body_html)) == ["<h3>Plain</h3><p>It <em>works</em>.</p>"]
     finally:
         context.close()
+
+
+WORD_PASTE = (
+    '<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><style>p.MsoNormal{margin:0}</style></head>'
+    '<body><!--StartFragment--><p class="MsoNormal" style="margin:0cm;font-family:Calibri">'
+    '<span style="font-size:14pt;color:red">Outage <b style="mso-bidi-font-weight:normal">over</b>'
+    '<o:p></o:p></span></p><p class="MsoListParagraph" style="mso-list:l0 level1 lfo1">'
+    '<span style="mso-list:Ignore">·<span style="font:7.0pt">&nbsp;</span></span>mail flows</p>'
+    '<img src="file:///C:/Users/x/clip_image001.png"><script>window.__pwned = 1</script><!--EndFragment--></body></html>'
+)
+
+
+def test_paste_from_a_word_processor_comes_out_clean(page, live_site):
+    problems = watch(page)
+    sign_in(page, live_site)
+    page.click("text=Write a new post")
+    page.fill("input[name=title]", "Pasted")
+    editor = _editor(page)
+    editor.click()
+    # A real paste: the clipboard holds what a word processor puts there, then Ctrl+V.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_site.url)
+    editor.evaluate("""(element, html) => navigator.clipboard.write([new ClipboardItem({
+        "text/html": new Blob([html], {type: "text/html"}),
+        "text/plain": new Blob(["Outage over\\nmail flows"], {type: "text/plain"}),
+    })])""", WORD_PASTE)
+    page.keyboard.press("Control+V")
+    expect(editor).to_contain_text("mail flows")
+    page.click("button:has-text('Publish now')")
+    page.wait_for_url(re.compile(r"/admin/posts/\d+$"))
+    body = live_site.query(select(Post.body_html))[0]
+    assert "Outage <strong>over</strong>" in body and "mail flows" in body
+    for junk in ("style", "class", "Mso", "o:p", "<span", "<img", "<script", "file:", "<!--"):
+        assert junk not in body, junk
+    assert problems.page_errors == [] and page.evaluate("() => window.__pwned === undefined")
