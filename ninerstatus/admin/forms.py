@@ -14,7 +14,7 @@ from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Nu
                                 Regexp, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import PostKind, UpdateState, Visibility
+from ..models import PostKind, Role, UpdateState, Visibility
 
 MIN_PASSWORD_LENGTH = 10
 # Generous: a passphrase or a manager's 64 random characters must fit as typed.
@@ -120,3 +120,17 @@ class TagMergeForm(FlaskForm):
     """The tag that takes over another tag's posts."""
 
     target = SelectField("Merge into", coerce=int)
+
+class AccountForm(FlaskForm):
+    """A staff account as an admin sees it; the password is set only when typed."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name shown to other staff", validators=[Length(max=120)])
+    role = RadioField("Role", choices=[
+        SelectChoice(Role.EDITOR.value, "Editor: writes posts, incident updates and tags"),
+        SelectChoice(Role.ADMIN.value, "Admin: also servers, checks and accounts")],
+        default=Role.EDITOR.value)
+    active = BooleanField("May sign in", default=True)
+    password = PasswordField("New password", description="Leave empty to keep the current one.",
+                             validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
+                                                            message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])

@@ -68,7 +68,8 @@ def test_staff_pages_show_the_payload_as_text(client, hostile):
     pages = ["/admin/posts", f"/admin/posts/{hostile['post_id']}", f"/admin/posts/{hostile['post_id']}/revisions",
              "/admin/tags", f"/admin/tags/{hostile['tag_id']}", f"/admin/tags/{hostile['tag_id']}/delete",
              "/admin/servers", f"/admin/servers/{hostile['server_id']}", f"/admin/servers/{hostile['server_id']}/delete",
-             f"/admin/posts/{hostile['post_id']}/updates", f"/admin/posts/{hostile['post_id']}/delete"]
+             f"/admin/posts/{hostile['post_id']}/updates", f"/admin/posts/{hostile['post_id']}/delete",
+             "/admin/users", "/admin/users/1"]
     for url in pages:
         page = client.get(url).get_data(as_text=True)
         _assert_escaped(page, url)
