@@ -111,7 +111,11 @@ def fill_post(post: Post | None, form: PostForm, author: User) -> Post:
     title = (form.title.data or "").strip() or "Untitled draft"
     is_new = post is None
     if is_new:
-        post = Post(status=PostStatus.DRAFT, slug=unique_slug(title, _post_slug_taken, max_length=200))
+        post = Post(status=PostStatus.DRAFT, slug=_free_slug(title, None))
+    elif post.published_at is None and post.title != title:
+        # Nobody has seen this post yet, so its address may still follow its title
+        # (an autosave may have caught the title half-typed).
+        post.slug = _free_slug(title, post)
     post.title = title
     post.set_body(form.body.data or "", site_host=site_host())
     post.kind = form_kind(form)
@@ -124,14 +128,19 @@ def fill_post(post: Post | None, form: PostForm, author: User) -> Post:
     return post
 
 
-def _post_slug_taken(slug: str) -> bool:
-    return db.session.scalar(select(func.count()).where(Post.slug == slug)) > 0
+def _free_slug(title: str, post: Post | None) -> str:
+    """A slug for ``title`` that no post other than ``post`` has."""
+    others = select(func.count()).where(Post.id != post.id) if post is not None else select(func.count())
+    return unique_slug(title, lambda slug: db.session.scalar(others.where(Post.slug == slug)) > 0, max_length=200)
 
 
 def apply_action(post: Post, action: str, form: PostForm, now: datetime) -> None:
     """Set the post's status and publication time for the button pressed."""
     if action == SAVE_DRAFT:
-        post.status, post.published_at = PostStatus.DRAFT, None
+        # A post that was out keeps its date: it marks that its address is fixed now.
+        if not post.is_visible(now):
+            post.published_at = None
+        post.status = PostStatus.DRAFT
     elif action == SCHEDULE:
         post.status, post.published_at = PostStatus.SCHEDULED, as_utc(form.publish_at.data)
     else:

@@ -307,3 +307,18 @@ def test_deleting_a_post_asks_first(app, auth, client):
     assert auth.post(f"/admin/posts/{post_id}/delete").status_code == 302
     assert _post(app, "Going away") is None
     assert client.get(f"/posts/{slug}").status_code == 404
+
+
+def test_an_unseen_drafts_address_follows_its_title_until_it_is_published(app, auth, client):
+    auth.login()
+    saved = _autosave(auth, title="Mail del").get_json()
+    post_id = saved["edit_url"].rsplit("/", 1)[1]
+    auth.post(f"/admin/posts/{post_id}", {"title": "Mail delayed", "body": "<p>x</p>", "kind": "incident",
+                                          "action": "publish"})
+    assert client.get("/posts/mail-delayed").status_code == 200
+    auth.post(f"/admin/posts/{post_id}", {"title": "Mail delayed again", "body": "<p>x</p>", "kind": "incident",
+                                          "action": "draft"})
+    auth.post(f"/admin/posts/{post_id}", {"title": "Mail delayed, final", "body": "<p>x</p>", "kind": "incident",
+                                          "action": "publish"})
+    assert client.get("/posts/mail-delayed").status_code == 200
+    assert _post(app, "Mail delayed, final").slug == "mail-delayed"
