@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..checks.models import Check
 from ..checktypes import CheckType
+from ..extensions import db
 from ..probing import ErrorKind, ProbeResult, Target, TlsPolicy, run_probe
 from ..probing.execute import WATCHDOG_GRACE
 from .schedule import first_slot, next_slot
@@ -70,22 +71,30 @@ def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:
 def claim_due(owner: str, now: datetime, limit: int, lease_seconds: float,
               check_types: Mapping[str, CheckType]) -> tuple[list[Claim], datetime | None]:
     """Claim up to ``limit`` due checks for ``owner``; also return when the next unclaimed one falls due."""
+    free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
+    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now, free))
+    # Most rounds find nothing due: a read says so without taking SQLite's write lock.
+    if db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
+        earliest = _earliest_due(db.session)
+        db.session.rollback()
+        return [], earliest
     with write_transaction() as session:
         _place_new_checks(session, now)
-        free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
         checks = session.scalars(
             select(Check).where(Check.enabled, Check.next_due_at <= now, free)
             .order_by(Check.next_due_at, Check.id).limit(limit)
             .with_for_update(skip_locked=True)).all()
-        claims = []
-        for check in checks:
-            claims.append(claim_of(check, check_types))
-            check.next_due_at = next_slot(check.next_due_at, check.interval_seconds, now)
-            check.lease_owner = owner
-            check.lease_until = lease_end(check, now, lease_seconds)
-        session.flush()
-        earliest = session.scalar(select(func.min(Check.next_due_at)).where(Check.enabled))
+        claims = [claim_of(check, check_types) for check in checks]
+        if checks:
+            session.execute(update(Check), [
+                {"id": check.id, "next_due_at": next_slot(check.next_due_at, check.interval_seconds, now),
+                 "lease_owner": owner, "lease_until": lease_end(check, now, lease_seconds)} for check in checks])
+        earliest = _earliest_due(session)
     return claims, earliest
+
+
+def _earliest_due(session) -> datetime | None:
+    return session.scalar(select(func.min(Check.next_due_at)).where(Check.enabled))
 
 
 def _place_new_checks(session, now: datetime) -> None:

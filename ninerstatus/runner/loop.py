@@ -16,7 +16,6 @@ import os
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -40,10 +39,11 @@ from .transactions import write_transaction
 
 log = logging.getLogger(__name__)
 
-#: Longest pause between two looks at the schedule (new checks, a stop request).
+#: Longest pause between two rounds (new checks, a stop request are noticed by then).
 MAX_IDLE_SECONDS = 0.5
-#: Shortest pause when checks are due but another runner holds them for a moment.
-MIN_IDLE_SECONDS = 0.005
+#: Shortest round: what falls due or finishes meanwhile is claimed, and recorded, in one
+#: transaction each instead of one per probe; it adds at most this much schedule lag.
+TICK_SECONDS = 0.1
 SWEEP_EVERY = timedelta(seconds=30)
 #: Heartbeats older than this belong to runners that are gone; they are forgotten.
 FORGET_RUNNERS_AFTER = timedelta(days=1)
@@ -140,7 +140,11 @@ class ProbeRunner:
         if self._next_sweep is None or now >= self._next_sweep:
             self.sweep_servers(now)
         self._claim(now)
-        self._collect(self._idle_seconds(now), stop)
+        if len(self._inflight) >= self.pool_size:
+            wait(self._inflight, MAX_IDLE_SECONDS, FIRST_COMPLETED)
+        else:
+            stop.wait(self._idle_seconds(now))
+        self._collect(0)
 
     def run_due(self) -> int:
         """Probe every check due now and record all results before returning; return how many ran."""
@@ -174,18 +178,15 @@ class ProbeRunner:
         return len(claims)
 
     def _idle_seconds(self, now: datetime) -> float:
-        if len(self._inflight) >= self.pool_size or self._earliest_due is None:
+        if self._earliest_due is None:
             return MAX_IDLE_SECONDS
-        wait_for = (self._earliest_due - now).total_seconds()
-        return min(max(wait_for, MIN_IDLE_SECONDS), MAX_IDLE_SECONDS)
+        return min(max((self._earliest_due - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
 
-    def _collect(self, timeout: float | None, stop: threading.Event | None = None) -> None:
-        """Record finished probes: wait up to ``timeout`` for the first (None: wait for all)."""
+    def _collect(self, timeout: float | None) -> None:
+        """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them)."""
         if not self._inflight:
-            if timeout:
-                (stop.wait if stop else time.sleep)(timeout)
             return
-        done, _ = wait(self._inflight, timeout, ALL_COMPLETED if timeout is None else FIRST_COMPLETED)
+        done, _ = wait(self._inflight, timeout, ALL_COMPLETED)
         outcomes = [(self._inflight.pop(future), _result_of(future)) for future in done]
         record_results(self.owner, outcomes, self.plugins, self.clock())
 

@@ -4,7 +4,9 @@ A batch of results is written in one short transaction. The history
 recorder and each plugin's hook implementation run inside it, each in a
 savepoint: a notifier that queues a message does so atomically with the
 state change it reports, and one that raises is rolled back alone and
-logged, while the runner and the other plugins carry on.
+logged, while the runner and the other plugins carry on. The checks' own
+updates are flushed once for the batch first, so each savepoint costs two
+statements, not a flush.
 """
 from __future__ import annotations
 
@@ -14,11 +16,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..checks.models import Check
-from ..history.recorder import record_result
+from ..history.recorder import record_samples
+from ..history.rollup import Sample
 from ..plugins import Plugins
 from ..probing import ProbeResult
 from .claims import Claim
-from .damping import apply_result
+from .damping import StateChange, apply_result
 from .maintenance import active_window, windows_by_server
 from .models import StatusEvent
 from .servers import update_servers
@@ -35,7 +38,8 @@ def record_results(owner: str, outcomes: Sequence[tuple[Claim, ProbeResult]], pl
         windows = windows_by_server(min(result.checked_at for _, result in outcomes))
         ids = [claim.check_id for claim, _ in outcomes]
         checks = {c.id: c for c in session.scalars(select(Check).where(Check.id.in_(ids)))}
-        changed_servers = set()
+        recorded: list[tuple[Check, ProbeResult, StateChange | None]] = []
+        samples = []
         for claim, result in outcomes:
             check = checks.get(claim.check_id)
             if check is None:  # deleted while it was being probed
@@ -45,14 +49,16 @@ def record_results(owner: str, outcomes: Sequence[tuple[Claim, ProbeResult]], pl
             check.record(result)
             change = apply_result(check, result)
             in_maintenance = active_window(windows.get(check.server_id, []), result.checked_at) is not None
-            guarded("history recorder", record_result, check, result, in_maintenance=in_maintenance)
+            samples.append(Sample.of(check.id, result, in_maintenance=in_maintenance))
+            recorded.append((check, result, change))
+            if change is not None:
+                session.add(StatusEvent(check_id=check.id, occurred_at=check.state_since, previous=change.previous,
+                                        current=change.current, summary=result.summary[:300]))
+        session.flush()
+        guarded("history recorder", record_samples, samples)
+        for check, result, change in recorded:
             call_hook(plugins, "ninerstatus_probe_completed", check=check, result=result)
-            if change is None:
-                continue
-            session.add(StatusEvent(check_id=check.id, occurred_at=check.state_since,
-                                    previous=change.previous, current=change.current,
-                                    summary=result.summary[:300]))
-            call_hook(plugins, "ninerstatus_status_changed", check=check, previous=change.previous,
-                      current=change.current, result=result)
-            changed_servers.add(check.server_id)
-        update_servers(changed_servers, windows, now)
+            if change is not None:
+                call_hook(plugins, "ninerstatus_status_changed", check=check, previous=change.previous,
+                          current=change.current, result=result)
+        update_servers({check.server_id for check, _, change in recorded if change is not None}, windows, now)

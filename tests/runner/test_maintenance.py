@@ -7,8 +7,9 @@ import pytest
 
 from ninerstatus.checks.status import server_state
 from ninerstatus.extensions import db
+from ninerstatus.history.models import HistoryResult
 from ninerstatus.models import Post, PostKind, PostStatus, Server
-from ninerstatus.runner import results
+from ninerstatus.probing import Status
 from ninerstatus.timeutil import utcnow
 
 from ..factories import make_post, make_server
@@ -75,14 +76,9 @@ def test_after_its_window_a_server_is_back_to_its_checks(ctx):
     assert server_state(server).maintenance is None
 
 
-def test_failures_in_a_window_are_not_downtime_and_draft_nothing_until_it_ends(
-        probe_runner, clock, greeter, monkeypatch):
-    recorded = []
-    real_record = results.record_result
-    monkeypatch.setattr(results, "record_result", lambda check, result, *, in_maintenance: (
-        recorded.append(in_maintenance), real_record(check, result, in_maintenance=in_maintenance)))
+def test_failures_in_a_window_are_not_downtime_and_draft_nothing_until_it_ends(probe_runner, clock, greeter):
     server = make_server("NC036")
-    add_check(server, greeter.port)
+    check = add_check(server, greeter.port)
     maintenance(server, START + timedelta(minutes=1), START + timedelta(minutes=4))
 
     probe_runner.run_due()                               # 12:00, before the window
@@ -92,7 +88,9 @@ def test_failures_in_a_window_are_not_downtime_and_draft_nothing_until_it_ends(
         probe_runner.sweep_servers(clock.now)
         probe_runner.run_due()
     reread()
-    assert recorded == [False, True, True, True]
+    history = db.session.execute(db.select(HistoryResult.status, HistoryResult.in_maintenance)
+                                 .where(HistoryResult.check_id == check.id).order_by(HistoryResult.checked_at)).all()
+    assert history == [(Status.OK, False), (Status.CRITICAL, True), (Status.CRITICAL, True), (Status.CRITICAL, True)]
     assert db.session.get(Server, server.id).state == "maintenance"
     assert db.session.scalars(db.select(Post).where(Post.origin == "probe")).all() == []
 
