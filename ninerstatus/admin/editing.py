@@ -50,6 +50,8 @@ def post_form(post: Post | None = None) -> PostForm:
         form.kind.data = post.kind.value
         form.body.data = post.body_html
         form.publish_at.data = post.published_at.replace(tzinfo=None) if post.published_at else None
+        form.starts_at.data = post.starts_at.replace(tzinfo=None) if post.starts_at else None
+        form.ends_at.data = post.ends_at.replace(tzinfo=None) if post.ends_at else None
     return form
 
 
@@ -79,8 +81,15 @@ def chosen_servers(form: PostForm) -> list[Server]:
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
-    """The form's naive "publish at" value, which the form labels as UTC."""
+    """One of the form's naive date-time values, which the form labels as UTC."""
     return moment.replace(tzinfo=timezone.utc) if moment else None
+
+
+def maintenance_window(form: PostForm) -> tuple[datetime | None, datetime | None]:
+    """The window's start and end in UTC; none unless the post is about maintenance."""
+    if form_kind(form) is not PostKind.MAINTENANCE:
+        return None, None
+    return as_utc(form.starts_at.data), as_utc(form.ends_at.data)
 
 
 def publishing_error(form: PostForm, action: str, now: datetime) -> str | None:
@@ -119,6 +128,7 @@ def fill_post(post: Post | None, form: PostForm, author: User) -> Post:
     post.title = title
     post.set_body(form.body.data or "", site_host=site_host())
     post.kind = form_kind(form)
+    post.starts_at, post.ends_at = maintenance_window(form)
     # Only now, complete, may it join the session: the tag queries below flush it.
     if is_new:
         db.session.add(post)
@@ -182,15 +192,19 @@ class PreviewPost:
     tags: list[Tag] = field(default_factory=list)
     servers: list[Server] = field(default_factory=list)
     updates: list[PostUpdate] = field(default_factory=list)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
 
 
 def preview_post(form: PostForm, post: Post | None) -> PreviewPost:
     """A PreviewPost of the form's content (unsaved tags included, nothing stored)."""
     body = sanitise_html(form.body.data or "", site_host=site_host())
     title = (form.title.data or "").strip() or "Untitled draft"
+    starts_at, ends_at = maintenance_window(form)
     when = (post.published_at if post is not None and post.published_at else None) \
         or as_utc(form.publish_at.data) or utcnow()
     return PreviewPost(title=title, slug=post.slug if post is not None else slugify(title, 200),
                        kind=form_kind(form), body_html=body, excerpt=make_excerpt(body), published_at=when,
                        tags=find_tags(parse_tag_names(form.tags.data), create=False),
-                       servers=chosen_servers(form), updates=list(post.updates) if post is not None else [])
+                       servers=chosen_servers(form), updates=list(post.updates) if post is not None else [],
+                       starts_at=starts_at, ends_at=ends_at)

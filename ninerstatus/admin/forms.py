@@ -73,6 +73,28 @@ class PostForm(FlaskForm):
                        validators=[Length(max=1000)])
     servers = MultiCheckboxField("Affected servers", coerce=int)
     publish_at = DateTimeLocalField("Publish at (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    # A maintenance post's window: its servers are under maintenance in between.
+    starts_at = DateTimeLocalField("Maintenance starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    ends_at = DateTimeLocalField("Maintenance ends (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        """Each field's own rules, then the maintenance window's (an empty field skips its own validators)."""
+        valid = super().validate(extra_validators)
+        problem = self.window_problem()
+        if problem:
+            self.ends_at.errors.append(problem)
+        return valid and problem is None
+
+    def window_problem(self) -> str | None:
+        """What is wrong with a maintenance post's window: both ends or neither, the end after the start."""
+        if self.kind.data != PostKind.MAINTENANCE.value or self.starts_at.errors or self.ends_at.errors:
+            return None
+        starts, ends = self.starts_at.data, self.ends_at.data
+        if (starts is None) != (ends is None):
+            return "Give the maintenance both a start and an end, or neither."
+        if ends is not None and ends <= starts:
+            return "The maintenance must end after it starts."
+        return None
 
     def validate_tags(self, field) -> None:
         """Each tag fits its column."""
@@ -120,6 +142,7 @@ class TagMergeForm(FlaskForm):
     """The tag that takes over another tag's posts."""
 
     target = SelectField("Merge into", coerce=int)
+
 
 class AccountForm(FlaskForm):
     """A staff account as an admin sees it; the password is set only when typed."""
