@@ -85,6 +85,8 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_MAX_ATTEMPTS": 8,
     "NOTIFY_RETRY_BASE_SECONDS": 30,
     "NOTIFY_RETRY_MAX_SECONDS": 3600,
+    # Seconds each worker keeps an API document before working it out again (0: never keep).
+    "API_CACHE_SECONDS": 5,
 }
 
 

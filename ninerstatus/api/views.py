@@ -1,36 +1,97 @@
-"""JSON views of the servers visitors can see listed."""
+"""JSON views of the servers visitors can see listed: their state, public checks and uptime.
+
+A public server shows each public, enabled check with what the sidebar shows:
+status, the probe's one-line summary, when it was checked and how long the
+probe took. Internal servers say only that they are internal. Check
+settings, targets and probe transcripts are never served.
+"""
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from flask import abort, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from ..checks.models import Check
+from ..checks.status import check_state, server_state
 from ..extensions import db
+from ..history.uptime import check_uptime, server_uptime
 from ..models import Server
-from ..checks.status import server_state
+from ..public.views import cache_public_pages
+from ..timeutil import utcnow
 from . import bp
+from .caching import remembered
+from .statuspage import iso
+
+bp.after_request(cache_public_pages)
 
 
-def server_json(server: Server) -> dict:
+@bp.after_request
+def readable_from_any_site(response):
+    """Public, read-only data: let other sites' pages and widgets fetch it."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def check_json(check: Check, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
+    """One public check as its widget shows it: status, key fact, when checked, latency."""
+    shown = check_state(check, now)
+    result = check.result
+    total = result.timings.total if result and shown.fresh else None
+    data = {
+        "id": check.id,
+        "name": check.title,
+        "type": check.type_name,
+        "status": shown.status.label,
+        "fresh": shown.fresh,
+        "summary": shown.fact,
+        "checked_at": iso(check.last_checked_at),
+        "latency_ms": round(total * 1000) if total is not None else None,
+    }
+    if with_uptime:
+        data["uptime"] = check_uptime(check, now)
+    return data
+
+
+def server_json(server: Server, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
     """The public facts of one server; internal ones say only that they are internal."""
-    return {
+    state = server_state(server, now)
+    data: dict[str, Any] = {
         "code": server.code,
         "role": server.role,
         "city": server.city,
         "country": server.country,
-        "status": server_state(server).label.lower(),
+        "status": state.label.lower(),
+        "label": state.label,
         "url": url_for("public.server", code=server.code, _external=True),
     }
+    if not server.is_public:
+        return data
+    window = state.maintenance
+    data["maintenance"] = window and {
+        "name": window.title, "url": url_for("public.post", slug=window.slug, _external=True),
+        "starts_at": iso(window.starts_at), "ends_at": iso(window.ends_at), "in_progress": window.is_active(now)}
+    data["checks"] = [check_json(check, now, with_uptime) for check in state.checks]
+    if with_uptime:
+        data["uptime"] = server_uptime(server, now)
+    return data
 
 
 @bp.get("/servers")
+@remembered
 def servers():
-    """Every listed server in display order."""
-    rows = db.session.scalars(select(Server).order_by(Server.display_order, Server.code))
-    return {"servers": [server_json(s) for s in rows]}
+    """Every listed server in display order, public ones with their checks."""
+    rows = db.session.scalars(select(Server).options(selectinload(Server.checks))
+                              .order_by(Server.display_order, Server.code))
+    now = utcnow()
+    return {"servers": [server_json(s, now) for s in rows]}
 
 
 @bp.get("/servers/<code>")
+@remembered
 def server(code: str):
-    """One server by its code."""
+    """One server by its code, public ones with their checks and uptime over 24 h, 7 d, 30 d and 90 d."""
     row = db.session.scalar(select(Server).where(Server.code == code)) or abort(404)
-    return server_json(row)
+    return server_json(row, utcnow(), with_uptime=True)
