@@ -11,4 +11,5 @@ from ..accounts.roles import require_staff
 bp = Blueprint("admin", __name__)
 bp.before_request(require_staff)
 
-from . import account, checks, errors, posts, revisions, servers, tags, updates, users  # noqa: E402,F401  (routes register on bp)
+# Routes register themselves on bp.
+from . import account, checks, dashboard, errors, posts, revisions, servers, tags, updates, users  # noqa: E402,F401

@@ -1,0 +1,121 @@
+"""The staff dashboard: what needs a person now.
+
+Incidents the probes drafted (publish in one click, or edit first), updates
+the runner suggests on recovery (publish or dismiss), checks that are not OK,
+whether a probe runner is alive, and notifications that could not be sent.
+Editors and admins alike may act here: everything published is a post.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from ..checks.models import Check
+from ..checks.status import STALE_AFTER_INTERVALS, CheckState, check_state
+from ..extensions import db
+from ..models import Post, PostStatus, PostUpdate, UpdateState
+from ..notifications.models import Notification
+from ..probing import Status
+from ..runner.incidents import PROBE_ORIGIN
+from ..runner.models import RunnerHeartbeat
+from ..timeutil import utcnow
+from . import bp
+from .editing import PUBLISH, apply_action, record_revision
+from .posts import post_or_404
+
+#: A runner that has not reported for this long is presumed dead.
+HEARTBEAT_LIMIT = timedelta(minutes=1)
+#: The shortest interval a check may have (see check_forms.py): a fresh OK check is never older than this x3.
+SHORTEST_INTERVAL = timedelta(seconds=10)
+UNDELIVERED_SHOWN = 20
+
+
+def checks_in_trouble(now: datetime) -> list[tuple[Check, CheckState]]:
+    """Enabled checks, internal ones included, whose state is not OK (stale and unknown ones too)."""
+    # SQL leaves out the checks that are surely fine; check_state decides about the rest.
+    candidates = db.session.scalars(
+        select(Check).options(selectinload(Check.server))
+        .where(Check.enabled, or_(Check.state != "ok", Check.state_since.is_(None), Check.last_checked_at.is_(None),
+                                  Check.last_checked_at < now - STALE_AFTER_INTERVALS * SHORTEST_INTERVAL)))
+    shown = [(check, check_state(check, now)) for check in candidates]
+    trouble = [(check, state) for check, state in shown if state.status is not Status.OK]
+    return sorted(trouble, key=lambda item: (-item[1].status.severity, item[0].server.code, item[0].title))
+
+
+@bp.get("/dashboard")
+def dashboard():
+    """What needs staff now: drafted incidents, suggested updates, failing checks, runners."""
+    now = utcnow()
+    drafts = db.session.scalars(select(Post).where(Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT)
+                                .order_by(Post.created_at.desc(), Post.id.desc())).all()
+    suggested = db.session.scalars(select(Post).where(Post.pending_update_state.is_not(None))
+                                   .order_by(Post.updated_at.desc(), Post.id.desc())).all()
+    runners = db.session.scalars(select(RunnerHeartbeat).order_by(RunnerHeartbeat.heartbeat_at.desc())).all()
+    undelivered = db.session.scalars(select(Notification)
+                                     .where(Notification.sent_at.is_(None), Notification.attempts > 0)
+                                     .order_by(Notification.created_at.desc()).limit(UNDELIVERED_SHOWN)).all()
+    return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
+                           troubled=checks_in_trouble(now), runners=runners,
+                           runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
+                           heartbeat_limit=HEARTBEAT_LIMIT, undelivered=undelivered,
+                           max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"])
+
+
+@bp.post("/dashboard/posts/<int:post_id>/publish")
+def publish_draft(post_id: int):
+    """Publish a drafted incident as it stands; its timeline starts at "investigating"."""
+    post = post_or_404(post_id)
+    now = utcnow()
+    if post.is_visible(now):
+        flash(f"“{post.title}” was already published.")
+        return redirect(url_for("admin.dashboard"))
+    if not post.body_text.strip():
+        flash(f"“{post.title}” has no text yet: edit it before publishing.")
+        return redirect(url_for("admin.edit_post", post_id=post.id))
+    apply_action(post, PUBLISH, None, now)
+    if not post.updates:
+        # Without an update a post reads as a report of something over (see api/statuspage.py).
+        post.updates.insert(0, PostUpdate(state=UpdateState.INVESTIGATING, created_at=now,
+                                          author=current_user._get_current_object()))
+    record_revision(post, current_user._get_current_object(), note="published from the dashboard")
+    db.session.commit()
+    flash(f"“{post.title}” is published. Visitors can read it now.")
+    return redirect(url_for("admin.dashboard"))
+
+
+def _post_with_suggestion(post_id: int) -> Post:
+    post = post_or_404(post_id)
+    if post.pending_update_state is None:
+        abort(404, description="That post has no suggested update (someone may have handled it already).")
+    return post
+
+
+@bp.post("/dashboard/posts/<int:post_id>/suggested-update/publish")
+def publish_suggested_update(post_id: int):
+    """Add the update the runner suggested to the post's timeline."""
+    post = _post_with_suggestion(post_id)
+    now = utcnow()
+    update = PostUpdate(state=UpdateState(post.pending_update_state), created_at=now,
+                        author=current_user._get_current_object())
+    update.set_body(post.pending_update_html or "")
+    post.updates.insert(0, update)
+    post.pending_update_state = post.pending_update_html = None
+    post.updated_at = now
+    db.session.commit()
+    flash(f"Update added to “{post.title}”: {update.state.value}."
+          + ("" if post.is_visible(now) else " The post itself is still a draft."))
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/dashboard/posts/<int:post_id>/suggested-update/dismiss")
+def dismiss_suggested_update(post_id: int):
+    """Throw away the update the runner suggested."""
+    post = _post_with_suggestion(post_id)
+    post.pending_update_state = post.pending_update_html = None
+    db.session.commit()
+    flash(f"The suggested update on “{post.title}” is dismissed.")
+    return redirect(url_for("admin.dashboard"))
