@@ -1,0 +1,138 @@
+/* Live status: keep the server states and check widgets of the page current from /api/servers.
+ *
+ * Progressive enhancement only: every page is complete and true when it is
+ * served, and stays readable without this file. Here the states are fetched
+ * again every 30 s (revalidated with the ETag, so an unchanged answer is a
+ * 304), and the "checked 12 s ago" ages count on in between. A widget whose
+ * markup is not the one expected (a plugin's own, or checks added since the
+ * page was served) is left as it was; the next page load shows it anew.
+ */
+(function () {
+  "use strict";
+  var REFRESH_MS = 30000;
+  var AGE_TICK_MS = 5000;
+  var script = document.currentScript;
+  var api = script && script.getAttribute("data-api");
+
+  // Every place the page shows a server: its code, where its label goes and its list of checks.
+  function serverPlaces() {
+    var places = [];
+    document.querySelectorAll(".glance li.server").forEach(function (item) {
+      var code = item.querySelector("a.code");
+      if (code) {
+        places.push({code: code.textContent.trim(), box: item, label: item.querySelector(".state"),
+                     checks: item.querySelector("ul.checks")});
+      }
+    });
+    document.querySelectorAll("[data-server-code].server-facts").forEach(function (facts) {
+      var code = facts.getAttribute("data-server-code");
+      places.push({code: code, box: facts, label: facts.querySelector(".state"),
+                   checks: document.querySelector("ul.checks-wide[data-server-code='" + code + "']")});
+    });
+    return places;
+  }
+
+  function timeAgo(iso) {
+    var seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+    if (seconds >= 2 * 86400) { return Math.floor(seconds / 86400) + " days ago"; }
+    if (seconds >= 3600) { return Math.floor(seconds / 3600) + " h ago"; }
+    if (seconds >= 60) { return Math.floor(seconds / 60) + " min ago"; }
+    return seconds + " s ago";
+  }
+
+  function setStatusClass(element, name) {
+    Array.prototype.slice.call(element.classList).forEach(function (cls) {
+      if (cls.indexOf("status-") === 0) { element.classList.remove(cls); }
+    });
+    element.classList.add("status-" + name);
+  }
+
+  // The label is the element's first text; a note may follow it (the server page's "maintenance until ...").
+  function setLeadingText(element, text) {
+    var first = element.firstChild;
+    if (first && first.nodeType === Node.TEXT_NODE) {
+      first.nodeValue = text;
+    } else {
+      element.insertBefore(document.createTextNode(text), first);
+    }
+  }
+
+  function setText(item, selector, text) {
+    var element = item.querySelector(selector);
+    if (element) {
+      element.hidden = text === null;
+      if (text !== null) { element.textContent = text; }
+    }
+  }
+
+  function showAge(item, check) {
+    var age = item.querySelector(".check-age");
+    if (!age) { return; }
+    if (!check.fresh) {
+      age.textContent = check.summary;
+      return;
+    }
+    var time = age.querySelector("time");
+    if (!time || age.firstChild.nodeValue !== "checked ") {
+      age.textContent = "checked ";
+      time = age.appendChild(document.createElement("time"));
+    }
+    time.setAttribute("datetime", check.checked_at);
+    time.textContent = timeAgo(check.checked_at);
+  }
+
+  function updateChecks(list, checks) {
+    var items = list ? list.querySelectorAll(":scope > li.check") : [];
+    if (items.length !== checks.length) { return; }
+    for (var i = 0; i < items.length; i += 1) {
+      var name = items[i].querySelector(".check-name");
+      if (!name || name.textContent.trim() !== checks[i].name) { return; }
+    }
+    checks.forEach(function (check, index) {
+      var item = items[index];
+      setStatusClass(item, check.fresh ? check.status : "nodata");
+      setText(item, ".check-state", check.status);
+      setText(item, ".check-latency", check.fresh && check.latency_ms !== null ? check.latency_ms + " ms" : null);
+      setText(item, ".check-fact", check.fresh ? check.summary : null);
+      showAge(item, check);
+    });
+  }
+
+  function apply(servers) {
+    var byCode = {};
+    servers.forEach(function (server) { byCode[server.code] = server; });
+    serverPlaces().forEach(function (place) {
+      var server = byCode[place.code];
+      if (!server) { return; }
+      setStatusClass(place.box, server.label.toLowerCase().replace(/ /g, "-"));
+      if (place.label) {
+        setLeadingText(place.label, server.label);
+        if (place.label.title) { place.label.title = "Server " + server.code + " is " + server.status; }
+      }
+      if (server.checks) { updateChecks(place.checks, server.checks); }
+    });
+  }
+
+  function refresh() {
+    if (document.visibilityState === "hidden") { return; }
+    fetch(api, {headers: {Accept: "application/json"}, cache: "no-cache", credentials: "same-origin"})
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (body) { if (body && body.servers) { apply(body.servers); } })
+      .catch(function () { /* Offline or the site is down: the page keeps what it showed. */ });
+  }
+
+  function tickAges() {
+    document.querySelectorAll(".check-age time[datetime]").forEach(function (time) {
+      if (time.parentNode.firstChild.nodeValue === "checked ") {
+        time.textContent = timeAgo(time.getAttribute("datetime"));
+      }
+    });
+  }
+
+  if (!api || !window.fetch || serverPlaces().length === 0) { return; }
+  window.setInterval(refresh, REFRESH_MS);
+  window.setInterval(tickAges, AGE_TICK_MS);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") { refresh(); }
+  });
+})();

@@ -1,0 +1,97 @@
+"""widgets.js in a real browser: server states and check widgets follow the API every 30 s, under the site's CSP."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from ninerstatus.checks.models import Check
+from ninerstatus.extensions import db
+from ninerstatus.probing import ErrorKind, ProbeResult, Status, Timings
+from ninerstatus.timeutil import utcnow
+
+from ..factories import make_server
+from .conftest import watch
+
+pytestmark = pytest.mark.browser
+
+
+def probe_result(site, status: Status, summary: str, *, age: float = 5) -> None:
+    """Store what the runner would: the check's latest result and its confirmed state."""
+    with site.app.app_context():
+        check = db.session.scalar(db.select(Check))
+        checked_at = utcnow() - timedelta(seconds=age)
+        check.record(ProbeResult(status, summary, timings=Timings(total=0.021), checked_at=checked_at,
+                                 error_kind=None if status is Status.OK else ErrorKind.CONNECT_REFUSED))
+        check.state, check.state_since = status.name.lower(), checked_at
+        db.session.commit()
+
+
+@pytest.fixture
+def mail_server(live_site):
+    """NC036 with one public check, operational; the API works out each answer afresh."""
+    live_site.app.config["API_CACHE_SECONDS"] = 0
+    with live_site.app.app_context():
+        server = make_server("NC036")
+        db.session.add(Check(server=server, type_name="banner", label="Submission", host="127.0.0.1", port=2525,
+                             settings={}, interval_seconds=60))
+        db.session.commit()
+    probe_result(live_site, Status.OK, "STARTTLS ok")
+    return live_site
+
+
+def test_the_sidebar_and_server_page_follow_the_api_every_30_seconds(page, mail_server):
+    problems = watch(page)
+    page.clock.install()
+    for path in ("/", "/servers/NC036"):
+        page.goto(f"{mail_server.url}{path}")
+        box = page.locator(".glance li.server") if path == "/" else page.locator(".server-facts")
+        check = page.locator(".glance li.check" if path == "/" else "ul.checks-wide li.check")
+        expect(box.locator(".state")).to_have_text("OPERATIONAL")
+        probe_result(mail_server, Status.CRITICAL, "connection refused")
+        page.clock.run_for(25_000)
+        expect(box.locator(".state")).to_have_text("OPERATIONAL")
+        page.clock.run_for(6_000)
+        expect(box.locator(".state")).to_have_text("OUTAGE")
+        expect(box).to_have_class("server status-outage" if path == "/" else "server-facts status-outage")
+        expect(check).to_have_class("check status-outage")
+        expect(check.locator(".check-state")).to_have_text("outage")
+        expect(check.locator(".check-fact")).to_have_text("connection refused")
+        expect(check.locator(".check-latency")).to_have_text("21 ms")
+        probe_result(mail_server, Status.OK, "STARTTLS ok")
+    assert problems.console_errors == [] and problems.page_errors == []
+
+
+def test_a_check_whose_runner_went_quiet_turns_unknown_without_a_reload(page, mail_server):
+    page.clock.install()
+    page.goto(mail_server.url)
+    check = page.locator(".glance li.check")
+    expect(check.locator(".check-age")).to_contain_text("checked")
+    probe_result(mail_server, Status.OK, "STARTTLS ok", age=600)
+    page.clock.run_for(31_000)
+    expect(page.locator(".glance li.server .state")).to_have_text("UNKNOWN")
+    expect(check).to_have_class("check status-nodata")
+    expect(check.locator(".check-age")).to_contain_text("no data since")
+    expect(check.locator(".check-fact")).to_be_hidden()
+    probe_result(mail_server, Status.OK, "STARTTLS ok", age=1)
+    page.clock.run_for(31_000)
+    expect(check.locator(".check-age")).to_contain_text("checked")
+    expect(check.locator(".check-fact")).to_have_text("STARTTLS ok")
+
+
+def test_ages_count_on_between_refreshes(page, mail_server):
+    page.clock.install()
+    page.goto(mail_server.url)
+    age = page.locator(".glance li.check .check-age time")
+    page.clock.run_for(125_000)
+    expect(age).to_have_text("2 min ago")
+
+
+def test_pages_without_servers_never_ask_the_api(page, live_site):
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.clock.install()
+    page.goto(f"{live_site.url}/admin/login")
+    page.clock.run_for(61_000)
+    assert not [url for url in requests if "/api/" in url]
