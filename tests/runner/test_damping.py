@@ -7,6 +7,7 @@ import pytest
 
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
+from ninerstatus.notifications.models import Notification
 from ninerstatus.probing import ProbeResult, Status
 from ninerstatus.runner.damping import apply_result
 from ninerstatus.runner.models import StatusEvent
@@ -93,3 +94,25 @@ def test_the_runner_writes_an_event_and_calls_the_hooks_only_for_confirmed_chang
     assert events[1].summary == "the server closed the connection"
     assert hook_calls.completed == [(check.id, OK), (check.id, CRIT), (check.id, CRIT)]
     assert hook_calls.changed == [(check.id, None, "ok"), (check.id, "ok", "critical")]
+
+
+@pytest.fixture
+def app_config(plugins_folder):
+    return {"PLUGINS_FOLDER": str(plugins_folder), "NOTIFY_WEBHOOK_URLS": ["http://127.0.0.1:9/status"]}
+
+
+def test_a_confirmed_change_queues_the_notifiers_messages_with_it(probe_runner, clock, greeter):
+    check = add_check(make_server(), greeter.port)
+    probe_runner.run_due()
+    greeter.answering = False
+    clock.advance(60)
+    probe_runner.run_due()
+    reread()
+    assert db.session.scalars(db.select(Notification)).all() == []   # one failure is not news
+    clock.advance(60)
+    probe_runner.run_due()
+    reread()
+    [message] = db.session.scalars(db.select(Notification)).all()
+    assert message.channel == "webhook" and message.payload["url"] == "http://127.0.0.1:9/status"
+    change = message.payload["change"]
+    assert (change["check"]["id"], change["current"]) == (check.id, "critical")
