@@ -57,6 +57,11 @@ def ninerstatus_app_ready(app: Flask) -> None:
 
 
 # ---------------------------------------------------------------- probe events
+#
+# Both run inside the probe runner's transaction for a batch of results, each
+# plugin in its own savepoint: a plugin's rows are saved with the results, a
+# plugin that raises loses only its own writes, and none may commit or roll
+# back the session. Slow work goes through the notification outbox.
 
 @hookspec
 def ninerstatus_probe_completed(check: Any, result: ProbeResult) -> None:
