@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from ninerstatus.runner.schedule import first_slot, next_slot
+import pytest
+
+from ninerstatus.runner.schedule import MIN_INTERVAL_SECONDS, first_slot, next_slot
 
 from .conftest import START
 
@@ -32,3 +34,9 @@ def test_new_checks_start_spread_over_their_first_interval():
     gaps = [b - a for a, b in zip(offsets, offsets[1:])]
     # A hundred checks in a minute: no two share a slot, none bunched, no long hole.
     assert min(gaps) > 0.1 and max(gaps) < 2.0
+
+
+@pytest.mark.parametrize("interval", [0, -5, 0.001])
+def test_an_interval_below_the_minimum_is_held_to_it(interval):
+    assert next_slot(START, interval, START) == START + timedelta(seconds=MIN_INTERVAL_SECONDS)
+    assert START <= first_slot(7, interval, START) < START + timedelta(seconds=MIN_INTERVAL_SECONDS)
