@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, FloatField, FormField, IntegerField, PasswordField, RadioField, SelectField,
-                     StringField)
+from wtforms import (BooleanField, FloatField, FormField, IntegerField, PasswordField, RadioField, SelectChoice,
+                     SelectField, StringField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..checktypes import CheckType
@@ -13,9 +13,11 @@ from ..models import Visibility
 from ..probing import Family, InvalidTarget, TlsMode, validate_host
 from ..runner.schedule import MIN_INTERVAL_SECONDS
 
-TLS_CHOICES = [("", "What the check type uses on this port"), (TlsMode.NONE.value, "No TLS"),
-               (TlsMode.STARTTLS.value, "STARTTLS (required)"), (TlsMode.IMPLICIT.value, "TLS from the first byte")]
-FAMILY_CHOICES = [(Family.ANY.value, "Any"), (Family.IPV4.value, "IPv4 only"), (Family.IPV6.value, "IPv6 only")]
+TLS_CHOICES = [SelectChoice("", "What the check type uses on this port"), SelectChoice(TlsMode.NONE.value, "No TLS"),
+               SelectChoice(TlsMode.STARTTLS.value, "STARTTLS (required)"),
+               SelectChoice(TlsMode.IMPLICIT.value, "TLS from the first byte")]
+FAMILY_CHOICES = [SelectChoice(Family.ANY.value, "Any"), SelectChoice(Family.IPV4.value, "IPv4 only"),
+                  SelectChoice(Family.IPV6.value, "IPv6 only")]
 
 
 def _host(form, field) -> None:
@@ -58,8 +60,8 @@ class CheckForm(FlaskForm):
     timeout_seconds = FloatField("Give up after (seconds)", default=10.0,
                                  validators=[InputRequired(), NumberRange(0.5, 120)])
     visibility = RadioField("Who sees it", default=Visibility.PUBLIC.value,
-                            choices=[(Visibility.PUBLIC.value, "Visitors (shown under the server)"),
-                                     (Visibility.INTERNAL.value, "Staff only")])
+                            choices=[SelectChoice(Visibility.PUBLIC.value, "Visitors (shown under the server)"),
+                                     SelectChoice(Visibility.INTERNAL.value, "Staff only")])
     enabled = BooleanField("Enabled", default=True)
 
     def validate_crit_days(self, field) -> None:

@@ -15,7 +15,8 @@ from ..probing import Family, TlsMode, run_probe
 from . import bp
 from .check_forms import check_form_class, secret_setting_names
 from .errors import redisplays_form
-from .servers import server_or_404, servers_in_order
+from .editing import server_choices
+from .servers import server_or_404
 
 
 def check_or_404(check_id: int) -> Check:
@@ -42,7 +43,7 @@ def checks():
 
 def _save(form, check_type: CheckType, check: Check | None):
     """Validate and store the check form, or show it again with what went wrong."""
-    form.server_id.choices = [(s.id, f"{s.code} ({s.role})") for s in servers_in_order()]
+    form.server_id.choices = server_choices()
     if form.validate_on_submit():
         check = check or Check(type_name=check_type.name)
         old_settings = dict(check.settings or {})
