@@ -65,7 +65,7 @@ class Role(str, enum.Enum):
 
 # Enums are stored as short strings (not native enum types) so adding a value
 # is a code change, not an ALTER TYPE on PostgreSQL.
-def _enum_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped:
+def enum_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped:
     return mapped_column(
         db.Enum(enum_cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
                 validate_strings=True, create_constraint=False),
@@ -97,7 +97,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = _enum_column(Role, Role.EDITOR)
+    role: Mapped[Role] = enum_column(Role, Role.EDITOR)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped at sign-out and password change; sessions carrying an older value are void.
     session_version: Mapped[int] = mapped_column(default=1)
@@ -146,7 +146,7 @@ class Server(db.Model):
     role: Mapped[str] = mapped_column(String(80), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
     country: Mapped[str] = mapped_column(String(80), default="")
-    visibility: Mapped[Visibility] = _enum_column(Visibility, Visibility.PUBLIC)
+    visibility: Mapped[Visibility] = enum_column(Visibility, Visibility.PUBLIC)
     display_order: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
 
@@ -203,8 +203,8 @@ class Post(db.Model):
     # The body's plain text, kept beside it so search matches words, not markup.
     body_text: Mapped[str] = mapped_column(Text, default="")
     excerpt: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[PostKind] = _enum_column(PostKind, PostKind.NOTICE)
-    status: Mapped[PostStatus] = _enum_column(PostStatus, PostStatus.DRAFT)
+    kind: Mapped[PostKind] = enum_column(PostKind, PostKind.NOTICE)
+    status: Mapped[PostStatus] = enum_column(PostStatus, PostStatus.DRAFT)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -275,7 +275,7 @@ class PostUpdate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    state: Mapped[UpdateState] = _enum_column(UpdateState, UpdateState.INVESTIGATING)
+    state: Mapped[UpdateState] = enum_column(UpdateState, UpdateState.INVESTIGATING)
     # Sanitised like a post body (see markup.py).
     body_html: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from ..extensions import db
-from ..models import Server, Visibility, _enum_column
+from ..models import Server, Visibility, enum_column
 from ..probing import Family, ProbeResult, Status, Target, TlsMode, TlsPolicy
 from ..timeutil import UTCDateTime, utcnow
 
@@ -29,8 +29,8 @@ class Check(db.Model):
     label: Mapped[str] = mapped_column(String(80), default="")
     host: Mapped[str] = mapped_column(String(253))
     port: Mapped[int]
-    tls_mode: Mapped[TlsMode] = _enum_column(TlsMode, TlsMode.NONE)
-    family: Mapped[Family] = _enum_column(Family, Family.ANY)
+    tls_mode: Mapped[TlsMode] = enum_column(TlsMode, TlsMode.NONE)
+    family: Mapped[Family] = enum_column(Family, Family.ANY)
     tls_name: Mapped[str | None] = mapped_column(String(253))
     tls_verify: Mapped[bool] = mapped_column(default=True)
     ca_file: Mapped[str | None] = mapped_column(String(500))
@@ -40,7 +40,7 @@ class Check(db.Model):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     interval_seconds: Mapped[int] = mapped_column(default=60)
     timeout_seconds: Mapped[float] = mapped_column(Float, default=10.0)
-    visibility: Mapped[Visibility] = _enum_column(Visibility, Visibility.PUBLIC)
+    visibility: Mapped[Visibility] = enum_column(Visibility, Visibility.PUBLIC)
     enabled: Mapped[bool] = mapped_column(default=True)
     display_order: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
