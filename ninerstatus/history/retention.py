@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import ColumnElement, Table, and_, delete, select, true, tuple_
 
 from ..checks.models import Check
 from ..extensions import db
@@ -27,33 +27,30 @@ def prune_batch(now: datetime, batch_size: int = 1000) -> int:
     config = current_app.config
     deleted = 0
     raw_cutoff = retention_cutoff(config, RAW_RETENTION_KEY, now)
+    results = HistoryResult.__table__
     if raw_cutoff is not None:
-        deleted += _delete_raw_before(raw_cutoff, batch_size)
+        deleted += _delete_expired(results, results.c.checked_at < raw_cutoff, batch_size)
+    rollups = HistoryRollup.__table__
     for tier in TIERS:
         cutoff = retention_cutoff(config, tier.retention_key, now)
         if cutoff is not None and deleted < batch_size:
-            deleted += _delete_buckets_ending_by(tier.width, cutoff, batch_size - deleted)
+            expired = and_(rollups.c.width == tier.width, rollups.c.bucket_start <= cutoff - tier.width)
+            deleted += _delete_expired(rollups, expired, batch_size - deleted)
     return deleted
 
 
-# Both deletes look rows up check by check ("check_id IN (all checks)"), so the
-# database walks the primary key from each check's oldest row instead of
-# scanning the table for old ones.
+def _delete_expired(table: Table, expired: ColumnElement[bool], limit: int) -> int:
+    """Delete up to ``limit`` rows of ``table`` matching ``expired``, found check by check.
 
-def _delete_raw_before(cutoff: int, limit: int) -> int:
-    table = HistoryResult.__table__
-    expired = (select(table.c.check_id, table.c.checked_at)
-               .where(table.c.check_id.in_(select(Check.id)), table.c.checked_at < cutoff)
-               .limit(limit))
-    return db.session.execute(
-        delete(table).where(tuple_(table.c.check_id, table.c.checked_at).in_(expired))).rowcount
-
-
-def _delete_buckets_ending_by(width: int, cutoff: int, limit: int) -> int:
-    table = HistoryRollup.__table__
-    expired = (select(table.c.check_id, table.c.width, table.c.bucket_start)
-               .where(table.c.check_id.in_(select(Check.id)), table.c.width == width,
-                      table.c.bucket_start <= cutoff - width)
-               .limit(limit))
-    return db.session.execute(
-        delete(table).where(tuple_(table.c.check_id, table.c.width, table.c.bucket_start).in_(expired))).rowcount
+    Looking rows up per check walks the primary key from each check's oldest
+    row. SQLite does that for ``check_id IN (all checks)``; PostgreSQL's
+    planner may rather scan the whole table for old rows, so it gets a
+    LATERAL subquery per check.
+    """
+    key = list(table.primary_key.columns)
+    if db.session.get_bind().dialect.name == "postgresql":
+        per_check = select(*key).where(table.c.check_id == Check.id, expired).limit(limit).lateral()
+        found = select(*per_check.c).select_from(Check).join(per_check, true()).limit(limit)
+    else:
+        found = select(*key).where(table.c.check_id.in_(select(Check.id)), expired).limit(limit)
+    return db.session.execute(delete(table).where(tuple_(*key).in_(found))).rowcount
