@@ -65,13 +65,17 @@ def sanitise_html(body: str, site_host: str | None = None) -> str:
     return linker.linkify(cleaned) if "<a" in cleaned else cleaned
 
 
+# Tags that end a line of text become a space; inline ones (strong, a, code...)
+# vanish, so "drained</strong>." stays "drained." in plain text.
+_BLOCK_TAG_RE = re.compile(r"</?(?:p|br|li|ul|ol|h[2-4]|blockquote|pre|table|thead|tbody|tr|td|th)\b[^>]*>",
+                           re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]*>")
 _SPACE_RE = re.compile(r"\s+")
 
 
 def html_to_text(body: str) -> str:
     """Return the readable text of sanitised HTML, whitespace collapsed."""
-    text = _TAG_RE.sub(" ", body or "")
+    text = _TAG_RE.sub("", _BLOCK_TAG_RE.sub(" ", body or ""))
     return _SPACE_RE.sub(" ", html.unescape(text)).strip()
 
 

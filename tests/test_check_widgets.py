@@ -1,6 +1,7 @@
 """Live checks on the public site: server states, widgets, and nothing shown that is not known."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -47,7 +48,8 @@ def test_a_widget_shows_state_latency_age_and_the_key_fact(ctx, client):
     entry = glance_entry(client, "NC036")
     assert "OPERATIONAL" in entry
     assert "Submission" in entry and "operational" in entry and "12 ms" in entry
-    assert "checked <time" in entry and "12 s ago" in entry
+    # The age is worked out when the page is drawn: allow a busy machine a few seconds.
+    assert "checked <time" in entry and re.search(r"1[2-5] s ago", entry)
     assert "STARTTLS ok, certificate 62 days" in entry
 
 

@@ -50,6 +50,11 @@ def test_links_leaving_the_site_get_noopener_nofollow_and_local_links_do_not():
     assert '<a href="/posts/x">rel</a>' in clean
 
 
+def test_plain_text_keeps_inline_formatting_out_of_the_words():
+    assert html_to_text("<p>Queue <strong>drained</strong>.</p><p>Next<br>line</p><ul><li>a</li><li>b</li></ul>") \
+        == "Queue drained. Next line a b"
+
+
 def test_plain_text_and_excerpt():
     body = "<p>One &amp; two</p><p>" + "word " * 100 + "</p>"
     assert html_to_text(body).startswith("One & two word")
