@@ -76,11 +76,7 @@ def publish_draft(post_id: int):
     if not post.body_text.strip():
         flash(f"“{post.title}” has no text yet: edit it before publishing.")
         return redirect(url_for("admin.edit_post", post_id=post.id))
-    apply_action(post, PUBLISH, None, now)
-    if not post.updates:
-        # Without an update a post reads as a report of something over (see api/statuspage.py).
-        post.updates.insert(0, PostUpdate(state=UpdateState.INVESTIGATING, created_at=now,
-                                          author=current_user._get_current_object()))
+    apply_action(post, PUBLISH, None, now, current_user._get_current_object())
     record_revision(post, current_user._get_current_object(), note="published from the dashboard")
     db.session.commit()
     flash(f"“{post.title}” is published. Visitors can read it now.")

@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 
 from ..extensions import db
 from ..markup import make_excerpt, sanitise_html
-from ..models import Post, PostKind, PostRevision, PostStatus, PostUpdate, Server, Tag, User
+from ..models import Post, PostKind, PostRevision, PostStatus, PostUpdate, Server, Tag, UpdateState, User
 from ..slugs import slugify, unique_slug
 from ..timeutil import utcnow
 from .forms import PostForm, parse_tag_names
@@ -144,8 +144,13 @@ def _free_slug(title: str, post: Post | None) -> str:
     return unique_slug(title, lambda slug: db.session.scalar(others.where(Post.slug == slug)) > 0, max_length=200)
 
 
-def apply_action(post: Post, action: str, form: PostForm, now: datetime) -> None:
-    """Set the post's status and publication time for the button pressed."""
+def apply_action(post: Post, action: str, form: PostForm | None, now: datetime, author: User | None = None) -> None:
+    """Set the post's status and publication time for the button pressed.
+
+    An incident the runner drafted starts its public timeline at "investigating"
+    when it is first published, from the editor or the dashboard alike: without
+    an update it would read as a report of something already over.
+    """
     if action == SAVE_DRAFT:
         # A post that was out keeps its date: it marks that its address is fixed now.
         if not post.is_visible(now):
@@ -158,6 +163,8 @@ def apply_action(post: Post, action: str, form: PostForm, now: datetime) -> None
         if not post.is_visible(now):
             post.published_at = now
         post.status = PostStatus.PUBLISHED
+        if post.origin == "probe" and not post.updates:
+            post.updates.insert(0, PostUpdate(state=UpdateState.INVESTIGATING, created_at=now, author=author))
 
 
 def record_revision(post: Post, author: User | None, note: str = "") -> None:

@@ -85,7 +85,7 @@ def _save(form, post: Post | None):
     if problem:
         return _editor(form, post, message=problem, status=400)
     post = fill_post(post, form, current_user._get_current_object())
-    apply_action(post, action, form, now)
+    apply_action(post, action, form, now, current_user._get_current_object())
     record_revision(post, current_user._get_current_object())
     db.session.commit()
     flash(f"“{post.title}” is {post_state(post, now)}."

@@ -218,3 +218,16 @@ def test_notifications_that_failed_show_why(app, auth):
     page = dashboard(auth)
     assert "https://hooks.example.net/x" in page and "answered 500" in page
     assert "sent@example.net" not in page
+
+
+def test_publishing_a_drafted_incident_from_the_editor_also_opens_its_timeline(app, auth, client):
+    post_id = probe_draft(app)
+    auth.login_editor()
+    response = auth.post(f"/admin/posts/{post_id}", {"title": "NC036: Mail server outage", "body": DRAFT_BODY,
+                                                      "kind": "incident", "tags": "", "action": "publish"})
+    assert response.status_code == 302
+    post = read_post(app, post_id)
+    assert post["visible"] and [state for state, _, _ in post["updates"]] == [UpdateState.INVESTIGATING]
+    auth.logout()
+    unresolved = client.get("/api/v2/incidents/unresolved.json").get_json()["incidents"]
+    assert [i["name"] for i in unresolved] == ["NC036: Mail server outage"]
