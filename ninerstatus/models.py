@@ -258,6 +258,12 @@ class Post(db.Model):
         return (select(cls).where(cls.visible_clause(now))
                 .order_by(cls.published_at.desc(), cls.id.desc()))
 
+    @classmethod
+    def announced_window_clause(cls, now: datetime):
+        """SQL condition for published maintenance posts whose window is ahead of or around ``now``."""
+        return and_(cls.kind == PostKind.MAINTENANCE, cls.visible_clause(now), cls.starts_at.is_not(None),
+                    cls.ends_at > now, cls.ends_at > cls.starts_at)
+
     def is_visible(self, now: datetime | None = None) -> bool:
         """True when a visitor may see this post at ``now``."""
         now = now or utcnow()

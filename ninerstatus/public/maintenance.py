@@ -31,8 +31,7 @@ def announced_maintenance(now: datetime | None = None) -> list[Post]:
     """Published maintenance posts whose window is ahead or open at ``now``, soonest first."""
     now = now or utcnow()
     return list(db.session.scalars(
-        select(Post).where(Post.kind == PostKind.MAINTENANCE, Post.visible_clause(now),
-                           Post.starts_at.is_not(None), Post.ends_at > now, Post.ends_at > Post.starts_at)
+        select(Post).where(Post.announced_window_clause(now))
         .options(selectinload(Post.servers))
         .order_by(Post.starts_at, Post.id)))
 

@@ -15,7 +15,7 @@ from flask import g, has_request_context
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Post, PostKind, post_servers
+from ..models import Post, post_servers
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,7 @@ def windows_by_server(now: datetime) -> WindowsByServer:
     rows = db.session.execute(
         select(post_servers.c.server_id, Post.id, Post.title, Post.slug, Post.starts_at, Post.ends_at)
         .join(Post, Post.id == post_servers.c.post_id)
-        .where(Post.kind == PostKind.MAINTENANCE, Post.visible_clause(now), Post.starts_at.is_not(None),
-               Post.ends_at > now, Post.ends_at > Post.starts_at)
+        .where(Post.announced_window_clause(now))
         .order_by(Post.starts_at, Post.id)
     ).all()
     windows: WindowsByServer = defaultdict(list)
