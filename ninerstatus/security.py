@@ -77,6 +77,9 @@ def add_security_headers(response):
     response.headers["Content-Security-Policy"] = content_security_policy()
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
+    if request.is_secure:
+        # Once a browser has seen the site over HTTPS, it never asks over plain HTTP again.
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if is_private_response():
         # Replaces whatever a public view decided, including an ETag a shared cache could key on.
         response.headers["Cache-Control"] = "private, no-store"

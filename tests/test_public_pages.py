@@ -161,6 +161,10 @@ def test_drafts_and_future_posts_are_invisible_everywhere(ctx, client):
     assert "leak" not in client.get("/tags/").get_data(as_text=True)
     for slug in ("draft", "future", "later"):
         assert client.get(f"/posts/{slug}").status_code == 404
+    # A tag carried only by hidden posts is not found: its name would give them away.
+    for url in ("/tags/leak", "/tags/leak/feed.rss", "/tags/leak/feed.atom"):
+        assert client.get(url).status_code == 404, url
+    assert client.get("/tags/email").status_code == 200
 
 
 def test_a_scheduled_post_appears_by_itself_when_its_time_comes(ctx, client):

@@ -19,6 +19,7 @@ from ..markup import strip_control_chars as xml_text
 from ..models import Post, Server, Tag
 from ..timeutil import utcnow
 from . import bp
+from .views import visible_tag_or_404
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ def site_feed(fmt: str):
 @bp.get("/tags/<slug>/feed.<any(rss, atom):fmt>")
 def tag_feed(slug: str, fmt: str):
     """The feed of one tag's posts."""
-    tag = db.session.scalar(select(Tag).where(Tag.slug == slug)) or abort(404)
+    tag = visible_tag_or_404(slug)
     spec = FeedSpec(f"{current_app.config['SITE_NAME']}: {tag.name}",
                     url_for("public.tag", slug=slug, _external=True),
                     url_for("public.tag_feed", slug=slug, fmt=fmt),

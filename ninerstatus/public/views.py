@@ -26,6 +26,18 @@ def visible_post_or_404(slug: str) -> Post:
     return post
 
 
+def visible_tag_or_404(slug: str) -> Tag:
+    """Return the tag with ``slug`` if a visitor may see a post carrying it.
+
+    A tag used only by drafts or scheduled posts is not found: its name alone
+    could announce what staff are still writing.
+    """
+    tag = db.session.scalar(select(Tag).where(Tag.slug == slug, Tag.posts.any(Post.visible_clause())))
+    if tag is None:
+        abort(404, description="No published post carries this tag.")
+    return tag
+
+
 def _per_page() -> int:
     return current_app.config["POSTS_PER_PAGE"]
 
@@ -63,7 +75,7 @@ def tags():
 @bp.get("/tags/<slug>")
 def tag(slug: str):
     """Published posts carrying one tag."""
-    tag_ = db.session.scalar(select(Tag).where(Tag.slug == slug)) or abort(404)
+    tag_ = visible_tag_or_404(slug)
     page = paginate(Post.visible().where(Post.tags.any(Tag.id == tag_.id)), _per_page())
     return render_template("public/tag.html", tag=tag_, page=page)
 

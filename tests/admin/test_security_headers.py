@@ -106,3 +106,9 @@ def test_errors_never_show_a_traceback(app, auth, client, monkeypatch):
     assert response.status_code == 500
     page = response.get_data(as_text=True)
     assert "secret internals" not in page and "Traceback" not in page
+
+
+def test_https_responses_tell_browsers_to_stay_on_https_and_plain_http_ones_do_not(client):
+    assert client.get("/", base_url="https://status.test").headers["Strict-Transport-Security"] == \
+        "max-age=31536000"
+    assert "Strict-Transport-Security" not in client.get("/").headers
