@@ -22,3 +22,14 @@ POSTS_PER_PAGE = 10
 
 # Serve the session cookie only over HTTPS once the site is behind TLS.
 # SESSION_COOKIE_SECURE = True
+
+# The site's own address. Feeds and the API put absolute links in their
+# answers; with these set, those links never come from a request's Host
+# header, and requests for any other host are refused.
+# SERVER_NAME = "status.example.net"
+# PREFERRED_URL_SCHEME = "https"
+# TRUSTED_HOSTS = ["status.example.net"]
+
+# Behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto to believe
+# (the sign-in throttle counts client addresses; the scheme decides Secure cookies).
+# TRUSTED_PROXY_HOPS = 1

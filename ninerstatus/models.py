@@ -196,7 +196,8 @@ class Post(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
-    # Chosen once at creation; it is the permalink and never follows title edits.
+    # The permalink: fixed once the post has been published; only an unseen
+    # draft's address still follows its title.
     slug: Mapped[str] = mapped_column(String(220), unique=True)
     # Always sanitised HTML (see markup.py) by the time it is stored.
     body_html: Mapped[str] = mapped_column(Text, default="")
