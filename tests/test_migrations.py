@@ -9,7 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask_migrate import downgrade
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, MetaData, String, Text, inspect, insert, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, LargeBinary, MetaData, String, Text, inspect, insert, select
 
 from ninerstatus.extensions import db
 
@@ -59,6 +59,8 @@ def _sample_value(column, row: int, parents: dict[str, list[int]]):
     for fk in column.foreign_keys:
         return parents[fk.column.table.name][row % len(parents[fk.column.table.name])]
     kind = column.type
+    if isinstance(kind, LargeBinary):
+        return bytes([row, 0, 255])
     if isinstance(kind, JSON):
         return {"row": row, "text": "é"}
     if isinstance(kind, Float):
