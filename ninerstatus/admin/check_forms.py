@@ -11,7 +11,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..checktypes import CheckType
 from ..models import Visibility
 from ..probing import Family, InvalidTarget, TlsMode, validate_host
-from ..runner.schedule import MIN_INTERVAL_SECONDS
 
 TLS_CHOICES = [SelectChoice("", "What the check type uses on this port"), SelectChoice(TlsMode.NONE.value, "No TLS"),
                SelectChoice(TlsMode.STARTTLS.value, "STARTTLS (required)"),
@@ -56,7 +55,7 @@ class CheckForm(FlaskForm):
     crit_days = IntegerField("Outage when it has fewer days left than", default=7,
                              validators=[InputRequired(), NumberRange(0, 3650)])
     interval_seconds = IntegerField("Probe every (seconds)", default=60,
-                                    validators=[InputRequired(), NumberRange(MIN_INTERVAL_SECONDS, 86400)])
+                                    validators=[InputRequired(), NumberRange(10, 86400)])
     timeout_seconds = FloatField("Give up after (seconds)", default=10.0,
                                  validators=[InputRequired(), NumberRange(0.5, 120)])
     visibility = RadioField("Who sees it", default=Visibility.PUBLIC.value,

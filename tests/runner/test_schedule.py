@@ -36,7 +36,7 @@ def test_new_checks_start_spread_over_their_first_interval():
     assert min(gaps) > 0.1 and max(gaps) < 2.0
 
 
-@pytest.mark.parametrize("interval", [0, -5, 0.001])
+@pytest.mark.parametrize("interval", [0, -5, 0.0001])
 def test_an_interval_below_the_minimum_is_held_to_it(interval):
     assert next_slot(START, interval, START) == START + timedelta(seconds=MIN_INTERVAL_SECONDS)
     assert START <= first_slot(7, interval, START) < START + timedelta(seconds=MIN_INTERVAL_SECONDS)
