@@ -11,8 +11,11 @@ from __future__ import annotations
 import _ssl
 import ipaddress
 import math
+import os
 import socket
 import ssl
+import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,8 +60,48 @@ class TlsPolicy:
 DEFAULT_POLICY = TlsPolicy()
 
 
+#: Seconds a client context is reused. Building one reads the CA store (the system's
+#: is some 150 certificates: milliseconds of CPU, the larger part of a STARTTLS probe),
+#: and a context is safe to share between threads; a CA store updated in place is
+#: picked up within this time, a CA file that changed at once.
+CONTEXT_REUSE_SECONDS = 300.0
+_CONTEXTS_KEPT = 64
+_contexts: dict[tuple, tuple[float, ssl.SSLContext]] = {}
+_contexts_lock = threading.Lock()
+
+
 def client_context(policy: TlsPolicy) -> ssl.SSLContext:
-    """Return a client context for ``policy``; verifying unless the policy says otherwise."""
+    """Return a client context for ``policy``; verifying unless the policy says otherwise.
+
+    Contexts are shared by the probes of the same policy for up to ``CONTEXT_REUSE_SECONDS``.
+    Raises ``OSError`` when the CA file cannot be used.
+    """
+    key = (policy.verify, policy.ca_file, _file_version(policy.ca_file))
+    now = time.monotonic()
+    with _contexts_lock:
+        kept = _contexts.get(key)
+    if kept is not None and kept[0] > now:
+        return kept[1]
+    context = _new_client_context(policy)
+    with _contexts_lock:
+        if len(_contexts) >= _CONTEXTS_KEPT:
+            _contexts.clear()
+        _contexts[key] = (now + CONTEXT_REUSE_SECONDS, context)
+    return context
+
+
+def _file_version(path: str | None) -> tuple[int, int, int] | None:
+    """What tells one version of a file from the next (None for no file or one that cannot be read)."""
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _new_client_context(policy: TlsPolicy) -> ssl.SSLContext:
     if policy.verify:
         # With a cafile only that file is trusted; without, the system store.
         return ssl.create_default_context(cafile=policy.ca_file)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import defer
 
 from ..checks.models import Check
 from ..checktypes import CheckType
@@ -82,6 +83,7 @@ def claim_due(owner: str, now: datetime, limit: int, lease_seconds: float,
         _place_new_checks(session, now)
         checks = session.scalars(
             select(Check).where(Check.enabled, Check.next_due_at <= now, free)
+            .options(defer(Check.last_result))  # only the probe's settings are needed
             .order_by(Check.next_due_at, Check.id).limit(limit)
             .with_for_update(skip_locked=True)).all()
         claims = [claim_of(check, check_types) for check in checks]

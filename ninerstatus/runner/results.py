@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from ..checks.models import Check
 from ..history.recorder import record_samples
@@ -37,7 +38,9 @@ def record_results(owner: str, outcomes: Sequence[tuple[Claim, ProbeResult]], pl
         # Every window open at any of these results, even one that closed since.
         windows = windows_by_server(min(result.checked_at for _, result in outcomes))
         ids = [claim.check_id for claim, _ in outcomes]
-        checks = {c.id: c for c in session.scalars(select(Check).where(Check.id.in_(ids)))}
+        # The previous results are about to be replaced: not reading them saves decoding their JSON.
+        checks = {c.id: c for c in session.scalars(select(Check).where(Check.id.in_(ids))
+                                                   .options(defer(Check.last_result)))}
         recorded: list[tuple[Check, ProbeResult, StateChange | None]] = []
         samples = []
         for claim, result in outcomes:

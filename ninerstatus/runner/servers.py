@@ -10,11 +10,11 @@ still leave one draft, not two.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..checks.models import Check
 from ..extensions import db
@@ -28,16 +28,31 @@ from .models import StatusEvent
 MAINTENANCE = "maintenance"
 
 
-def counted_checks(server: Server) -> list[Check]:
-    """The checks a server's state is made of: enabled, and shown to visitors when the server is."""
-    return [c for c in server.checks if c.enabled and c.visibility is Visibility.PUBLIC]
+def counted(statement):
+    """``statement`` narrowed to the checks a server's state is made of: enabled and public."""
+    return statement.where(Check.enabled, Check.visibility == Visibility.PUBLIC)
 
 
-def verdict(server: Server, windows: WindowsByServer, now: datetime) -> str:
-    """What ``server``'s state should be at ``now``."""
-    if active_window(windows.get(server.id, []), now) is not None:
+def check_states(server_ids: list[int] | None = None) -> dict[int, list[str]]:
+    """The confirmed states of the counted checks of ``server_ids`` (of every server when None).
+
+    Read as plain columns: a server's state needs nothing else, and loading
+    whole checks (with their latest results) would cost far more.
+    """
+    statement = counted(select(Check.server_id, Check.state))
+    if server_ids is not None:
+        statement = statement.where(Check.server_id.in_(server_ids))
+    states: dict[int, list[str]] = defaultdict(list)
+    for server_id, state in db.session.execute(statement):
+        states[server_id].append(state)
+    return states
+
+
+def verdict(server_id: int, states: Iterable[str], windows: WindowsByServer, now: datetime) -> str:
+    """What the state of server ``server_id``, whose counted checks are in ``states``, should be at ``now``."""
+    if active_window(windows.get(server_id, []), now) is not None:
         return MAINTENANCE
-    return state_name(Status.worst(Status[c.state.upper()] for c in counted_checks(server)))
+    return state_name(Status.worst(Status[state.upper()] for state in states))
 
 
 def update_servers(server_ids: Iterable[int], windows: WindowsByServer, now: datetime) -> None:
@@ -46,23 +61,25 @@ def update_servers(server_ids: Iterable[int], windows: WindowsByServer, now: dat
     if not ids:
         return
     servers = db.session.scalars(
-        select(Server).where(Server.id.in_(ids)).order_by(Server.id)
-        .options(selectinload(Server.checks)).with_for_update(of=Server)).all()
+        select(Server).where(Server.id.in_(ids)).order_by(Server.id).with_for_update(of=Server)).all()
+    states = check_states(ids)
     for server in servers:
-        current = verdict(server, windows, now)
+        current = verdict(server.id, states.get(server.id, ()), windows, now)
         if current != server.state:
             _change(server, current, now)
 
 
 def stale_server_ids(windows: WindowsByServer, now: datetime) -> list[int]:
     """Servers whose recorded state no longer matches (a window opened or closed, a check went away)."""
-    servers = db.session.scalars(select(Server).options(selectinload(Server.checks)))
-    return [s.id for s in servers if verdict(s, windows, now) != s.state]
+    states = check_states()
+    return [server_id for server_id, state in db.session.execute(select(Server.id, Server.state))
+            if verdict(server_id, states.get(server_id, ()), windows, now) != state]
 
 
 def _change(server: Server, current: str, now: datetime) -> None:
     previous = server.state if server.state_since is not None else None
-    failing = [c for c in counted_checks(server) if c.state in TITLE_WORDS]
+    failing = list(db.session.scalars(counted(select(Check)).where(
+        Check.server_id == server.id, Check.state.in_(TITLE_WORDS)).order_by(Check.display_order, Check.id)))
     summary = "; ".join(f"{c.title}: {c.result.summary if c.result else c.state}" for c in failing)
     db.session.add(StatusEvent(server_id=server.id, occurred_at=now, previous=previous, current=current,
                                summary=summary[:300]))
