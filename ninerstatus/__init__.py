@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
     if check_secret:
         ensure_production_secret(app)
     register_extensions(app)
+    register_page_cache(app)
     register_security(app)
     register_accounts(app)
     register_plugins(app)
@@ -116,6 +117,13 @@ def register_extensions(app: Flask) -> None:
 def register_plugins(app: Flask) -> None:
     """Load the check plugins and any local plugin files (see plugins.py)."""
     init_plugins(app)
+
+
+def register_page_cache(app: Flask) -> None:
+    """Keep public pages for visitors a few seconds (before register_security: behind its proxy fix)."""
+    from .public.pagecache import init_page_cache
+
+    init_page_cache(app)
 
 
 def register_security(app: Flask) -> None:

@@ -87,6 +87,9 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_RETRY_MAX_SECONDS": 3600,
     # Seconds each worker keeps an API document before working it out again (0: never keep).
     "API_CACHE_SECONDS": 5,
+    # Seconds each worker keeps a public page answered to visitors who are not signed in
+    # (see public/pagecache.py); staff changes in the same worker drop them at once (0: never keep).
+    "PAGE_CACHE_SECONDS": 5,
 }
 
 

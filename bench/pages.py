@@ -1,0 +1,384 @@
+"""Pages benchmark: the home page, a server page and /api/v2/summary.json under wrk, as ratios to nginx.
+
+Run by hand (not by the tests)::
+
+    .venv/bin/python bench/pages.py                 # SQLite; about 15 minutes, most of it writing the year
+    .venv/bin/python bench/pages.py --database-url postgresql://postgres@127.0.0.1/ninerstatus_pages
+
+The site is the demo's ten servers with ten checks each (against loopback
+servers this script starts), 1,000 posts over a year, and a year of history
+written through the real recorder and pruning (``bench/history.py``'s
+simulation; before the last ``--detailed-days`` one result a check an hour,
+which leaves the same rows behind as one a minute once the raw results and
+5-minute rollups of those days are pruned). Every check is probed once
+through the real runner code, so the pages show live states.
+
+Then, in one run: nginx (started here, on its own configuration) serves
+each page's bytes as a static file; ``ninerstatus serve`` (granian) is tried
+with a few worker and thread settings on the home page; the best serves all
+three pages with its page cache on and off; and once more while
+``ninerstatus runner`` probes every check every ``--runner-interval``
+seconds, with a visitor reading the page twice a second to see how old the
+newest result it shows is. Each rate is ``wrk -t1 -c32 -d10s``. Goals
+(issue 5): each page at 12 % of nginx's rate for its bytes or more, content
+at most one probe interval stale, and under a fifth of the rate lost while
+the runner writes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from _common import Children, Site, free_port, ninerstatus_command, require, wait_for_port
+from _targets import Ports, site_with_targets
+from history import Clock, Simulation, write_year
+
+RATIO_GOAL = 0.12
+LOSS_GOAL = 0.20
+PROBE_INTERVAL = 60
+#: The server whose page is measured: a public one of the demo's.
+SERVER_CODE = "NC036"
+PAGES = {"home page": ("/", "home.html"), "server page": (f"/servers/{SERVER_CODE}", "server.html"),
+         "summary API": ("/api/v2/summary.json", "summary.json")}
+_TIME = re.compile(r'(?:datetime="|"checked_at": ?")([0-9T:.+-]+)')
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="a fresh, empty database (default: a new SQLite file)")
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--checks-per-server", type=int, default=10)
+    parser.add_argument("--days", type=int, default=365, help="days of history")
+    parser.add_argument("--detailed-days", type=int, default=30,
+                        help="latest days written at one result a minute (default: the 5-minute tier's 30)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--settings", default="1x1,1x4,2x1,2x2,2x4,2x8",
+                        help="`ninerstatus serve` settings to try, WORKERSxTHREADS")
+    parser.add_argument("--runner-interval", type=int, default=10,
+                        help="seconds between probes of each check while the runner writes")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args(argv)
+    args.settings = [tuple(int(n) for n in item.split("x")) for item in args.settings.split(",")]
+    return args
+
+
+# ---------------------------------------------------------------- the site
+
+def build_site(args: argparse.Namespace, app, ports: Ports, ca_file: str) -> None:
+    """Demo servers with checks, ``args.posts`` posts, a year of history, and one live result per check."""
+    from ninerstatus.demo import load_demo
+    from ninerstatus.extensions import db
+    from ninerstatus.models import Post, Server
+
+    with app.app_context():
+        now = datetime.now(timezone.utc)
+        load_demo(now)
+        servers = list(db.session.scalars(select(Server).order_by(Server.display_order)))
+        add_posts(args.posts - db.session.scalar(select(func.count(Post.id))), servers, now, args.seed)
+        check_ids, server_of = add_checks(servers, args.checks_per_server, ports, ca_file)
+        print(f"Writing {args.days} days of history of {len(check_ids)} checks", flush=True)
+        write_history(check_ids, server_of, now, args)
+        probe_every_check(app)
+
+
+def add_posts(count: int, servers, now: datetime, seed: int) -> None:
+    """``count`` more published posts over the year, written like the demo's, a fifth with updates."""
+    import random
+
+    from ninerstatus.demo import POSTS
+    from ninerstatus.extensions import db
+    from ninerstatus.models import Post, PostKind, PostStatus, PostUpdate, Tag, UpdateState
+    from ninerstatus.slugs import slugify
+
+    rng = random.Random(seed)
+    by_code = {server.code: server for server in servers}
+    tags = {tag.name: tag for tag in db.session.scalars(select(Tag))}
+    for number in range(count):
+        _, _, title, kind, codes, tag_names, body = POSTS[number % len(POSTS)]
+        title = f"{title} ({number // len(POSTS) + 2})"
+        published = now - timedelta(minutes=rng.randrange(5, 365 * 24 * 60))
+        post = Post(title=title, slug=f"{slugify(title, 200)}-{number}", kind=kind, status=PostStatus.PUBLISHED,
+                    published_at=published, created_at=published, updated_at=published)
+        post.set_body(body)
+        post.servers = [by_code[code] for code in codes]
+        post.tags = [tags[name] for name in tag_names]
+        if kind is PostKind.INCIDENT and number % 5 == 0:
+            for step, state in enumerate((UpdateState.INVESTIGATING, UpdateState.IDENTIFIED, UpdateState.RESOLVED)):
+                update_ = PostUpdate(state=state, created_at=published + timedelta(minutes=20 * step + 5))
+                update_.set_body(f"<p>{state.value.capitalize()}: see the report above.</p>")
+                post.updates.append(update_)
+        db.session.add(post)
+    db.session.commit()
+
+
+def add_checks(servers, per_server: int, ports: Ports, ca_file: str) -> tuple[list[int], dict[int, int]]:
+    """``per_server`` checks on each server, a TCP banner, HTTP and SMTP with STARTTLS in turn."""
+    from ninerstatus.checks.models import Check
+    from ninerstatus.extensions import db
+    from ninerstatus.probing import TlsMode
+
+    shapes = [dict(type_name="banner", label="Greeting", port=ports.banner, settings={"expect": "220"}),
+              dict(type_name="http", label="Web", port=ports.http, settings={}),
+              dict(type_name="smtp", label="Submission", port=ports.smtp, tls_mode=TlsMode.STARTTLS,
+                   ca_file=ca_file, settings={})]
+    checks = []
+    for server in servers:
+        for number in range(per_server):
+            shape = dict(shapes[number % len(shapes)])
+            shape["label"] = f"{shape['label']} {number + 1}"
+            checks.append(Check(server=server, host="127.0.0.1", interval_seconds=PROBE_INTERVAL,
+                                timeout_seconds=10, display_order=number, **shape))
+    db.session.add_all(checks)
+    db.session.commit()
+    return [check.id for check in checks], {check.id: check.server_id for check in checks}
+
+
+def write_history(check_ids: list[int], server_of: dict[int, int], now: datetime, args) -> None:
+    """The year through the real recorder and pruning, as bench/history.py writes it."""
+    end = int(now.replace(minute=0, second=0, microsecond=0).timestamp())
+    detailed = min(args.detailed_days, args.days)
+    clock = Clock()
+    start = end - args.days * 86400
+    hourly = Simulation(check_ids, server_of, 3600, args.seed)
+    write_year(hourly, start, (args.days - detailed) * 24, clock)
+    minutely = Simulation(check_ids, server_of, PROBE_INTERVAL, args.seed)
+    write_year(minutely, end - detailed * 86400, detailed * 24, clock)
+
+
+def probe_every_check(app) -> None:
+    """Probe each check once through the runner's own code, so every widget shows a live result."""
+    from ninerstatus.checks.models import Check
+    from ninerstatus.extensions import db
+    from ninerstatus.runner.loop import ProbeRunner
+
+    db.session.execute(update(Check).values(next_due_at=datetime.now(timezone.utc)))
+    db.session.commit()
+    with ProbeRunner(app) as runner:
+        runner.run_due()
+
+
+def set_intervals(app, seconds: int) -> None:
+    from ninerstatus.checks.models import Check
+    from ninerstatus.extensions import db
+
+    with app.app_context():
+        db.session.execute(update(Check).values(interval_seconds=seconds, next_due_at=None))
+        db.session.commit()
+
+
+# ---------------------------------------------------------------- servers and load
+
+NGINX_CONFIG = """\
+worker_processes auto;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+    types {{ text/html html; application/json json; }}
+    access_log off;
+    client_body_temp_path {folder}/client;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {folder}/static;
+    }}
+}}
+"""
+
+
+def start_nginx(folder: Path, pages: dict[str, bytes], children: Children) -> int:
+    """nginx serving each page's bytes as a static file; returns its port."""
+    program = require("nginx", "nginx-light")
+    static = folder / "static"
+    static.mkdir()
+    for name, (_, filename) in PAGES.items():
+        (static / filename).write_bytes(pages[name])
+    folder.chmod(0o755)  # nginx's workers run as an unprivileged user when started as root
+    port = free_port()
+    config = folder / "nginx.conf"
+    config.write_text(NGINX_CONFIG.format(folder=folder, port=port))
+    process = children.start([program, "-c", str(config), "-g", "daemon off;"])
+    wait_for_port(port, process)
+    return port
+
+
+def serve(site: Site, workers: int, threads: int, children: Children, **config: object) -> int:
+    """``ninerstatus serve`` with ``workers`` and ``threads``; returns its port once it answers."""
+    port = free_port()
+    env = site.environment()
+    env.update({f"NINERSTATUS_{key}": str(value) for key, value in config.items()})
+    process = children.start(ninerstatus_command("serve", "--port", str(port), "--workers", str(workers),
+                                                 "--threads", str(threads)), env=env,
+                             log=site.folder / f"serve-{port}.log")
+    wait_for_port(port, process)
+    for path, _ in PAGES.values():  # each worker builds its first pages before they are timed
+        for _ in range(4 * workers):
+            fetch(port, path)
+    return port
+
+
+def fetch(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+        return response.read()
+
+
+def wrk(port: int, path: str, args: argparse.Namespace) -> float:
+    """Requests per second of ``wrk -t1 -c32`` on ``path``; exits on answers other than 2xx and 3xx.
+
+    Timeouts (a request unanswered after wrk's 2 s) are counted in ``TIMEOUTS`` and said in the report.
+    """
+    program = require("wrk", "wrk")
+    output = subprocess.run([program, "-t1", f"-c{args.connections}", f"-d{args.duration}s",
+                             f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+    if "Non-2xx or 3xx responses" in output:
+        sys.exit(f"wrk on {path}: {output}")
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if errors:
+        TIMEOUTS[path] = TIMEOUTS.get(path, 0) + sum(int(count) for count in errors.groups())
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output)[1])
+
+
+#: Socket errors and timeouts wrk saw, by path.
+TIMEOUTS: dict[str, int] = {}
+
+
+class Visitor(threading.Thread):
+    """Reads a page twice a second and notes how old the newest result on it is."""
+
+    def __init__(self, port: int, path: str, seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.port, self.path, self.seconds = port, path, seconds
+        self.ages: list[float] = []
+
+    def run(self) -> None:
+        ends = time.monotonic() + self.seconds
+        while time.monotonic() < ends:
+            body = fetch(self.port, self.path).decode()
+            read_at = datetime.now(timezone.utc)
+            shown = [datetime.fromisoformat(moment) for moment in _TIME.findall(body)]
+            if shown:
+                self.ages.append((read_at - max(shown)).total_seconds())
+            time.sleep(0.5)
+
+
+# ---------------------------------------------------------------- the run
+
+@dataclass
+class Figures:
+    nginx: dict[str, float]
+    sweep: dict[tuple[int, int], float]
+    cached: dict[str, float]
+    uncached: dict[str, float]
+    writing: dict[str, float]
+    ages: dict[str, list[float]]
+    results_written: int
+    sizes: dict[str, int]
+
+
+def results_between(app, begin: datetime, end: datetime) -> int:
+    from ninerstatus.extensions import db
+    from ninerstatus.history.models import HistoryResult
+
+    with app.app_context():
+        count = db.session.scalar(select(func.count()).select_from(HistoryResult).where(
+            HistoryResult.checked_at >= int(begin.timestamp()), HistoryResult.checked_at < int(end.timestamp())))
+        db.session.rollback()
+    return count
+
+
+def measure(args: argparse.Namespace, site: Site, app) -> Figures:
+    rates = {}
+    with Children() as children:
+        port = serve(site, 1, 1, children)
+        pages = {name: fetch(port, path) for name, (path, _) in PAGES.items()}
+    with Children() as children:
+        nginx = start_nginx(site.folder, pages, children)
+        nginx_rates = {name: wrk(nginx, f"/{filename}", args) for name, (_, filename) in PAGES.items()}
+    print("nginx: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in nginx_rates.items()), flush=True)
+
+    sweep = {}
+    for workers, threads in args.settings:
+        with Children() as children:
+            port = serve(site, workers, threads, children)
+            sweep[workers, threads] = wrk(port, PAGES["home page"][0], args)
+        print(f"serve --workers {workers} --threads {threads}: home page {sweep[workers, threads]:,.0f}/s", flush=True)
+    best = max(sweep, key=sweep.get)
+
+    for label, config in (("cached", {}), ("uncached", {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0})):
+        with Children() as children:
+            port = serve(site, *best, children, **config)
+            rates[label] = {name: wrk(port, path, args) for name, (path, _) in PAGES.items()}
+        print(f"{label}: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in rates[label].items()), flush=True)
+
+    set_intervals(app, args.runner_interval)
+    with Children() as children:
+        port = serve(site, *best, children)
+        children.start(ninerstatus_command("runner"), env=site.environment(), log=site.folder / "runner.log")
+        time.sleep(args.runner_interval + 2)  # every check placed and probed once: the runner is in its stride
+        begin = datetime.now(timezone.utc)
+        writing, ages = {}, {}
+        for name, (path, _) in PAGES.items():
+            visitor = Visitor(port, path, args.duration)
+            visitor.start()
+            writing[name] = wrk(port, path, args)
+            visitor.join()
+            ages[name] = visitor.ages
+        written = results_between(app, begin, datetime.now(timezone.utc))
+    print("while the runner writes: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in writing.items()),
+          flush=True)
+    return Figures(nginx_rates, sweep, rates["cached"], rates["uncached"], writing, ages, written,
+                   {name: len(body) for name, body in pages.items()})
+
+
+def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
+    best = max(figures.sweep, key=figures.sweep.get)
+    print()
+    print(f"Pages of a site with {args.posts:,} posts and {args.days} days of history on {database}, "
+          f"{os.cpu_count()} CPUs, wrk -t1 -c{args.connections} -d{args.duration}s:")
+    print("  ninerstatus serve settings, home page: " + ", ".join(
+        f"{w}x{t} {rate:,.0f}/s" for (w, t), rate in figures.sweep.items())
+        + f"; best --workers {best[0]} --threads {best[1]}")
+    print(f"  {'':12} {'bytes':>7} {'nginx/s':>9} {'cached/s':>9} {'ratio':>6} {'uncached/s':>10} {'ratio':>7} "
+          f"{'writing/s':>9} {'loss':>6} {'newest result shown: median/max age':>36}")
+    for name in PAGES:
+        nginx, cached, uncached, writing = (figures.nginx[name], figures.cached[name], figures.uncached[name],
+                                            figures.writing[name])
+        ages = figures.ages[name]
+        age = f"{statistics.median(ages):.1f} s / {max(ages):.1f} s" if ages else "no times shown"
+        print(f"  {name:12} {figures.sizes[name]:7,} {nginx:9,.0f} {cached:9,.0f} {cached / nginx:6.1%} "
+              f"{uncached:10,.0f} {uncached / nginx:7.2%} {writing:9,.0f} {1 - writing / cached:6.1%} {age:>36}")
+    print(f"  goals: each cached ratio at least {RATIO_GOAL:.0%}; loss while writing under {LOSS_GOAL:.0%}; "
+          f"newest result at most one probe interval ({PROBE_INTERVAL} s) old")
+    if TIMEOUTS:
+        print("  wrk socket errors or timeouts (over 2 s): " + ", ".join(
+            f"{path} {count}" for path, count in TIMEOUTS.items()))
+    print(f"  the runner wrote {figures.results_written:,} results while the pages were measured under load "
+          f"({len(PAGES)} x {args.duration} s, every check every {args.runner_interval} s)")
+
+
+def main(argv: list[str]) -> None:
+    args = parse_args(argv)
+    with site_with_targets(args.database_url) as (site, app, ports):
+        build_site(args, app, ports, ports.ca_file)
+        figures = measure(args, site, app)
+    report(args, figures, "PostgreSQL" if args.database_url else "SQLite")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
