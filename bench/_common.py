@@ -150,6 +150,11 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
 
+def load_average() -> float:
+    """The machine's load average over the last minute: other work there skews every figure."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def require(program: str, package: str) -> str:
     """The path of ``program``, or exit saying which Debian package provides it."""
     path = shutil.which(program, path=os.environ.get("PATH", "") + ":/usr/sbin:/usr/lib/nagios/plugins")

@@ -13,16 +13,18 @@ which leaves the same rows behind as one a minute once the raw results and
 5-minute rollups of those days are pruned). Every check is probed once
 through the real runner code, so the pages show live states.
 
-Then, in one run: nginx (started here, on its own configuration) serves
-each page's bytes as a static file; ``ninerstatus serve`` (granian) is tried
-with a few worker and thread settings on the home page; the best serves all
-three pages with its page cache on and off; and once more while
-``ninerstatus runner`` probes every check every ``--runner-interval``
-seconds, with a visitor reading the page twice a second to see how old the
-newest result it shows is. Each rate is ``wrk -t1 -c32 -d10s``. Goals
-(issue 5): each page at 12 % of nginx's rate for its bytes or more, content
-at most one probe interval stale, and under a fifth of the rate lost while
-the runner writes.
+Then, in one run, each rate from ``wrk -t1 -c32 -d10s``: ``ninerstatus
+serve`` (granian) with a few worker and thread settings on the home page,
+twice in turn; the best with its page cache off; and ``--rounds`` rounds of,
+for each page, nginx (started here on its own configuration) serving the
+page's bytes as a static file, the page through ``ninerstatus serve``, and
+the page again while ``ninerstatus runner`` probes every check every
+``--runner-interval`` seconds, with a visitor reading it twice a second to
+see how far the newest result it shows lags behind the database. Taking turns keeps load that
+drifts on a shared machine from favouring one side; the report gives the
+medians. Goals (issue 5): each page at 12 % of nginx's rate for its bytes
+or more, content at most one probe interval stale, and under a fifth of the
+rate lost while the runner writes.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from _common import Children, Site, free_port, ninerstatus_command, require, wait_for_port
+from _common import Children, Site, free_port, load_average, ninerstatus_command, require, wait_for_port
 from _targets import Ports, site_with_targets
 from history import Clock, Simulation, write_year
 
@@ -65,7 +67,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="latest days written at one result a minute (default: the 5-minute tier's 30)")
     parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--settings", default="1x1,1x4,2x1,2x2,2x4,2x8",
+    parser.add_argument("--rounds", type=int, default=5, help="turns of nginx, cached, cached while writing")
+    parser.add_argument("--settings", default="1x1,1x4,2x1,2x4,2x8,2x16,4x8",
                         help="`ninerstatus serve` settings to try, WORKERSxTHREADS")
     parser.add_argument("--runner-interval", type=int, default=10,
                         help="seconds between probes of each check while the runner writes")
@@ -204,7 +207,7 @@ http {{
 
 def start_nginx(folder: Path, pages: dict[str, bytes], children: Children) -> int:
     """nginx serving each page's bytes as a static file; returns its port."""
-    program = require("nginx", "nginx-light")
+    program = require("nginx", "nginx")
     static = folder / "static"
     static.mkdir()
     for name, (_, filename) in PAGES.items():
@@ -258,22 +261,45 @@ def wrk(port: int, path: str, args: argparse.Namespace) -> float:
 TIMEOUTS: dict[str, int] = {}
 
 
-class Visitor(threading.Thread):
-    """Reads a page twice a second and notes how old the newest result on it is."""
+def newest_in_database(app, summary: bool) -> datetime:
+    """What a page drawn now would show as its newest result time.
 
-    def __init__(self, port: int, path: str, seconds: float) -> None:
+    Pages show every public check's time; the summary shows each server's
+    oldest (its ``checked_at``), so its newest is the newest of those.
+    """
+    from ninerstatus.checks.models import Check
+    from ninerstatus.extensions import db
+    from ninerstatus.models import Server, Visibility
+
+    with app.app_context():
+        rows = db.session.execute(
+            select(Check.server_id, Check.last_checked_at).join(Server)
+            .where(Server.visibility == Visibility.PUBLIC, Check.visibility == Visibility.PUBLIC, Check.enabled,
+                   Check.last_checked_at.is_not(None))).all()
+        db.session.rollback()
+    if not summary:
+        return max(checked_at for _, checked_at in rows)
+    oldest: dict[int, datetime] = {}
+    for server_id, checked_at in rows:
+        oldest[server_id] = min(checked_at, oldest.get(server_id, checked_at))
+    return max(oldest.values())
+
+
+class Visitor(threading.Thread):
+    """Reads a page twice a second and notes how far its newest result lags behind the database's."""
+
+    def __init__(self, app, port: int, path: str, seconds: float) -> None:
         super().__init__(daemon=True)
-        self.port, self.path, self.seconds = port, path, seconds
-        self.ages: list[float] = []
+        self.app, self.port, self.path, self.seconds = app, port, path, seconds
+        self.lags: list[float] = []
 
     def run(self) -> None:
         ends = time.monotonic() + self.seconds
         while time.monotonic() < ends:
-            body = fetch(self.port, self.path).decode()
-            read_at = datetime.now(timezone.utc)
-            shown = [datetime.fromisoformat(moment) for moment in _TIME.findall(body)]
+            truth = newest_in_database(self.app, summary=self.path.endswith(".json"))
+            shown = [datetime.fromisoformat(moment) for moment in _TIME.findall(fetch(self.port, self.path).decode())]
             if shown:
-                self.ages.append((read_at - max(shown)).total_seconds())
+                self.lags.append(max(0.0, (truth - max(shown)).total_seconds()))
             time.sleep(0.5)
 
 
@@ -281,14 +307,27 @@ class Visitor(threading.Thread):
 
 @dataclass
 class Figures:
-    nginx: dict[str, float]
-    sweep: dict[tuple[int, int], float]
-    cached: dict[str, float]
-    uncached: dict[str, float]
-    writing: dict[str, float]
-    ages: dict[str, list[float]]
-    results_written: int
     sizes: dict[str, int]
+    sweep: dict[tuple[int, int], list[float]]
+    uncached: dict[str, float]
+    # Per page, one figure a round: nginx, the cached page, the cached page while the runner writes.
+    nginx: dict[str, list[float]]
+    cached: dict[str, list[float]]
+    writing: dict[str, list[float]]
+    staleness: dict[str, list[float]]  # seen by the visitor, in seconds
+    results_written: int
+    load: float  # the machine's load average before the measurements
+
+    def best(self) -> tuple[int, int]:
+        return max(self.sweep, key=lambda setting: statistics.median(self.sweep[setting]))
+
+    def ratio(self, name: str) -> float:
+        """The median over the rounds of the cached page's rate over nginx's."""
+        return statistics.median(c / n for c, n in zip(self.cached[name], self.nginx[name]))
+
+    def loss(self, name: str) -> float:
+        """The median over the rounds of the rate lost while the runner writes."""
+        return statistics.median(1 - w / c for w, c in zip(self.writing[name], self.cached[name]))
 
 
 def results_between(app, begin: datetime, end: datetime) -> int:
@@ -303,73 +342,79 @@ def results_between(app, begin: datetime, end: datetime) -> int:
 
 
 def measure(args: argparse.Namespace, site: Site, app) -> Figures:
-    rates = {}
+    """Every rate of the report; what is compared is measured in turns, so drifting load hits both sides."""
+    load = load_average()
     with Children() as children:
         port = serve(site, 1, 1, children)
         pages = {name: fetch(port, path) for name, (path, _) in PAGES.items()}
+    home = PAGES["home page"][0]
+    sweep: dict[tuple[int, int], list[float]] = {setting: [] for setting in args.settings}
+    for turn in range(2):
+        for setting in args.settings if turn == 0 else reversed(args.settings):
+            with Children() as children:
+                sweep[setting].append(wrk(serve(site, *setting, children), home, args))
+            print(f"serve --workers {setting[0]} --threads {setting[1]}: home page {sweep[setting][-1]:,.0f}/s",
+                  flush=True)
+    best = max(sweep, key=lambda setting: statistics.median(sweep[setting]))
+
     with Children() as children:
-        nginx = start_nginx(site.folder, pages, children)
-        nginx_rates = {name: wrk(nginx, f"/{filename}", args) for name, (_, filename) in PAGES.items()}
-    print("nginx: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in nginx_rates.items()), flush=True)
-
-    sweep = {}
-    for workers, threads in args.settings:
-        with Children() as children:
-            port = serve(site, workers, threads, children)
-            sweep[workers, threads] = wrk(port, PAGES["home page"][0], args)
-        print(f"serve --workers {workers} --threads {threads}: home page {sweep[workers, threads]:,.0f}/s", flush=True)
-    best = max(sweep, key=sweep.get)
-
-    for label, config in (("cached", {}), ("uncached", {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0})):
-        with Children() as children:
-            port = serve(site, *best, children, **config)
-            rates[label] = {name: wrk(port, path, args) for name, (path, _) in PAGES.items()}
-        print(f"{label}: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in rates[label].items()), flush=True)
+        port = serve(site, *best, children, PAGE_CACHE_SECONDS=0, API_CACHE_SECONDS=0)
+        uncached = {name: wrk(port, path, args) for name, (path, _) in PAGES.items()}
+    print("uncached: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in uncached.items()), flush=True)
 
     set_intervals(app, args.runner_interval)
+    nginx, cached, writing, staleness = ({name: [] for name in PAGES} for _ in range(4))
+    written = 0
     with Children() as children:
+        static = start_nginx(site.folder, pages, children)
         port = serve(site, *best, children)
-        children.start(ninerstatus_command("runner"), env=site.environment(), log=site.folder / "runner.log")
-        time.sleep(args.runner_interval + 2)  # every check placed and probed once: the runner is in its stride
-        begin = datetime.now(timezone.utc)
-        writing, ages = {}, {}
-        for name, (path, _) in PAGES.items():
-            visitor = Visitor(port, path, args.duration)
-            visitor.start()
-            writing[name] = wrk(port, path, args)
-            visitor.join()
-            ages[name] = visitor.ages
-        written = results_between(app, begin, datetime.now(timezone.utc))
-    print("while the runner writes: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in writing.items()),
-          flush=True)
-    return Figures(nginx_rates, sweep, rates["cached"], rates["uncached"], writing, ages, written,
-                   {name: len(body) for name, body in pages.items()})
+        for turn in range(args.rounds):
+            for name, (path, filename) in PAGES.items():
+                nginx[name].append(wrk(static, f"/{filename}", args))
+                cached[name].append(wrk(port, path, args))
+                with Children() as runner:
+                    runner.start(ninerstatus_command("runner"), env=site.environment(),
+                                 log=site.folder / "runner.log")
+                    time.sleep(3)  # past its start-up, probing the checks that fell due meanwhile
+                    visitor = Visitor(app, port, path, args.duration)
+                    visitor.start()
+                    begin = datetime.now(timezone.utc)
+                    writing[name].append(wrk(port, path, args))
+                    written += results_between(app, begin, datetime.now(timezone.utc))
+                    visitor.join()
+                    staleness[name] += visitor.lags
+                print(f"round {turn + 1}, {name}: nginx {nginx[name][-1]:,.0f}/s, cached {cached[name][-1]:,.0f}/s, "
+                      f"while the runner writes {writing[name][-1]:,.0f}/s", flush=True)
+    sizes = {name: len(body) for name, body in pages.items()}
+    return Figures(sizes, sweep, uncached, nginx, cached, writing, staleness, written, load)
 
 
 def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
-    best = max(figures.sweep, key=figures.sweep.get)
+    best = figures.best()
     print()
     print(f"Pages of a site with {args.posts:,} posts and {args.days} days of history on {database}, "
-          f"{os.cpu_count()} CPUs, wrk -t1 -c{args.connections} -d{args.duration}s:")
-    print("  ninerstatus serve settings, home page: " + ", ".join(
-        f"{w}x{t} {rate:,.0f}/s" for (w, t), rate in figures.sweep.items())
-        + f"; best --workers {best[0]} --threads {best[1]}")
+          f"{os.cpu_count()} CPUs (load average {figures.load:.2f} before), "
+          f"wrk -t1 -c{args.connections} -d{args.duration}s, medians of {args.rounds} rounds:")
+    print("  ninerstatus serve --workers W --threads T, home page (median of 2): " + ", ".join(
+        f"{w}x{t} {statistics.median(rates):,.0f}/s" for (w, t), rates in figures.sweep.items())
+        + f"; best {best[0]}x{best[1]}")
     print(f"  {'':12} {'bytes':>7} {'nginx/s':>9} {'cached/s':>9} {'ratio':>6} {'uncached/s':>10} {'ratio':>7} "
-          f"{'writing/s':>9} {'loss':>6} {'newest result shown: median/max age':>36}")
+          f"{'writing/s':>9} {'loss':>6}  staleness: median / max")
     for name in PAGES:
-        nginx, cached, uncached, writing = (figures.nginx[name], figures.cached[name], figures.uncached[name],
-                                            figures.writing[name])
-        ages = figures.ages[name]
-        age = f"{statistics.median(ages):.1f} s / {max(ages):.1f} s" if ages else "no times shown"
-        print(f"  {name:12} {figures.sizes[name]:7,} {nginx:9,.0f} {cached:9,.0f} {cached / nginx:6.1%} "
-              f"{uncached:10,.0f} {uncached / nginx:7.2%} {writing:9,.0f} {1 - writing / cached:6.1%} {age:>36}")
-    print(f"  goals: each cached ratio at least {RATIO_GOAL:.0%}; loss while writing under {LOSS_GOAL:.0%}; "
-          f"newest result at most one probe interval ({PROBE_INTERVAL} s) old")
+        nginx, cached = statistics.median(figures.nginx[name]), statistics.median(figures.cached[name])
+        lags = figures.staleness[name]
+        lag = f"{statistics.median(lags):.1f} s / {max(lags):.1f} s" if lags else "no result times shown"
+        print(f"  {name:12} {figures.sizes[name]:7,} {nginx:9,.0f} {cached:9,.0f} {figures.ratio(name):6.1%} "
+              f"{figures.uncached[name]:10,.0f} {figures.uncached[name] / nginx:7.2%} "
+              f"{statistics.median(figures.writing[name]):9,.0f} {figures.loss(name):6.1%}  {lag}")
+    print(f"  goals: each ratio at least {RATIO_GOAL:.0%}; loss while the runner writes under {LOSS_GOAL:.0%}; "
+          f"content at most one probe interval ({PROBE_INTERVAL} s) old")
     if TIMEOUTS:
         print("  wrk socket errors or timeouts (over 2 s): " + ", ".join(
             f"{path} {count}" for path, count in TIMEOUTS.items()))
-    print(f"  the runner wrote {figures.results_written:,} results while the pages were measured under load "
-          f"({len(PAGES)} x {args.duration} s, every check every {args.runner_interval} s)")
+    print(f"  the runner wrote {figures.results_written:,} results while it was measured "
+          f"({args.rounds} x {len(PAGES)} x {args.duration} s, every check every {args.runner_interval} s); "
+          "staleness: how far the newest result a visitor saw lagged behind the database when they asked")
 
 
 def main(argv: list[str]) -> None:

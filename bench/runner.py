@@ -1,4 +1,4 @@
-"""Runner benchmark: 10,000 checks at a 60 s interval through ``ninerstatus runner``, beside blackbox_exporter and check_smtp.
+"""Runner benchmark: 10,000 checks a minute through ``ninerstatus runner``, beside blackbox_exporter and check_smtp.
 
 Run by hand (not by the tests)::
 
@@ -42,8 +42,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from _common import (BIN, Children, Site, cpu_seconds, free_port, memory_mb, ninerstatus_command, percentile,
-                     require, wait_for_port)
+from _common import (BIN, Children, Site, cpu_seconds, free_port, load_average, memory_mb, ninerstatus_command,
+                     percentile, require, wait_for_port)
 from _targets import Ports, site_with_targets
 
 TYPES = ("tcp", "http", "smtp")
@@ -190,6 +190,7 @@ class RunnerFigures:
     statuses: Counter
     rss_mb: float
     peak_mb: float
+    load: float  # the machine's load average before the runner started
 
     @property
     def rate(self) -> float:
@@ -207,6 +208,7 @@ def measure_runner(args: argparse.Namespace, site: Site, app, ports: Ports, bund
     env["SSL_CERT_FILE"] = str(bundle)
     if args.pool_size:
         env["NINERSTATUS_RUNNER_POOL_SIZE"] = str(args.pool_size)
+    load = load_average()
     log = site.folder / "runner.log"
     runner = children.start(ninerstatus_command("runner"), env=env, log=log)
     watch = Watch()
@@ -214,9 +216,9 @@ def measure_runner(args: argparse.Namespace, site: Site, app, ports: Ports, bund
     time.sleep(args.warmup)
     spy = None
     if args.profile:
-        spy = children.start([str(BIN / "py-spy"), "record", "--nonblocking", "--gil", "--format", "raw", "--rate", "100",
-                        "--duration", str(int(args.seconds)), "--output", str(args.profile),
-                        "--pid", str(runner.pid)], log=site.folder / "py-spy.log")
+        spy = children.start([str(BIN / "py-spy"), "record", "--nonblocking", "--gil", "--format", "raw",
+                              "--rate", "100", "--duration", str(int(args.seconds)), "--output", str(args.profile),
+                              "--pid", str(runner.pid)], log=site.folder / "py-spy.log")
     begin = datetime.now(timezone.utc)
     cpu_before = cpu_seconds(runner.pid)
     ends = time.monotonic() + args.seconds
@@ -235,7 +237,7 @@ def measure_runner(args: argparse.Namespace, site: Site, app, ports: Ports, bund
     rss, peak = memory_mb(runner.pid)
     lags, missed = watch.lags(begin, end)
     return RunnerFigures(watch.starts(begin, end), (end - begin).total_seconds(), cpu, lags, missed,
-                         statuses_between(app, begin, end), max(watch.rss + [rss]), peak)
+                         statuses_between(app, begin, end), max(watch.rss + [rss]), peak, load)
 
 
 # ---------------------------------------------------------------- blackbox_exporter
@@ -375,13 +377,15 @@ def report(args: argparse.Namespace, runner: RunnerFigures, blackbox: dict[str, 
     p50, p99 = percentile(runner.lags, 0.50), percentile(runner.lags, 0.99)
     print()
     print(f"ninerstatus runner, {args.checks:,} checks ({'/'.join(args.mix)}) every {args.interval} s on {database}, "
-          f"{os.cpu_count()} CPUs, measured {runner.seconds:.0f} s after {args.warmup:g} s of warm-up:")
+          f"{os.cpu_count()} CPUs (load average {runner.load:.2f} before), measured {runner.seconds:.0f} s "
+          f"after {args.warmup:g} s of warm-up:")
     print(f"  probes per second      {runner.rate:8.1f}   (goal {goal:.1f}: ratio {runner.rate / goal:.2f}); "
           f"slots missed {runner.missed}; results {dict(runner.statuses)}")
     print(f"  schedule lag           p50 {p50 * 1000:6.0f} ms, p99 {p99 * 1000:6.0f} ms, max "
           f"{max(runner.lags, default=math.nan) * 1000:.0f} ms   (goal p99 under {LAG_GOAL_SECONDS * 1000:.0f} ms: "
           f"ratio {p99 / LAG_GOAL_SECONDS:.2f})")
-    print(f"  CPU per 1,000 probes   {runner.cpu_per_1000:8.2f} s  ({runner.cpu:.1f} CPU-s for {runner.probes:,} probes, "
+    print(f"  CPU per 1,000 probes   {runner.cpu_per_1000:8.2f} s  "
+          f"({runner.cpu:.1f} CPU-s for {runner.probes:,} probes, "
           f"{runner.cpu / runner.seconds * 100:.0f} % of one core)")
     print(f"  memory                 peak RSS {runner.peak_mb:.0f} MB, largest sampled {runner.rss_mb:.0f} MB   "
           f"(goal under {MEMORY_GOAL_MB} MB: ratio {runner.peak_mb / MEMORY_GOAL_MB:.2f})")

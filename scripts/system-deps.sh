@@ -2,6 +2,7 @@
 # Install the Debian packages a step needs, and only those that are missing.
 #   system-deps.sh venv   what creating the virtual environment needs
 #   system-deps.sh test   what the test suite needs (PostgreSQL for its second leg, Chromium)
+#   system-deps.sh bench  what bench/ measures against (nginx, wrk, blackbox_exporter, check_smtp)
 set -euo pipefail
 
 want=()
@@ -19,8 +20,11 @@ case "${1:-}" in
   integration)
     want+=(postfix dovecot-imapd dovecot-pop3d vsftpd nginx nsd kamailio kamailio-tls-modules)
     ;;
+  bench)
+    want+=(nginx wrk prometheus-blackbox-exporter monitoring-plugins-standard)
+    ;;
   *)
-    echo "usage: $0 venv|test|integration" >&2
+    echo "usage: $0 venv|test|integration|bench" >&2
     exit 2
     ;;
 esac
@@ -39,7 +43,7 @@ export DEBIAN_FRONTEND=noninteractive
 # Package scripts start daemons through invoke-rc.d (postfix on 25, nginx on
 # 80...); where no policy-rc.d says "no" already, one does for this install.
 own_policy=
-if [ "$1" = integration ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+if [ "$1" != test ] && [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee /usr/sbin/policy-rc.d >/dev/null
   "${sudo[@]}" chmod +x /usr/sbin/policy-rc.d
   own_policy=1
