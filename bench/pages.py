@@ -54,7 +54,9 @@ PROBE_INTERVAL = 60
 SERVER_CODE = "NC036"
 PAGES = {"home page": ("/", "home.html"), "server page": (f"/servers/{SERVER_CODE}", "server.html"),
          "summary API": ("/api/v2/summary.json", "summary.json")}
-_TIME = re.compile(r'(?:datetime="|"checked_at": ?")([0-9T:.+-]+)')
+#: When a check was last probed, as a page shows it: its widget's "checked <time>" or the API's ``checked_at``
+#: (not the other times on a page: an announced maintenance lies in the future).
+_TIME = re.compile(r'(?:checked <time datetime="|"checked_at": ?")([0-9T:.+-]+)')
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
