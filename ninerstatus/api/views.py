@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..checks.models import Check
-from ..checks.status import check_state, server_state
+from ..checks.status import check_state, latest_result, server_state
 from ..extensions import db
 from ..history.uptime import check_uptime, server_uptime
 from ..models import Server
@@ -38,7 +38,7 @@ def readable_from_any_site(response):
 def check_json(check: Check, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
     """One public check as its widget shows it: status, key fact, when checked, latency."""
     shown = check_state(check, now)
-    result = check.result
+    result = latest_result(check)
     total = result.timings.total if result and shown.fresh else None
     data = {
         "id": check.id,

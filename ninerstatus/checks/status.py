@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from flask import g, has_request_context
+
 from ..models import Server
-from ..probing import Status
+from ..probing import ProbeResult, Status
 from ..runner.maintenance import MaintenanceWindow, active_window, request_windows
 from ..timeutil import utcnow
 from .models import Check
@@ -40,13 +42,27 @@ class CheckState:
         return self.status.label if self.fresh else "nodata"
 
 
+def latest_result(check: Check) -> ProbeResult | None:
+    """``check.result``, read from its stored form once per request however often a page shows it."""
+    if not has_request_context():
+        return check.result
+    if "latest_results" not in g:
+        g.latest_results = {}
+    # Keyed by the stored dict itself, so a result recorded meanwhile is read afresh.
+    stored = check.last_result
+    kept = g.latest_results.get(id(check))
+    if kept is None or kept[0] is not stored:
+        kept = g.latest_results[id(check)] = (stored, check.result)
+    return kept[1]
+
+
 def check_state(check: Check, now: datetime | None = None) -> CheckState:
     """The runner's confirmed state of ``check``, or UNKNOWN when its latest result is missing or stale.
 
     A check the runner has never judged (``state_since`` unset; say one only
     probed from the admin page) shows its latest result as it is.
     """
-    result = check.result
+    result = latest_result(check)
     if result is None or check.last_checked_at is None:
         return CheckState(Status.UNKNOWN, "no result yet", fresh=False)
     now = now or utcnow()
@@ -130,7 +146,7 @@ def time_ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def latency_ms(check: Check) -> str | None:
     """The latest probe's total time in milliseconds, as text, or None."""
-    result = check.result
+    result = latest_result(check)
     if result is None or result.timings.total is None:
         return None
     return f"{result.timings.total * 1000:.0f} ms"

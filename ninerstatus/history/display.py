@@ -1,9 +1,9 @@
 """History as visitors see it: uptime figures, colour bands, day labels, and the template helpers.
 
 Templates get one lazy ``history`` object per render: the sidebar's bar
-strips for every public server come from one query, a server page's figures,
-bars and sparklines from a handful, and nothing is queried unless a template
-asks.
+strips for every public server come from one query (a server page's bars
+too), its uptime figures from one more and its sparklines from another, and
+nothing is queried unless a template asks.
 """
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
+from itertools import groupby
 
 from ..models import Server
 from ..timeutil import utcnow
 from .sparkline import Sparkline, sparklines
-from .uptime import DayBar, daily_bars, daily_bars_by_server, empty_bars, public_check_ids, server_uptime
+from .uptime import DayBar, daily_bars_by_server, empty_bars, public_check_ids, server_uptime
 
 #: Days of bars on server pages and in the sidebar.
 BAR_DAYS = 90
@@ -60,11 +61,11 @@ class Run:
     first: int
     bars: tuple[DayBar, ...]
 
-    @property
+    @cached_property
     def band(self) -> str:
         return band(self.bars[0])
 
-    @property
+    @cached_property
     def label(self) -> str:
         """The run's dates and its uptime over all its days."""
         if len(self.bars) == 1:
@@ -79,28 +80,28 @@ class Run:
 def runs(bars: list[DayBar]) -> list[Run]:
     """The bars grouped into runs of the same band, oldest first."""
     grouped: list[Run] = []
-    for index, bar in enumerate(bars):
-        if grouped and grouped[-1].band == band(bar):
-            grouped[-1] = Run(grouped[-1].first, grouped[-1].bars + (bar,))
-        else:
-            grouped.append(Run(index, (bar,)))
+    first = 0
+    for _band, members in groupby(bars, key=band):
+        grouped.append(Run(first, tuple(members)))
+        first += len(grouped[-1].bars)
     return grouped
 
 
 class ServerHistory:
     """A public server's figures for its page, each queried when first read."""
 
-    def __init__(self, server: Server, now: datetime) -> None:
+    def __init__(self, site: SiteHistory, server: Server) -> None:
+        self.site = site
         self.server = server
-        self.now = now
+        self.now = site.now
 
     @cached_property
     def uptime(self) -> dict[str, float | None]:
         return server_uptime(self.server, self.now)
 
-    @cached_property
+    @property
     def bars(self) -> list[DayBar]:
-        return daily_bars(self.server, self.now, BAR_DAYS)
+        return self.site.bars(self.server)
 
     @cached_property
     def sparklines(self) -> dict[int, Sparkline]:
@@ -117,13 +118,17 @@ class SiteHistory:
     def _strips(self) -> dict[int, list[DayBar]]:
         return daily_bars_by_server(self.now, BAR_DAYS)
 
+    def bars(self, server: Server) -> list[DayBar]:
+        """A public server's 90 daily bars (every server's bars come from one query, shared by the page)."""
+        return self._strips.get(server.id) or empty_bars(self.now, BAR_DAYS)
+
     def strip(self, server: Server) -> list[Run]:
-        """The sidebar's 90-day strip of a public server (every server's bars come from one query)."""
-        return runs(self._strips.get(server.id) or empty_bars(self.now, BAR_DAYS))
+        """The sidebar's 90-day strip of a public server."""
+        return runs(self.bars(server))
 
     def server(self, server: Server) -> ServerHistory:
         """Uptime figures, daily bars and sparklines for a server's page."""
-        return ServerHistory(server, self.now)
+        return ServerHistory(self, server)
 
 
 def history_context() -> dict:

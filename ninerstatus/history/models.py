@@ -61,3 +61,7 @@ class HistoryRollup(db.Model):
         """This row's counts and response times."""
         return Tally(self.up, self.degraded, self.down, self.unknown, self.maintenance, self.latency_min_us,
                      self.latency_max_us, self.latency_sum_us, self.histogram)
+
+
+#: The rollup columns that make up a Tally, in its order.
+TALLY_COLUMNS = tuple(getattr(HistoryRollup, name) for name in Tally._fields)

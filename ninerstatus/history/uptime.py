@@ -18,19 +18,20 @@ past results are still what visitors experienced.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import func, select, union_all
+from sqlalchemy import and_, case, false, func, literal_column, select, union_all
 
 from ..checks.models import Check
 from ..extensions import db
 from ..models import Server, Visibility
+from ..probing import Status
 from .models import HistoryResult, HistoryRollup
-from .rollup import Sample, Tally, epoch_seconds, uptime_ratio
+from .rollup import epoch_seconds, uptime_ratio
 from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, retention_cutoff
 
 #: The windows the site reports, by the key the API uses.
@@ -68,27 +69,34 @@ def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[St
 
 def window_uptime(check_ids: Sequence[int], start: datetime, now: datetime) -> float | None:
     """The uptime of some checks (together) from ``start`` to ``now``; None when nothing was measured."""
+    return windows_uptime(check_ids, [start], now)[0]
+
+
+def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: datetime) -> list[float | None]:
+    """The uptime of some checks from each of ``starts`` to ``now``, every window in one query."""
     if not check_ids:
-        return None
-    stretches = plan_window(epoch_seconds(start), now, current_app.config)
-    raw = Tally.of_samples(sample for stretch in stretches if stretch.width is None
-                           for sample in _raw_samples(check_ids, stretch))
-    counts = union_all(*(_rollup_counts(check_ids, stretch) for stretch in stretches
-                         if stretch.width is not None)).subquery()
-    up, degraded, down = db.session.execute(select(
-        *(func.coalesce(func.sum(column), 0) for column in (counts.c.up, counts.c.degraded, counts.c.down)))).one()
-    return uptime_ratio(raw.up + up, raw.degraded + degraded, raw.down + down)
+        return [None] * len(starts)
+    parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(index)).label("window"))
+             for index, start in enumerate(starts)
+             for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
+    counts = union_all(*parts).subquery()
+    found = {window: (up, degraded, down) for window, up, degraded, down in db.session.execute(
+        select(counts.c.window, *(func.sum(counts.c[name]) for name in ("up", "degraded", "down")))
+        .group_by(counts.c.window))}
+    # int(): PostgreSQL adds integers up into numerics.
+    return [uptime_ratio(*(int(count or 0) for count in found.get(index, (0, 0, 0)))) for index in range(len(starts))]
 
 
-def _raw_samples(check_ids: Sequence[int], stretch: Stretch) -> Iterable[Sample]:
-    rows = db.session.scalars(select(HistoryResult).where(
-        HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
-        HistoryResult.checked_at < stretch.end))
-    return (row.sample() for row in rows)
-
-
-def _rollup_counts(check_ids: Sequence[int], stretch: Stretch):
-    query = select(HistoryRollup.up, HistoryRollup.degraded, HistoryRollup.down).where(
+def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
+    """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier)."""
+    if stretch.width is None:
+        # Counted as Tally.of_samples counts: maintenance first, then by status.
+        counted = [func.sum(case((and_(HistoryResult.in_maintenance == false(), HistoryResult.status == status), 1),
+                                 else_=0)).label(name)
+                   for name, status in (("up", Status.OK), ("degraded", Status.WARNING), ("down", Status.CRITICAL))]
+        return select(*counted).where(HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
+                                      HistoryResult.checked_at < stretch.end)
+    query = select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
         HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
         HistoryRollup.bucket_start >= stretch.start)
     if stretch.end is not None:
@@ -98,7 +106,7 @@ def _rollup_counts(check_ids: Sequence[int], stretch: Stretch):
 
 def uptimes(check_ids: Sequence[int], now: datetime) -> dict[str, float | None]:
     """The uptime of some checks over each window in WINDOWS, ratios from 0 to 1 or None."""
-    return {key: window_uptime(check_ids, now - length, now) for key, length in WINDOWS.items()}
+    return dict(zip(WINDOWS, windows_uptime(check_ids, [now - length for length in WINDOWS.values()], now)))
 
 
 def check_uptime(check: Check, now: datetime) -> dict[str, float | None]:

@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from flask import abort, current_app, render_template, request
 from sqlalchemy import extract, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import Post, Server, Tag
@@ -38,6 +39,11 @@ def visible_tag_or_404(slug: str) -> Tag:
     return tag
 
 
+def visible_posts():
+    """``Post.visible()`` with the servers and tags every listed post shows, loaded for the whole page at once."""
+    return Post.visible().options(selectinload(Post.servers), selectinload(Post.tags))
+
+
 def _per_page() -> int:
     return current_app.config["POSTS_PER_PAGE"]
 
@@ -56,7 +62,7 @@ def cache_public_pages(response):
 @bp.get("/")
 def home():
     """Server and System Status: the newest published posts."""
-    page = paginate(Post.visible(), _per_page())
+    page = paginate(visible_posts(), _per_page())
     return render_template("public/home.html", page=page)
 
 
@@ -76,7 +82,7 @@ def tags():
 def tag(slug: str):
     """Published posts carrying one tag."""
     tag_ = visible_tag_or_404(slug)
-    page = paginate(Post.visible().where(Post.tags.any(Tag.id == tag_.id)), _per_page())
+    page = paginate(visible_posts().where(Post.tags.any(Tag.id == tag_.id)), _per_page())
     return render_template("public/tag.html", tag=tag_, page=page)
 
 
@@ -84,7 +90,7 @@ def tag(slug: str):
 def server(code: str):
     """A server's details and every published post that affected it."""
     server_ = db.session.scalar(select(Server).where(Server.code == code)) or abort(404)
-    page = paginate(Post.visible().where(Post.servers.any(Server.id == server_.id)), _per_page())
+    page = paginate(visible_posts().where(Post.servers.any(Server.id == server_.id)), _per_page())
     return render_template("public/server.html", server=server_, page=page)
 
 
@@ -109,7 +115,7 @@ def archive_month(year: int, month: int):
         abort(404, description="There is no such month in the archive.")
     start = datetime(year, month, 1, tzinfo=timezone.utc)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
-    statement = Post.visible().where(Post.published_at >= start, Post.published_at < end)
+    statement = visible_posts().where(Post.published_at >= start, Post.published_at < end)
     return render_template("public/archive_month.html", month=start, page=paginate(statement, _per_page()))
 
 
@@ -123,7 +129,7 @@ def search():
     page = None
     if query:
         pattern = like_pattern(query)
-        statement = Post.visible().where(or_(Post.title.ilike(pattern, escape="\\"),
+        statement = visible_posts().where(or_(Post.title.ilike(pattern, escape="\\"),
                                              Post.body_text.ilike(pattern, escape="\\")))
         page = paginate(statement, _per_page())
     return render_template("public/search.html", query=query, page=page)
