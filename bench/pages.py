@@ -15,14 +15,15 @@ through the real runner code, so the pages show live states.
 
 Then, in one run, each rate from ``wrk -t1 -c32 -d10s``: ``ninerstatus
 serve`` (granian) with a few worker and thread settings on the home page,
-twice in turn; the best with its page cache off; and ``--rounds`` rounds of,
+and gunicorn beside it for comparison, twice in turn; the best granian
+setting with its page cache off; and ``--rounds`` rounds of,
 for each page, nginx (started here on its own configuration) serving the
 page's bytes as a static file, the page through ``ninerstatus serve``, and
 the page again while ``ninerstatus runner`` probes every check every
 ``--runner-interval`` seconds, with a visitor reading it twice a second to
-see how far the newest result it shows lags behind the database. Taking turns keeps load that
-drifts on a shared machine from favouring one side; the report gives the
-medians. Goals (issue 5): each page at 12 % of nginx's rate for its bytes
+see how far the newest result it shows lags behind the database. Taking
+turns keeps load that drifts on a shared machine from favouring one side;
+the report gives the medians. Goals (issue 5): each page at 12 % of nginx's rate for its bytes
 or more, content at most one probe interval stale, and under a fifth of the
 rate lost while the runner writes.
 """
@@ -43,7 +44,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from _common import Children, Site, free_port, load_average, ninerstatus_command, require, wait_for_port
+from _common import BIN, Children, Site, free_port, load_average, ninerstatus_command, require, wait_for_port
 from _targets import Ports, site_with_targets
 from history import Clock, Simulation, write_year
 
@@ -72,12 +73,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=5, help="turns of nginx, cached, cached while writing")
     parser.add_argument("--settings", default="1x1,1x4,2x1,2x4,2x8,2x16,4x8",
                         help="`ninerstatus serve` settings to try, WORKERSxTHREADS")
+    parser.add_argument("--gunicorn", default="2x1,2x8",
+                        help="gunicorn settings to try beside them, WORKERSxTHREADS (1 thread: sync workers); "
+                             "needs `pip install '.[bench]'`; empty to skip")
     parser.add_argument("--runner-interval", type=int, default=10,
                         help="seconds between probes of each check while the runner writes")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
-    args.settings = [tuple(int(n) for n in item.split("x")) for item in args.settings.split(",")]
+    args.settings = [("granian", *setting) for setting in settings(args.settings)]
+    if args.gunicorn and not (BIN / "gunicorn").exists():
+        parser.error("gunicorn is not installed beside this Python: pip install '.[bench]' (or --gunicorn '')")
+    args.settings += [("gunicorn", *setting) for setting in settings(args.gunicorn)]
     return args
+
+
+def settings(text: str) -> list[tuple[int, int]]:
+    """``"2x8,1x4"`` as ``[(2, 8), (1, 4)]``."""
+    return [tuple(int(number) for number in item.split("x")) for item in text.split(",") if item.strip()]
 
 
 # ---------------------------------------------------------------- the site
@@ -223,14 +235,22 @@ def start_nginx(folder: Path, pages: dict[str, bytes], children: Children) -> in
     return port
 
 
-def serve(site: Site, workers: int, threads: int, children: Children, **config: object) -> int:
-    """``ninerstatus serve`` with ``workers`` and ``threads``; returns its port once it answers."""
+def serve(site: Site, server: str, workers: int, threads: int, children: Children, **config: object) -> int:
+    """The site served with ``workers`` and ``threads``; returns the port once it answers.
+
+    ``server`` is "granian" (``ninerstatus serve``, what the project ships) or
+    "gunicorn" (sync workers for one thread, gthread workers for more).
+    """
     port = free_port()
     env = site.environment()
     env.update({f"NINERSTATUS_{key}": str(value) for key, value in config.items()})
-    process = children.start(ninerstatus_command("serve", "--port", str(port), "--workers", str(workers),
-                                                 "--threads", str(threads)), env=env,
-                             log=site.folder / f"serve-{port}.log")
+    if server == "granian":
+        command = ninerstatus_command("serve", "--port", str(port), "--workers", str(workers),
+                                     "--threads", str(threads))
+    else:
+        command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                   "--threads", str(threads), "ninerstatus.wsgi:app"]
+    process = children.start(command, env=env, log=site.folder / f"serve-{port}.log")
     wait_for_port(port, process)
     for path, _ in PAGES.values():  # each worker builds its first pages before they are timed
         for _ in range(4 * workers):
@@ -307,10 +327,16 @@ class Visitor(threading.Thread):
 
 # ---------------------------------------------------------------- the run
 
+def fastest(sweep: dict[tuple[str, int, int], list[float]], server: str = "granian") -> tuple[str, int, int] | None:
+    """The setting of ``server`` with the best median rate on the home page; None when none was tried."""
+    return max((setting for setting in sweep if setting[0] == server),
+               key=lambda setting: statistics.median(sweep[setting]), default=None)
+
+
 @dataclass
 class Figures:
     sizes: dict[str, int]
-    sweep: dict[tuple[int, int], list[float]]
+    sweep: dict[tuple[str, int, int], list[float]]  # two rates of the home page per server setting
     uncached: dict[str, float]
     # Per page, one figure a round: nginx, the cached page, the cached page while the runner writes.
     nginx: dict[str, list[float]]
@@ -319,9 +345,6 @@ class Figures:
     staleness: dict[str, list[float]]  # seen by the visitor, in seconds
     results_written: int
     load: float  # the machine's load average before the measurements
-
-    def best(self) -> tuple[int, int]:
-        return max(self.sweep, key=lambda setting: statistics.median(self.sweep[setting]))
 
     def ratio(self, name: str) -> float:
         """The median over the rounds of the cached page's rate over nginx's."""
@@ -347,17 +370,17 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
     """Every rate of the report; what is compared is measured in turns, so drifting load hits both sides."""
     load = load_average()
     with Children() as children:
-        port = serve(site, 1, 1, children)
+        port = serve(site, "granian", 1, 1, children)
         pages = {name: fetch(port, path) for name, (path, _) in PAGES.items()}
     home = PAGES["home page"][0]
-    sweep: dict[tuple[int, int], list[float]] = {setting: [] for setting in args.settings}
+    sweep: dict[tuple[str, int, int], list[float]] = {setting: [] for setting in args.settings}
     for turn in range(2):
         for setting in args.settings if turn == 0 else reversed(args.settings):
             with Children() as children:
                 sweep[setting].append(wrk(serve(site, *setting, children), home, args))
-            print(f"serve --workers {setting[0]} --threads {setting[1]}: home page {sweep[setting][-1]:,.0f}/s",
-                  flush=True)
-    best = max(sweep, key=lambda setting: statistics.median(sweep[setting]))
+            print(f"{setting[0]} --workers {setting[1]} --threads {setting[2]}: home page "
+                  f"{sweep[setting][-1]:,.0f}/s", flush=True)
+    best = fastest(sweep)
 
     with Children() as children:
         port = serve(site, *best, children, PAGE_CACHE_SECONDS=0, API_CACHE_SECONDS=0)
@@ -392,14 +415,23 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
 
 
 def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
-    best = figures.best()
+    best = fastest(figures.sweep)
     print()
     print(f"Pages of a site with {args.posts:,} posts and {args.days} days of history on {database}, "
           f"{os.cpu_count()} CPUs (load average {figures.load:.2f} before), "
           f"wrk -t1 -c{args.connections} -d{args.duration}s, medians of {args.rounds} rounds:")
-    print("  ninerstatus serve --workers W --threads T, home page (median of 2): " + ", ".join(
-        f"{w}x{t} {statistics.median(rates):,.0f}/s" for (w, t), rates in figures.sweep.items())
-        + f"; best {best[0]}x{best[1]}")
+    print("  home page by server and WORKERSxTHREADS (median of 2):")
+    for server, what in (("granian", "ninerstatus serve (granian)"), ("gunicorn", "gunicorn")):
+        rates = {setting[1:]: statistics.median(figures.sweep[setting])
+                 for setting in figures.sweep if setting[0] == server}
+        if rates:
+            print(f"    {what}: " + ", ".join(f"{w}x{t} {rate:,.0f}/s" for (w, t), rate in rates.items()))
+    print(f"    best: granian {best[1]}x{best[2]}, used for the rest", end="")
+    rival = fastest(figures.sweep, "gunicorn")
+    if rival:
+        print(f"; best gunicorn ({rival[1]}x{rival[2]}) at "
+              f"{statistics.median(figures.sweep[rival]) / statistics.median(figures.sweep[best]):.0%} of it", end="")
+    print()
     print(f"  {'':12} {'bytes':>7} {'nginx/s':>9} {'cached/s':>9} {'ratio':>6} {'uncached/s':>10} {'ratio':>7} "
           f"{'writing/s':>9} {'loss':>6}  staleness: median / max")
     for name in PAGES:
