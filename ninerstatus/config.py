@@ -90,6 +90,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds each worker keeps a public page answered to visitors who are not signed in
     # (see public/pagecache.py); staff changes in the same worker drop them at once (0: never keep).
     "PAGE_CACHE_SECONDS": 5,
+    # Seconds each worker keeps the drawn sidebar, shared by every page and reader, staff included
+    # (see public/sidebar.py); staff changes in the same worker drop it at once (0: never keep).
+    "SIDEBAR_CACHE_SECONDS": 5,
 }
 
 

@@ -33,8 +33,9 @@ def make_test_app(database_url: str, instance_path: Path, **overrides):
         # Never pick up local plugin files from the developer's own instance folder.
         "PLUGINS_FOLDER": str(Path(instance_path) / "plugins"),
         # Tests change the database between two requests and expect to see it at once;
-        # tests/test_pagecache.py turns the page cache on where it is the subject.
+        # tests/test_pagecache.py and tests/test_sidebar_cache.py turn the caches on where they are the subject.
         "PAGE_CACHE_SECONDS": 0,
+        "SIDEBAR_CACHE_SECONDS": 0,
         **overrides,
     }
     app = create_app(config)

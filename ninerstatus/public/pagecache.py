@@ -15,7 +15,8 @@ shared HTTP cache that trusts the views' own headers:
   session or remember-me cookie or credentials: staff always get a page drawn
   for them, and no page drawn for them is ever kept;
 - any other request (staff saving a post, say) that succeeds empties it at
-  once in this process; other worker processes follow within the period;
+  once in this process (``ClearOnChange``, which empties the sidebar's cache
+  too); other worker processes follow within the period;
 - it answers ``If-None-Match`` itself with ``304`` and adds ``Age``, so a
   browser's own 30 s never adds up to more than the view allowed.
 
@@ -29,9 +30,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from flask import Flask
 from werkzeug.http import is_resource_modified, parse_cookie, unquote_etag
+
+from .sidebar import init_sidebar_cache
 
 EXTENSION_KEY = "ninerstatus.page_cache"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -75,9 +79,7 @@ class PageCache:
         self._lock = threading.Lock()
 
     def __call__(self, environ, start_response):
-        if environ["REQUEST_METHOD"] not in SAFE_METHODS:
-            return self._changing(environ, start_response)
-        if not self._anonymous(environ):
+        if environ["REQUEST_METHOD"] not in SAFE_METHODS or not self._anonymous(environ):
             return self.wsgi_app(environ, start_response)
         key = (environ["wsgi.url_scheme"], environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
                environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
@@ -95,21 +97,6 @@ class PageCache:
             self._generation += 1
 
     # ------------------------------------------------------------ parts
-
-    def _changing(self, environ, start_response):
-        """Pass a request that may change content through; empty the cache unless it failed."""
-        outcome = []
-
-        def note_status(status, headers, exc_info=None):
-            outcome.append(int(status.split(" ", 1)[0]))
-            return start_response(status, headers, exc_info)
-
-        try:
-            return self.wsgi_app(environ, note_status)
-        finally:
-            # A failed attempt (refused CSRF token, invalid form) changed nothing.
-            if not outcome or outcome[0] < 400:
-                self.clear()
 
     def _anonymous(self, environ) -> bool:
         if "HTTP_AUTHORIZATION" in environ:
@@ -179,6 +166,40 @@ class PageCache:
         return [] if environ["REQUEST_METHOD"] == "HEAD" else [entry.body]
 
 
+class Clearable(Protocol):
+    """A cache that ``ClearOnChange`` empties."""
+
+    def clear(self) -> None: ...
+
+
+class ClearOnChange:
+    """WSGI middleware: once a request that may change content (not GET or HEAD) succeeds, empty ``caches``.
+
+    Only this process hears of it: other workers' caches follow when their entries run out.
+    """
+
+    def __init__(self, wsgi_app, caches: Iterable[Clearable]) -> None:
+        self.wsgi_app = wsgi_app
+        self.caches = tuple(caches)
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] in SAFE_METHODS:
+            return self.wsgi_app(environ, start_response)
+        outcome = []
+
+        def note_status(status, headers, exc_info=None):
+            outcome.append(int(status.split(" ", 1)[0]))
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.wsgi_app(environ, note_status)
+        finally:
+            # A failed attempt (refused CSRF token, invalid form) changed nothing.
+            if not outcome or outcome[0] < 400:
+                for cache in self.caches:
+                    cache.clear()
+
+
 def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
     """True for a complete answer the views marked public that sets no cookie and varies only on cookies."""
     if not status.startswith("200 "):
@@ -196,11 +217,17 @@ def _shareable(status: str, headers: list[tuple[str, str]]) -> bool:
 
 
 def init_page_cache(app: Flask) -> None:
-    """Put a ``PageCache`` around the app unless ``PAGE_CACHE_SECONDS`` is 0."""
+    """Keep pages unless ``PAGE_CACHE_SECONDS`` is 0; empty them and the kept sidebar after each change."""
+    caches: list[Clearable] = []
     seconds = float(app.config["PAGE_CACHE_SECONDS"])
-    if seconds <= 0:
-        return
-    cookies = (app.config["SESSION_COOKIE_NAME"], app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-    cache = PageCache(app.wsgi_app, seconds, cookies)
-    app.wsgi_app = cache
-    app.extensions[EXTENSION_KEY] = cache
+    if seconds > 0:
+        cookies = (app.config["SESSION_COOKIE_NAME"], app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+        cache = PageCache(app.wsgi_app, seconds, cookies)
+        app.wsgi_app = cache
+        app.extensions[EXTENSION_KEY] = cache
+        caches.append(cache)
+    sidebar_cache = init_sidebar_cache(app)
+    if sidebar_cache is not None:
+        caches.append(sidebar_cache)
+    if caches:
+        app.wsgi_app = ClearOnChange(app.wsgi_app, caches)

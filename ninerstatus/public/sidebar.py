@@ -1,13 +1,30 @@
-"""What the sidebar shows on every page: servers, recent posts and the tag cloud."""
+"""What the sidebar shows on every page: servers, recent posts and the tag cloud; and its drawn HTML, kept.
+
+Drawing the sidebar (every server, a widget per check, 90-day strips, the
+tag cloud) costs most of an uncached page. It is the same for every page
+and every reader: it is drawn from its own template with nothing of the
+page but its lazy ``sidebar`` and ``history`` objects, shows only what
+visitors may see whoever is signed in, and its links are relative. So each
+worker keeps the HTML for ``SIDEBAR_CACHE_SECONDS`` (default 5, far under a
+probe interval), one per application root (the only part of the request its
+links depend on), and a page that misses the page cache pays only for its
+own content. Staff changes in this worker empty it at once (``ClearOnChange``
+in pagecache.py); other workers follow within the period.
+"""
 from __future__ import annotations
 
 import math
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from flask import current_app
+from flask import Flask, current_app, render_template, request
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from sqlalchemy import func, select
-
 from sqlalchemy.orm import selectinload
 
 from ..checks.models import Check
@@ -18,6 +35,9 @@ from ..models import Post, Server, Tag, post_tags
 from ..plugins import get_plugins
 
 CLOUD_WEIGHTS = 5
+EXTENSION_KEY = "ninerstatus.sidebar_cache"
+#: Sidebars kept at most: one per application root, of which a site normally has one.
+MAX_ENTRIES = 8
 
 
 @dataclass(frozen=True)
@@ -75,7 +95,66 @@ class Sidebar:
         return tag_cloud(current_app.config["TAG_CLOUD_SIZE"])
 
 
+class SidebarCache:
+    """Drawn sidebars kept for ``seconds`` by key; ``clear`` forgets them, and any being drawn meanwhile.
+
+    Thread-safe. When an entry runs out, requests arriving together may each
+    draw it again; the last one drawn is kept.
+
+    :param clock: monotonic seconds (tests pass their own).
+    """
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Markup]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def html(self, key: str, draw: Callable[[], Markup]) -> Markup:
+        """The sidebar kept under ``key``, or ``draw()``'s, kept unless content changed while it was drawn."""
+        kept = self._entries.get(key)
+        if kept is not None and self.clock() < kept[0]:
+            return kept[1]
+        generation = self._generation
+        drawn = draw()
+        with self._lock:
+            if generation == self._generation:
+                if len(self._entries) >= MAX_ENTRIES and key not in self._entries:
+                    self._entries = {}
+                self._entries[key] = (self.clock() + self.seconds, drawn)
+        return drawn
+
+    def clear(self) -> None:
+        """Forget every sidebar; those being drawn now are not kept either."""
+        with self._lock:
+            self._entries = {}
+            self._generation += 1
+
+
+def init_sidebar_cache(app: Flask) -> SidebarCache | None:
+    """Keep drawn sidebars for ``SIDEBAR_CACHE_SECONDS`` (none when 0); the caller empties it on changes."""
+    seconds = float(app.config["SIDEBAR_CACHE_SECONDS"])
+    if seconds <= 0:
+        return None
+    cache = SidebarCache(seconds)
+    app.extensions[EXTENSION_KEY] = cache
+    return cache
+
+
+@pass_context
+def sidebar_html(context: Context) -> Markup:
+    """The sidebar for the page being drawn: kept from an earlier page, or drawn now."""
+    def draw() -> Markup:
+        # Only the page's lazy data objects, so whatever the page itself asked of them is not asked again.
+        return Markup(render_template("sidebar.html", sidebar=context["sidebar"], history=context["history"]))
+
+    cache = current_app.extensions.get(EXTENSION_KEY)
+    return draw() if cache is None else cache.html(request.script_root, draw)
+
+
 def sidebar_context() -> dict:
-    """Context processor: a lazy ``sidebar`` and the server and check helpers for every template."""
-    return {"sidebar": Sidebar(), "server_state": server_state, "widget_template": widget_template,
-            "time_ago": time_ago, "latency_ms": latency_ms, "check_state": check_state, "short_time": short_time}
+    """Context processor: a lazy ``sidebar``, its kept HTML and the server and check helpers for every template."""
+    return {"sidebar": Sidebar(), "sidebar_html": sidebar_html, "server_state": server_state,
+            "widget_template": widget_template, "time_ago": time_ago, "latency_ms": latency_ms,
+            "check_state": check_state, "short_time": short_time}
