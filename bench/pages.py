@@ -16,16 +16,18 @@ through the real runner code, so the pages show live states.
 Then, in one run, each rate from ``wrk -t1 -c32 -d10s``: ``ninerstatus
 serve`` (granian) with a few worker and thread settings on the home page,
 and gunicorn beside it for comparison, twice in turn; the best granian
-setting with its page cache off; and ``--rounds`` rounds of,
-for each page, nginx (started here on its own configuration) serving the
-page's bytes as a static file, the page through ``ninerstatus serve``, and
-the page again while ``ninerstatus runner`` probes every check every
-``--runner-interval`` seconds, with a visitor reading it twice a second to
-see how far the newest result it shows lags behind the database. Taking
-turns keeps load that drifts on a shared machine from favouring one side;
-the report gives the medians. Goals (issue 5): each page at 12 % of nginx's rate for its bytes
-or more, content at most one probe interval stale, and under a fifth of the
-rate lost while the runner writes.
+setting with its page and API caches off (the sidebar kept: what a page
+missed by the cache costs) and with nothing kept (what drawing a page
+costs); and ``--rounds`` rounds of, for each page, nginx (started here on
+its own configuration) serving the page's bytes as a static file, the page
+through ``ninerstatus serve``, and the page again while ``ninerstatus
+runner`` probes every check every ``--runner-interval`` seconds, with a
+visitor reading it twice a second to see how far the newest result it
+shows lags behind the database. Taking turns keeps load that drifts on a
+shared machine from favouring one side; the report gives the medians.
+Goals (issue 5): each page at 12 % of nginx's rate for its bytes or more,
+content at most one probe interval stale, and under a fifth of the rate
+lost while the runner writes.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -263,10 +266,12 @@ def fetch(port: int, path: str) -> bytes:
         return response.read()
 
 
-def wrk(port: int, path: str, args: argparse.Namespace) -> float:
+def wrk(port: int, path: str, args: argparse.Namespace, who: str = "ninerstatus serve") -> float:
     """Requests per second of ``wrk -t1 -c32`` on ``path``; exits on answers other than 2xx and 3xx.
 
-    Timeouts (a request unanswered after wrk's 2 s) are counted in ``TIMEOUTS`` and said in the report.
+    Socket errors (timeouts: a request unanswered after wrk's 2 s; reads:
+    the server closed a connection wrk meant to keep) are added up in
+    ``SOCKET_ERRORS`` under ``who`` and the path, and said in the report.
     """
     program = require("wrk", "wrk")
     output = subprocess.run([program, "-t1", f"-c{args.connections}", f"-d{args.duration}s",
@@ -275,12 +280,13 @@ def wrk(port: int, path: str, args: argparse.Namespace) -> float:
         sys.exit(f"wrk on {path}: {output}")
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if errors:
-        TIMEOUTS[path] = TIMEOUTS.get(path, 0) + sum(int(count) for count in errors.groups())
+        SOCKET_ERRORS[f"{who} {path}"] += Counter(dict(zip(("connect", "read", "write", "timeout"),
+                                                             map(int, errors.groups()))))
     return float(re.search(r"Requests/sec:\s+([0-9.]+)", output)[1])
 
 
-#: Socket errors and timeouts wrk saw, by path.
-TIMEOUTS: dict[str, int] = {}
+#: Socket errors wrk saw, by kind, for each server and path.
+SOCKET_ERRORS: defaultdict[str, Counter] = defaultdict(Counter)
 
 
 def newest_in_database(app, summary: bool) -> datetime:
@@ -337,7 +343,8 @@ def fastest(sweep: dict[tuple[str, int, int], list[float]], server: str = "grani
 class Figures:
     sizes: dict[str, int]
     sweep: dict[tuple[str, int, int], list[float]]  # two rates of the home page per server setting
-    uncached: dict[str, float]
+    missed: dict[str, float]  # the page and API caches off, the sidebar kept
+    uncached: dict[str, float]  # nothing kept
     # Per page, one figure a round: nginx, the cached page, the cached page while the runner writes.
     nginx: dict[str, list[float]]
     cached: dict[str, list[float]]
@@ -366,6 +373,17 @@ def results_between(app, begin: datetime, end: datetime) -> int:
     return count
 
 
+#: The page and API caches off: what a page nobody asked for in the last few seconds costs.
+MISS = {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0}
+
+
+def rate_of(site: Site, setting: tuple[str, int, int], path: str, args: argparse.Namespace,
+            **config: object) -> float:
+    """Requests per second of ``path`` served with ``setting`` and ``config``."""
+    with Children() as children:
+        return wrk(serve(site, *setting, children, **config), path, args, f"{setting[0]} {setting[1]}x{setting[2]}")
+
+
 def measure(args: argparse.Namespace, site: Site, app) -> Figures:
     """Every rate of the report; what is compared is measured in turns, so drifting load hits both sides."""
     load = load_average()
@@ -376,16 +394,15 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
     sweep: dict[tuple[str, int, int], list[float]] = {setting: [] for setting in args.settings}
     for turn in range(2):
         for setting in args.settings if turn == 0 else reversed(args.settings):
-            with Children() as children:
-                sweep[setting].append(wrk(serve(site, *setting, children), home, args))
+            sweep[setting].append(rate_of(site, setting, home, args))
             print(f"{setting[0]} --workers {setting[1]} --threads {setting[2]}: home page "
                   f"{sweep[setting][-1]:,.0f}/s", flush=True)
     best = fastest(sweep)
 
-    with Children() as children:
-        port = serve(site, *best, children, PAGE_CACHE_SECONDS=0, API_CACHE_SECONDS=0)
-        uncached = {name: wrk(port, path, args) for name, (path, _) in PAGES.items()}
-    print("uncached: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in uncached.items()), flush=True)
+    missed, uncached = ({name: rate_of(site, best, path, args, **off) for name, (path, _) in PAGES.items()}
+                        for off in (MISS, MISS | {"SIDEBAR_CACHE_SECONDS": 0}))
+    print("page cache missed: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in missed.items())
+          + "; nothing cached: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in uncached.items()), flush=True)
 
     set_intervals(app, args.runner_interval)
     nginx, cached, writing, staleness = ({name: [] for name in PAGES} for _ in range(4))
@@ -395,7 +412,7 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
         port = serve(site, *best, children)
         for turn in range(args.rounds):
             for name, (path, filename) in PAGES.items():
-                nginx[name].append(wrk(static, f"/{filename}", args))
+                nginx[name].append(wrk(static, f"/{filename}", args, "nginx"))
                 cached[name].append(wrk(port, path, args))
                 with Children() as runner:
                     runner.start(ninerstatus_command("runner"), env=site.environment(),
@@ -411,7 +428,7 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
                 print(f"round {turn + 1}, {name}: nginx {nginx[name][-1]:,.0f}/s, cached {cached[name][-1]:,.0f}/s, "
                       f"while the runner writes {writing[name][-1]:,.0f}/s", flush=True)
     sizes = {name: len(body) for name, body in pages.items()}
-    return Figures(sizes, sweep, uncached, nginx, cached, writing, staleness, written, load)
+    return Figures(sizes, sweep, missed, uncached, nginx, cached, writing, staleness, written, load)
 
 
 def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
@@ -432,20 +449,19 @@ def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
         print(f"; best gunicorn ({rival[1]}x{rival[2]}) at "
               f"{statistics.median(figures.sweep[rival]) / statistics.median(figures.sweep[best]):.0%} of it", end="")
     print()
-    print(f"  {'':12} {'bytes':>7} {'nginx/s':>9} {'cached/s':>9} {'ratio':>6} {'uncached/s':>10} {'ratio':>7} "
+    print(f"  {'':12} {'bytes':>7} {'nginx/s':>9} {'cached/s':>9} {'ratio':>6} {'missed/s':>8} {'uncached/s':>10} "
           f"{'writing/s':>9} {'loss':>6}  staleness: median / max")
     for name in PAGES:
         nginx, cached = statistics.median(figures.nginx[name]), statistics.median(figures.cached[name])
         lags = figures.staleness[name]
         lag = f"{statistics.median(lags):.1f} s / {max(lags):.1f} s" if lags else "no result times shown"
         print(f"  {name:12} {figures.sizes[name]:7,} {nginx:9,.0f} {cached:9,.0f} {figures.ratio(name):6.1%} "
-              f"{figures.uncached[name]:10,.0f} {figures.uncached[name] / nginx:7.2%} "
+              f"{figures.missed[name]:8,.0f} {figures.uncached[name]:10,.0f} "
               f"{statistics.median(figures.writing[name]):9,.0f} {figures.loss(name):6.1%}  {lag}")
     print(f"  goals: each ratio at least {RATIO_GOAL:.0%}; loss while the runner writes under {LOSS_GOAL:.0%}; "
           f"content at most one probe interval ({PROBE_INTERVAL} s) old")
-    if TIMEOUTS:
-        print("  wrk socket errors or timeouts (over 2 s): " + ", ".join(
-            f"{path} {count}" for path, count in TIMEOUTS.items()))
+    for where, errors in SOCKET_ERRORS.items():
+        print(f"  wrk socket errors, {where}: " + ", ".join(f"{kind} {count:,}" for kind, count in errors.items()))
     print(f"  the runner wrote {figures.results_written:,} results while it was measured "
           f"({args.rounds} x {len(PAGES)} x {args.duration} s, every check every {args.runner_interval} s); "
           "staleness: how far the newest result a visitor saw lagged behind the database when they asked")

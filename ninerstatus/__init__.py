@@ -120,7 +120,10 @@ def register_plugins(app: Flask) -> None:
 
 
 def register_page_cache(app: Flask) -> None:
-    """Keep public pages for visitors a few seconds (before register_security: behind its proxy fix)."""
+    """Keep public pages for visitors and the shared sidebar a few seconds.
+
+    Before register_security, so it sits behind the proxy fix.
+    """
     from .public.pagecache import init_page_cache
 
     init_page_cache(app)
