@@ -2,7 +2,8 @@
 
 The page draws the line as inline SVG from ``Sparkline.path``: no script, no
 external asset. Hours without a measured response time leave a gap in the
-line instead of a fake zero.
+line instead of a fake zero, and an hour measured alone (the only one on a new
+install) is a short dash kept whole inside the box.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ WIDTH = 120
 HEIGHT = 24
 # Room for the stroke at the top and bottom of the box.
 MARGIN = 1.5
+# The length of the dash drawn for an hour measured alone: wide enough to see.
+DASH = 4
 
 
 def format_latency(microseconds: float | None) -> str:
@@ -68,10 +71,12 @@ class Sparkline:
                 continue
             x = index * step
             y = HEIGHT - MARGIN - mean / top * (HEIGHT - 2 * MARGIN)
-            parts.append(f"{'L' if previous is not None else 'M'}{x:.1f},{y:.1f}")
             if previous is None and (index + 1 == len(means) or means[index + 1] is None):
-                # A lone hour between gaps still shows, as a short dash.
-                parts.append("h1")
+                # A lone hour still shows, as a dash around its place that the box's edges do not cut.
+                start = min(max(x - DASH / 2, MARGIN), WIDTH - MARGIN - DASH)
+                parts.append(f"M{start:.1f},{y:.1f}h{DASH}")
+            else:
+                parts.append(f"{'L' if previous is not None else 'M'}{x:.1f},{y:.1f}")
             previous = mean
         return "".join(parts)
 
@@ -81,6 +86,9 @@ class Sparkline:
         total = self.total
         if total.latency_count == 0:
             return "no response times measured in the last 24 hours"
+        if sum(mean is not None for mean in self.means) == 1:
+            return (f"only one hour measured in the last 24 hours: mean {format_latency(total.latency_mean_us)}, "
+                    f"95 % within {format_latency(total.latency_p95_us)}")
         slowest = max(mean or 0 for mean in self.means)
         return (f"last 24 hours: mean {format_latency(total.latency_mean_us)}, "
                 f"95 % within {format_latency(total.latency_p95_us)}, "

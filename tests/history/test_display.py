@@ -61,7 +61,7 @@ def test_a_sparkline_scales_from_zero_to_the_slowest_hour_and_leaves_gaps():
     line = Sparkline((one_hour(10_000), one_hour(20_000), Tally(), one_hour(5_000), one_hour(20_000)), NOW)
     # x steps of 30 over a 120-wide box; y from 22.5 (zero) up to 1.5 (the slowest hour).
     assert line.path == "M0.0,12.0L30.0,1.5M90.0,17.2L120.0,1.5"
-    assert Sparkline((Tally(), one_hour(8_000), Tally()), NOW).path == "M60.0,1.5h1"
+    assert Sparkline((Tally(), one_hour(8_000), Tally()), NOW).path == "M58.0,1.5h4"
     assert Sparkline((Tally(),) * 24, NOW).path == ""
 
 
