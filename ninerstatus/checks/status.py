@@ -83,11 +83,13 @@ class ServerState:
     label: str
     checks: tuple[Check, ...] = ()
     maintenance: MaintenanceWindow | None = None
+    # True for a public server without checks: its label is what staff list, not a live result.
+    not_probed: bool = False
 
     @property
     def css(self) -> str:
-        """The class name the stylesheet colours by."""
-        return self.label.lower().replace(" ", "-")
+        """The class name the stylesheet colours by; "not-probed" is never coloured as a live result."""
+        return "not-probed" if self.not_probed else self.label.lower().replace(" ", "-")
 
     @property
     def under_maintenance(self) -> bool:
@@ -104,9 +106,9 @@ def server_state(server: Server, now: datetime | None = None) -> ServerState:
     """INTERNAL for internal servers; UNDER MAINTENANCE in an announced window; else the worst public check.
 
     A public server without checks shows OPERATIONAL, which is what staff
-    declare by listing it; once it has checks only their results count, and a
-    check with no result yet, or no recent one, makes the server UNKNOWN,
-    never green.
+    declare by listing it, marked as not probed so it is not coloured as a
+    live result; once it has checks only their results count, and a check with
+    no result yet, or no recent one, makes the server UNKNOWN, never green.
     """
     if not server.is_public:
         return ServerState("INTERNAL")
@@ -118,7 +120,7 @@ def server_state(server: Server, now: datetime | None = None) -> ServerState:
         return ServerState(MAINTENANCE_LABEL, checks, window)
     upcoming = windows[0] if windows else None
     if not checks:
-        return ServerState("OPERATIONAL", maintenance=upcoming)
+        return ServerState("OPERATIONAL", maintenance=upcoming, not_probed=True)
     worst = Status.worst(check_state(c, now).status for c in checks)
     return ServerState(SERVER_LABELS[worst], checks, upcoming)
 

@@ -104,7 +104,9 @@
     serverPlaces().forEach(function (place) {
       var server = byCode[place.code];
       if (!server) { return; }
-      setStatusClass(place.box, server.label.toLowerCase().replace(/ /g, "-"));
+      // A public server without checks is OPERATIONAL as listed, not probed: never coloured as a live result.
+      var notProbed = server.label === "OPERATIONAL" && server.checks && server.checks.length === 0;
+      setStatusClass(place.box, notProbed ? "not-probed" : server.label.toLowerCase().replace(/ /g, "-"));
       if (place.label) {
         setLeadingText(place.label, server.label);
         if (place.label.title) { place.label.title = "Server " + server.code + " is " + server.status; }
