@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from ..api import is_api_path
 from ..extensions import db
 
 TITLES = {
@@ -25,7 +26,10 @@ def handle_http_error(error: Exception):
         db.session.rollback()
     payload = {"error": {"code": code, "title": TITLES.get(code, error.name),
                          "description": error.description}}
-    if request.blueprint == "api" or request.accept_mimetypes.best == "application/json":
-        return payload, code
+    # The error's own headers (a 405's Allow) without its HTML Content-Type.
+    headers = [(name, value) for name, value in error.get_headers() if name.lower() != "content-type"]
+    # request.blueprint is None when no route matched, so the API is recognised by its address.
+    if is_api_path(request.path) or request.accept_mimetypes.best == "application/json":
+        return payload, code, headers
     # A broken database is the usual cause of a 500, so that page skips the sidebar.
-    return render_template("error.html", with_sidebar=code < 500, **payload["error"]), code
+    return render_template("error.html", with_sidebar=code < 500, **payload["error"]), code, headers

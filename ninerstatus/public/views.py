@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from urllib.parse import urlencode
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
+from ..markup import strip_control_chars
 from ..models import Post, Server, Tag
 from . import bp
 from .pagination import paginate
@@ -37,6 +39,23 @@ def visible_tag_or_404(slug: str) -> Tag:
     if tag is None:
         abort(404, description="No published post carries this tag.")
     return tag
+
+
+def server_or_404(code: str) -> Server:
+    """Return the server with ``code``; a code in another case redirects (301) to its own spelling.
+
+    Codes are unique whatever their case, so ``/servers/nc042`` can only mean
+    NC042. Every server is listed in the sidebar, so the redirect reveals nothing.
+    """
+    server_ = db.session.scalar(select(Server).where(Server.code == code))
+    if server_ is None:
+        server_ = db.session.scalar(select(Server).where(func.lower(Server.code) == code.lower()))
+        if server_ is None:
+            abort(404, description="No server is listed with this code.")
+        # The arguments (a page number) go along, encoded here: url_for would read "_anchor" and such as its own.
+        query = f"?{urlencode(list(request.args.items(multi=True)))}" if request.args else ""
+        abort(redirect(url_for("public.server", code=server_.code) + query, 301))
+    return server_
 
 
 def visible_posts():
@@ -89,9 +108,15 @@ def tag(slug: str):
 @bp.get("/servers/<code>")
 def server(code: str):
     """A server's details and every published post that affected it."""
-    server_ = db.session.scalar(select(Server).where(Server.code == code)) or abort(404)
+    server_ = server_or_404(code)
     page = paginate(visible_posts().where(Post.servers.any(Server.id == server_.id)), _per_page())
     return render_template("public/server.html", server=server_, page=page)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and crawlers ask for /favicon.ico whatever the page links: send them to the site's icon."""
+    return redirect(url_for("static", filename="img/favicon.svg"), 301)
 
 
 @bp.get("/archive/")
@@ -122,7 +147,9 @@ def archive_month(year: int, month: int):
 @bp.get("/search")
 def search():
     """Published posts whose title or text contains the query."""
-    query = request.args.get("q", "").strip()
+    # Control characters cannot be typed and match nothing sensible (a NUL even
+    # ends the pattern early in SQLite), so they are dropped before anything else.
+    query = strip_control_chars(request.args.get("q", "")).strip()
     limit = current_app.config["SEARCH_MAX_LENGTH"]
     if len(query) > limit:
         abort(400, description=f"Search for at most {limit} characters.")
