@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Where each top-level folder of the checkout lands in the installed distribution.
 INSTALLED_AS = {"ninerstatus": "ninerstatus", "plugins": "ninerstatus_plugins",
                 "migrations": "ninerstatus_migrations"}
-SHIPPED_SUFFIXES = {".py", ".html", ".css", ".js", ".ini", ".mako"}
+SHIPPED_SUFFIXES = {".py", ".html", ".css", ".js", ".svg", ".ini", ".mako"}
 
 
 def shipped_sources() -> set[str]:
