@@ -70,7 +70,7 @@ def check_command(type_name: str, host: str, port: int | None, tls_mode: str | N
     try:
         settings = check_type.parse_settings(_parse_options(options))
         port = port or check_type.default_port
-        tls = TlsMode(tls_mode) if tls_mode else check_type.default_tls(port)
+        tls = check_type.tls_for(port, TlsMode(tls_mode) if tls_mode else None)
         target = Target(host, port, Family(family), tls, tls_name)
         policy = TlsPolicy(verify=not insecure, ca_file=ca_file, warn_days=warn_days, crit_days=crit_days)
     except (CheckTypeError, InvalidTarget, ValueError) as error:

@@ -4,7 +4,7 @@ The core dispatches by type name; it never calls every plugin for every check.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -33,6 +33,10 @@ class CheckType:
     :param ports: well-known ports by name, offered as presets (``{"submission": 587, "smtps": 465}``).
     :param tls_by_port: how TLS is reached on well-known ports (``{587: TlsMode.STARTTLS,
         465: TlsMode.IMPLICIT}``); other ports default to no TLS.
+    :param tls_modes: the TLS modes the probe can use; the admin form offers only these and
+        the form and ``ninerstatus check --tls`` refuse the others. Default: no TLS and implicit
+        TLS (``ctx.session`` speaks TLS from the first byte for any protocol), plus the modes
+        named in ``tls_by_port``; a protocol with its own STARTTLS-style upgrade declares it.
     :param transports: what the check can run over (``("tcp",)``, or ``("udp", "tcp", "tls")`` for SIP).
     :param settings: unbound WTForms fields by setting name; the admin form and the
         command line's ``--option name=value`` are both built from them.
@@ -46,6 +50,7 @@ class CheckType:
     default_port: int
     ports: Mapping[str, int] = field(default_factory=dict)
     tls_by_port: Mapping[int, TlsMode] = field(default_factory=dict)
+    tls_modes: Collection[TlsMode] | None = None
     transports: tuple[str, ...] = ("tcp",)
     settings: Mapping[str, Field] = field(default_factory=dict)
     widget_template: str = DEFAULT_WIDGET
@@ -56,10 +61,34 @@ class CheckType:
             raise CheckTypeError(f"check type name {self.name!r} must be a lower-case identifier")
         if not callable(self.probe):
             raise CheckTypeError(f"check type {self.name!r}: probe is not callable")
+        declared = self.tls_modes
+        if declared is None:
+            declared = {TlsMode.NONE, TlsMode.IMPLICIT, *self.tls_by_port.values()}
+        # Always a tuple in TlsMode order, so forms and messages list the modes the same way.
+        modes = tuple(mode for mode in TlsMode if mode in {TlsMode(m) for m in declared})
+        if not modes:
+            raise CheckTypeError(f"check type {self.name!r}: tls_modes is empty")
+        unsupported = sorted({m.value for m in self.tls_by_port.values()} - {m.value for m in modes})
+        if unsupported:
+            raise CheckTypeError(f"check type {self.name!r}: tls_by_port uses {', '.join(unsupported)}, "
+                                 f"which tls_modes leaves out")
+        object.__setattr__(self, "tls_modes", modes)
 
     def default_tls(self, port: int) -> TlsMode:
         """The TLS mode a check on ``port`` uses unless told otherwise."""
-        return self.tls_by_port.get(port, TlsMode.NONE)
+        return self.tls_by_port.get(port, TlsMode.NONE if TlsMode.NONE in self.tls_modes else self.tls_modes[0])
+
+    def tls_for(self, port: int, mode: TlsMode | None = None) -> TlsMode:
+        """The TLS mode of a check on ``port``: ``mode`` if given, else the port's usual one.
+
+        Raises ``CheckTypeError`` when this type cannot use ``mode``.
+        """
+        if mode is None:
+            return self.default_tls(port)
+        if mode not in self.tls_modes:
+            supported = ", ".join(m.value for m in self.tls_modes)
+            raise CheckTypeError(f"{self.name} cannot use TLS mode {mode.value} (it supports {supported})")
+        return mode
 
     @cached_property
     def form_class(self) -> type[Form]:

@@ -26,7 +26,8 @@ from wtforms import (Form, IntegerField, SelectChoice, SelectField, StringField,
                      validators)
 from wtforms.fields import Field
 
-from ninerstatus import CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, SubCheck, Target, hookimpl
+from ninerstatus import (CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, SubCheck, Target, TlsMode,
+                         hookimpl)
 from ninerstatus.probing import ProbeContext, ProbeSession
 
 from . import _dns_query as query
@@ -381,6 +382,7 @@ def ninerstatus_check_types() -> list[CheckType]:
             default_port=53,
             ports={"dns": 53},
             transports=("udp", "tcp"),
+            tls_modes=(TlsMode.NONE,),
             settings=DNS_SETTINGS,
             description="Asks the nameserver itself (no recursion) for a record over UDP and TCP; requires an "
                         "authoritative answer, checks the rcode and compares expected records exactly.",
@@ -392,6 +394,7 @@ def ninerstatus_check_types() -> list[CheckType]:
             default_port=53,
             ports={"dns": 53},
             transports=("udp", "tcp"),
+            tls_modes=(TlsMode.NONE,),
             settings=SYNC_SETTINGS,
             description="Compares the zone's SOA serial on the primary (the checked host) and its secondaries "
                         "with RFC 1982 arithmetic and an allowed lag.",

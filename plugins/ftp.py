@@ -257,6 +257,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         default_port=21,
         ports={"ftp": 21, "ftps": 990},
         tls_by_port={990: TlsMode.IMPLICIT},
+        tls_modes=tuple(TlsMode),  # STARTTLS: AUTH TLS required
         settings={
             "auth_tls": SelectField(
                 "AUTH TLS", default="optional", choices=["optional", "required", "off"],

@@ -389,6 +389,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         default_port=443,
         ports={"https": 443, "http": 80},
         tls_by_port={443: TlsMode.IMPLICIT, 80: TlsMode.NONE},
+        tls_modes=(TlsMode.NONE, TlsMode.IMPLICIT),  # HTTP has no STARTTLS
         settings=SETTINGS,
         description="Requests a page over HTTP/1.1 (TLS verified), follows redirects within limits, "
                     "and checks the status against an accepted set and optionally the body.",

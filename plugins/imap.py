@@ -183,6 +183,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         default_port=143,
         ports={"imap": 143, "imaps": 993},
         tls_by_port={143: TlsMode.STARTTLS, 993: TlsMode.IMPLICIT},
+        tls_modes=tuple(TlsMode),
         settings=credential_settings(),
         description=("Reads the greeting (OK, PREAUTH or BYE), asks CAPABILITY, upgrades with STARTTLS "
                      "where required (143) or speaks TLS from the start (993), asks CAPABILITY again, "

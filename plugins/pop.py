@@ -106,6 +106,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         default_port=110,
         ports={"pop3": 110, "pop3s": 995},
         tls_by_port={110: TlsMode.STARTTLS, 995: TlsMode.IMPLICIT},
+        tls_modes=tuple(TlsMode),
         settings=credential_settings(),
         description=("Reads the +OK greeting, asks CAPA, upgrades with STLS where required (110) or "
                      "speaks TLS from the start (995), asks CAPA again, optionally logs in with "

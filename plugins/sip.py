@@ -131,6 +131,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         default_port=SIP_PORT,
         ports={"sip": SIP_PORT, "sips": SIPS_PORT},
         tls_by_port={SIPS_PORT: TlsMode.IMPLICIT},
+        tls_modes=(TlsMode.NONE, TlsMode.IMPLICIT),  # SIP has no STARTTLS
         transports=("udp", "tcp", "tls"),
         settings={
             "transport": SelectField("Transport", default="auto", choices=["auto", "udp", "tcp", "tls"],

@@ -7,6 +7,7 @@ says. Adding a hook without a test or a section in the guide fails here.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import inspect
 import re
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ninerstatus import ErrorKind, ProbeResult, Status, create_app, get_plugins, hookspecs
+from ninerstatus import CheckType, ErrorKind, ProbeResult, Status, create_app, get_plugins, hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -164,3 +165,19 @@ def test_guide_entry_point_example_matches_the_example_distribution():
     example = tomllib.loads((ROOT / "examples" / "ninerstatus-ssh-banner" / "pyproject.toml").read_text())
     assert tomllib.loads(snippet)["project"]["entry-points"] == example["project"]["entry-points"]
     assert "ninerstatus" in example["project"]["entry-points"]
+
+
+def test_guide_counts_and_names_every_bundled_check_type(tmp_path):
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "DATABASE_URL": f"sqlite:///{tmp_path / 'db'}",
+                      "PLUGINS_FOLDER": str(tmp_path / "no_local_plugins")})
+    bundled = list(get_plugins(app).check_types)
+    numbers = dict(enumerate("zero one two three four five six seven eight nine ten eleven twelve".split()))
+    opening = GUIDE.read_text().split("\n\n")[1]
+    assert f"The {numbers[len(bundled)]} bundled check types" in opening
+    assert [name for name in bundled if f"`{name}`" not in opening] == []
+
+
+def test_guide_documents_every_check_type_field():
+    table = GUIDE.read_text().split("## Check types")[1].split("##")[0]
+    fields = [field.name for field in dataclasses.fields(CheckType)]
+    assert [name for name in fields if f"| `{name}` |" not in table] == []

@@ -13,7 +13,7 @@ from ..models import Server, Visibility
 from ..plugins import get_plugins
 from ..probing import Family, TlsMode, run_probe
 from . import bp
-from .check_forms import check_form_class, secret_setting_names
+from .check_forms import check_form_class, secret_setting_names, tls_mode_problem
 from .errors import redisplays_form
 from .editing import server_choices
 from .servers import server_or_404
@@ -55,12 +55,13 @@ def _save(form, check_type: CheckType, check: Check | None):
         check.label = (form.label.data or "").strip()
         check.host = form.host.data
         check.port = form.port.data or check_type.default_port
-        check.tls_mode = TlsMode(form.tls_mode.data) if form.tls_mode.data else check_type.default_tls(check.port)
+        check.tls_mode = check_type.tls_for(check.port, TlsMode(form.tls_mode.data) if form.tls_mode.data else None)
         check.family = Family(form.family.data)
         check.tls_name = form.tls_name.data or None
         check.tls_verify = form.tls_verify.data
         check.ca_file = form.ca_file.data or None
-        for name in ("warn_days", "crit_days", "interval_seconds", "timeout_seconds"):
+        for name in ("warn_days", "crit_days", "interval_seconds", "timeout_seconds", "failures_before_down",
+                     "successes_before_up"):
             setattr(check, name, getattr(form, name).data)
         check.visibility = Visibility(form.visibility.data)
         check.enabled = form.enabled.data
@@ -95,6 +96,10 @@ def edit_check(check_id: int):
         form.tls_mode.data = check.tls_mode.value
         form.family.data = check.family.value
         form.visibility.data = check.visibility.value
+        # A check stored before its type declared its TLS modes may use one it cannot: say so at once.
+        problem = tls_mode_problem(check_type, check.tls_mode.value)
+        if problem:
+            form.tls_mode.errors = [problem]
     return _save(form, check_type, check)
 
 

@@ -1,6 +1,7 @@
 """Staff manage checks: add, validate, edit, probe now, delete; editors cannot."""
 from __future__ import annotations
 
+import re
 import socket
 import threading
 
@@ -9,7 +10,8 @@ from sqlalchemy import func, select
 
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
-from ninerstatus.probing import TlsMode
+from ninerstatus.probing import ProbeResult, Status, TlsMode
+from ninerstatus.runner.damping import apply_result
 
 from ..factories import make_server
 from .conftest import csrf_token_in
@@ -45,7 +47,8 @@ def banner_server():
 def check_form(auth, server_id: int, **fields) -> dict:
     data = {"server_id": server_id, "label": "Greeting", "host": "127.0.0.1", "port": "", "tls_mode": "",
             "family": "any", "tls_name": "", "tls_verify": "y", "ca_file": "", "warn_days": 21, "crit_days": 7,
-            "interval_seconds": 60, "timeout_seconds": 2, "visibility": "public", "enabled": "y",
+            "interval_seconds": 60, "timeout_seconds": 2, "failures_before_down": 2, "successes_before_up": 1,
+            "visibility": "public", "enabled": "y",
             "settings-expect": "banner", "settings-secret": "s3cret"}
     data.update(fields)
     return {k: v for k, v in data.items() if v is not None}
@@ -85,6 +88,58 @@ def test_thresholds_and_timeout_are_checked_against_each_other(app, auth, server
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Must not be more than the warning threshold." in page and "Must be shorter than the interval." in page
+
+
+def test_new_check_form_shows_the_retry_counts_with_their_defaults(auth, server_id):
+    auth.login()
+    page = auth.client.get("/admin/checks/new/banner").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="failures_before_down"[^>]*value="2"', page)
+    assert re.search(r'<input[^>]*id="successes_before_up"[^>]*value="1"', page)
+    assert "consecutive failed probes before the check counts as down" in page.lower()
+
+
+def test_retry_counts_are_saved_and_the_runner_keeps_to_them(app, auth, server_id):
+    auth.login()
+    response = auth.post("/admin/checks/new/banner", check_form(auth, server_id, failures_before_down=3,
+                                                                 successes_before_up=2))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    with app.app_context():
+        check = db.session.scalars(select(Check)).one()
+        assert (check.failures_before_down, check.successes_before_up) == (3, 2)
+        changes = [apply_result(check, ProbeResult(Status.CRITICAL, "down")) for _ in range(3)]
+        assert [change is not None for change in changes] == [False, False, True]
+        changes = [apply_result(check, ProbeResult(Status.OK, "up")) for _ in range(2)]
+        assert [change is not None for change in changes] == [False, True]
+    page = auth.client.get(f"/admin/checks/{check.id}").get_data(as_text=True)
+    assert re.search(r'<input[^>]*id="failures_before_down"[^>]*value="3"', page)
+
+
+@pytest.mark.parametrize("value", ["0", "11"])
+def test_retry_counts_stay_between_one_and_ten(app, auth, server_id, value):
+    auth.login()
+    response = auth.post("/admin/checks/new/banner", check_form(auth, server_id, failures_before_down=value,
+                                                                 successes_before_up=value))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and page.count("Number must be between 1 and 10.") == 2
+    assert stored_checks(app) == []
+
+
+@pytest.mark.parametrize("name, typed, message", [
+    ("port", "abc", "Enter a port number from 1 to 65535, such as 587."),
+    ("interval_seconds", "1 minute", "Enter a whole number in digits, without units."),
+    ("timeout_seconds", "2,5", "Enter a number in digits, such as 10 or 2.5."),
+    ("failures_before_down", "many", "Enter a whole number in digits, without units."),
+    ("successes_before_up", "once", "Enter a whole number in digits, without units."),
+])
+def test_a_number_that_is_not_one_gets_one_error_and_is_shown_as_typed(app, auth, server_id, name, typed, message):
+    auth.login()
+    response = auth.post("/admin/checks/new/banner", check_form(auth, server_id, **{name: typed}))
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.findall(rf'<p class="field-error" id="{name}-error">(.*?)</p>', page) == [message]
+    # A text box, so the browser shows it as typed (a number input would empty it).
+    assert re.search(rf'<input[^>]*id="{name}"[^>]*type="text"[^>]*value="{typed}"', page)
+    assert stored_checks(app) == []
 
 
 def test_editing_keeps_a_stored_password_setting_left_empty(app, auth, server_id):

@@ -1,0 +1,114 @@
+"""TLS modes: each check type declares the ones it can use; the admin form and the command line keep to them."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from ninerstatus import CheckType, ProbeResult, Status, TlsMode
+from ninerstatus.checks.models import Check
+from ninerstatus.checktypes import CheckTypeError
+from ninerstatus.extensions import db
+
+from ..factories import make_server
+
+HTTP_FORM = {"label": "Website", "host": "www.example.net", "port": "", "tls_mode": "", "family": "any",
+             "tls_name": "", "tls_verify": "y", "ca_file": "", "warn_days": 21, "crit_days": 7,
+             "interval_seconds": 60, "timeout_seconds": 10, "failures_before_down": 2, "successes_before_up": 1,
+             "visibility": "public", "enabled": "y"}
+
+
+def _probe(target, settings, ctx):
+    return ProbeResult(Status.OK, "ok")
+
+
+@pytest.fixture
+def server_id(app):
+    with app.app_context():
+        return make_server("NC050").id
+
+
+def offered_tls_modes(page: str) -> list[str]:
+    """The values the TLS drop-down offers, the type's port default ("") first."""
+    select_html = re.search(r'<select id="tls_mode".*?</select>', page, flags=re.S).group(0)
+    return re.findall(r'<option[^>]*value="([^"]*)"', select_html)
+
+
+def test_a_type_that_declares_nothing_gets_plain_and_implicit_tls_and_what_its_ports_use():
+    plain = CheckType(name="plain", label="Plain", probe=_probe, default_port=7)
+    mail = CheckType(name="mail", label="Mail", probe=_probe, default_port=25, tls_by_port={587: TlsMode.STARTTLS})
+    assert plain.tls_modes == (TlsMode.NONE, TlsMode.IMPLICIT)
+    assert mail.tls_modes == (TlsMode.NONE, TlsMode.STARTTLS, TlsMode.IMPLICIT)
+
+
+def test_declared_tls_modes_must_cover_the_ports_and_not_be_empty():
+    with pytest.raises(CheckTypeError, match="tls_by_port uses starttls"):
+        CheckType(name="odd", label="Odd", probe=_probe, default_port=1, tls_by_port={2: TlsMode.STARTTLS},
+                  tls_modes=(TlsMode.NONE,))
+    with pytest.raises(CheckTypeError, match="tls_modes is empty"):
+        CheckType(name="none", label="None", probe=_probe, default_port=1, tls_modes=())
+
+
+def test_a_tls_only_type_defaults_to_tls_on_any_port():
+    dot = CheckType(name="dot", label="DNS over TLS", probe=_probe, default_port=853, tls_modes=(TlsMode.IMPLICIT,))
+    assert dot.default_tls(853) is dot.default_tls(5353) is TlsMode.IMPLICIT
+    with pytest.raises(CheckTypeError, match="dot cannot use TLS mode none"):
+        dot.tls_for(853, TlsMode.NONE)
+
+
+@pytest.mark.parametrize("type_name, offered", [
+    ("http", ["", "none", "implicit"]),
+    ("sip", ["", "none", "implicit"]),
+    ("dns", ["", "none"]),
+    ("smtp", ["", "none", "starttls", "implicit"]),
+    ("ftp", ["", "none", "starttls", "implicit"]),
+])
+def test_the_form_offers_only_the_tls_modes_of_the_type(auth, server_id, type_name, offered):
+    auth.login()
+    page = auth.client.get(f"/admin/checks/new/{type_name}").get_data(as_text=True)
+    assert offered_tls_modes(page) == offered
+
+
+def test_starttls_for_http_is_refused_next_to_the_field_keeping_what_was_typed(app, auth, server_id):
+    auth.login()
+    response = auth.post("/admin/checks/new/http", {**HTTP_FORM, "server_id": server_id, "tls_mode": "starttls"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert ('<p class="field-error" id="tls_mode-error">HTTP(S) checks cannot use “STARTTLS (required)”: '
+            'choose “No TLS” or “TLS from the first byte”.</p>') in page
+    assert 'value="Website"' in page and 'value="www.example.net"' in page
+    with app.app_context():
+        assert db.session.scalars(select(Check)).all() == []
+    # The same form with a mode HTTP has is saved.
+    assert auth.post("/admin/checks/new/http", {**HTTP_FORM, "server_id": server_id,
+                                                "tls_mode": "implicit"}).status_code == 302
+
+
+def test_a_made_up_tls_mode_is_refused_too(app, auth, server_id):
+    auth.login()
+    response = auth.post("/admin/checks/new/http", {**HTTP_FORM, "server_id": server_id, "tls_mode": "quic"})
+    assert response.status_code == 400
+    assert "HTTP(S) checks cannot use this TLS mode" in response.get_data(as_text=True)
+
+
+def test_editing_a_stored_check_with_a_mode_its_type_lacks_says_so_at_once(app, auth, server_id):
+    with app.app_context():
+        check = Check(server_id=server_id, type_name="http", host="www.example.net", port=443,
+                      tls_mode=TlsMode.STARTTLS)
+        db.session.add(check)
+        db.session.commit()
+        check_id = check.id
+    auth.login()
+    page = auth.client.get(f"/admin/checks/{check_id}").get_data(as_text=True)
+    assert "HTTP(S) checks cannot use “STARTTLS (required)”" in page
+
+
+def test_the_command_line_refuses_a_tls_mode_the_type_lacks(runner):
+    result = runner.invoke(args=["check", "http", "--host", "127.0.0.1", "--tls", "starttls"])
+    assert result.exit_code == 2
+    assert "http cannot use TLS mode starttls (it supports none, implicit)" in result.output
+    nagios = runner.invoke(args=["check", "dns", "--host", "127.0.0.1", "-o", "name=example.net",
+                                 "--tls", "implicit", "--nagios"])
+    assert (nagios.exit_code, nagios.output.strip()) == (
+        3, "DNS UNKNOWN - dns cannot use TLS mode implicit (it supports none)")
