@@ -88,7 +88,8 @@ def _save(form, post: Post | None):
     apply_action(post, action, form, now, current_user._get_current_object())
     record_revision(post, current_user._get_current_object())
     db.session.commit()
-    flash(f"“{post.title}” is {post_state(post, now)}."
+    state = post_state(post, now)
+    flash(f"“{post.title}” is {'saved as a draft' if state == 'draft' else state}."
           + (" Visitors can read it now." if action == PUBLISH else ""))
     return redirect(url_for("admin.edit_post", post_id=post.id))
 

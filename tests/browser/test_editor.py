@@ -118,7 +118,7 @@ def test_a_draft_stays_invisible_to_an_anonymous_browser(page, visitor, live_sit
     page.keyboard.type("Not for visitors yet.")
     page.click("button:has-text('Save draft')")
     page.wait_for_url(re.compile(r"/admin/posts/\d+$"))
-    assert "is draft" in page.inner_text(".notice")
+    assert "is saved as a draft" in page.inner_text(".notice")
     slug = live_site.query(select(Post.slug))[0]
 
     response = visitor.goto(f"{live_site.url}/posts/{slug}")
