@@ -1,8 +1,9 @@
 """The staff dashboard: what needs a person now.
 
-Incidents the probes drafted (publish in one click, or edit first), updates
-the runner suggests on recovery (publish or dismiss), checks that are not OK,
-whether a probe runner is alive, and notifications that could not be sent.
+Incidents the probes drafted (publish in one click, or edit first) beside
+what the probes see now, for staff only; updates the runner suggests on
+recovery (publish or dismiss), checks that are not OK, whether a probe
+runner is alive, and notifications that could not be sent.
 Editors and admins alike may act here: everything published is a post.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..runner.models import RunnerHeartbeat
 from ..timeutil import utcnow
 from . import bp
 from .editing import PUBLISH, apply_action, record_revision
+from .findings import post_findings
 from .posts import post_or_404
 
 #: A runner that has not reported for this long is presumed dead.
@@ -59,6 +61,7 @@ def dashboard():
                                      .where(Notification.sent_at.is_(None), Notification.attempts > 0)
                                      .order_by(Notification.created_at.desc()).limit(UNDELIVERED_SHOWN)).all()
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
+                           findings={post.id: post_findings(post, now) for post in drafts},
                            troubled=checks_in_trouble(now), runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
                            heartbeat_limit=HEARTBEAT_LIMIT, undelivered=undelivered,

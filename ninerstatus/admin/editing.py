@@ -15,6 +15,7 @@ from wtforms import SelectChoice
 from ..extensions import db
 from ..markup import make_excerpt, sanitise_html
 from ..models import Post, PostKind, PostRevision, PostStatus, PostUpdate, Server, Tag, UpdateState, User
+from ..runner.incidents import PROBE_ORIGIN, investigating_html
 from ..slugs import slugify, unique_slug
 from ..timeutil import utcnow
 from .forms import PostForm, parse_tag_names
@@ -148,8 +149,9 @@ def apply_action(post: Post, action: str, form: PostForm | None, now: datetime, 
     """Set the post's status and publication time for the button pressed.
 
     An incident the runner drafted starts its public timeline at "investigating"
-    when it is first published, from the editor or the dashboard alike: without
-    an update it would read as a report of something already over.
+    (saying so in words) when it is first published, from the editor or the
+    dashboard alike: without an update it would read as a report of something
+    already over.
     """
     if action == SAVE_DRAFT:
         # A post that was out keeps its date: it marks that its address is fixed now.
@@ -163,8 +165,10 @@ def apply_action(post: Post, action: str, form: PostForm | None, now: datetime, 
         if not post.is_visible(now):
             post.published_at = now
         post.status = PostStatus.PUBLISHED
-        if post.origin == "probe" and not post.updates:
-            post.updates.insert(0, PostUpdate(state=UpdateState.INVESTIGATING, created_at=now, author=author))
+        if post.origin == PROBE_ORIGIN and not post.updates:
+            first = PostUpdate(state=UpdateState.INVESTIGATING, created_at=now, author=author)
+            first.set_body(investigating_html(post))
+            post.updates.insert(0, first)
 
 
 def record_revision(post: Post, author: User | None, note: str = "") -> None:

@@ -6,8 +6,9 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import or_, select
 
+from ..api.statuspage import incident_status
 from ..extensions import db
-from ..models import Post, PostStatus, Server, Tag
+from ..models import Post, PostKind, PostStatus, Server, Tag
 from ..public.pagination import paginate
 from ..public.views import like_pattern
 from ..timeutil import utcnow
@@ -15,6 +16,7 @@ from . import bp
 from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, post_form, post_state,
                       preview_post, publishing_error, record_revision)
 from .errors import redisplays_form
+from .findings import post_findings
 from .forms import UpdateForm
 
 POSTS_PER_PAGE = 25
@@ -69,10 +71,14 @@ def posts():
 
 
 def _editor(form, post: Post | None, message: str | None = None, status: int = 200):
+    now = utcnow()
+    incident = post is not None and post.kind is PostKind.INCIDENT
     return render_template("admin/posts/edit.html", form=form, post=post, message=message,
                            tag_names=existing_tag_names(), update_form=UpdateForm(formdata=None),
                            state=post_state(post) if post is not None else "draft",
-                           now_utc=f"{utcnow():%Y-%m-%d %H:%M}"), status
+                           findings=post_findings(post, now) if incident else [],
+                           reported_as=incident_status(post) if incident else None,
+                           now_utc=f"{now:%Y-%m-%d %H:%M}"), status
 
 
 def _save(form, post: Post | None):

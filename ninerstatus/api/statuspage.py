@@ -12,7 +12,10 @@ How ninerstatus maps onto Statuspage:
   Statuspage clients.
 - **Incidents** are published incident posts; their updates are the post's
   timeline. An incident's status is its newest update's; a post without
-  updates is a report written after the fact, so it counts as resolved.
+  updates is a report written after the fact, so it counts as resolved, as
+  of its publication. Staff writing during an outage add an "investigating"
+  update (the editor says so; incidents the probes drafted get one when
+  published) to show it as ongoing.
   Posts carry no declared impact: it is ``minor``, or worse while the
   incident is open and the servers it names are worse off now.
 - **Scheduled maintenances** are published maintenance posts with a window.
@@ -82,9 +85,17 @@ def newest_update(post: Post) -> PostUpdate | None:
 
 
 def incident_status(post: Post) -> str:
-    """investigating, identified, monitoring or resolved: the newest update's state."""
+    """investigating, identified, monitoring or resolved: the newest update's state; resolved without updates."""
     latest = newest_update(post)
     return latest.state.value if latest else UpdateState.RESOLVED.value
+
+
+def incident_resolved_at(post: Post) -> datetime | None:
+    """When a resolved incident was resolved: its newest update's time, or its publication without updates."""
+    if incident_status(post) != UpdateState.RESOLVED.value:
+        return None
+    latest = newest_update(post)
+    return latest.created_at if latest else post.published_at
 
 
 def maintenance_status(post: Post, now: datetime) -> str:
@@ -217,8 +228,7 @@ class StatusPage:
             impact = max([impact] + [COMPONENT_LEVELS[c["status"]] for c in affected])
         return {**self._post_fields(post, affected), "status": status, "impact": INDICATORS[impact],
                 "monitoring_at": iso(first_update_at(post, UpdateState.MONITORING)),
-                "resolved_at": iso(newest_update(post).created_at) if status == "resolved" and post.updates
-                else None}
+                "resolved_at": iso(incident_resolved_at(post))}
 
     def _maintenance(self, post: Post) -> dict[str, Any]:
         affected = [self.components_by_server[s.id] for s in post.servers if s.id in self.components_by_server]

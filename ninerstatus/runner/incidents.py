@@ -1,10 +1,15 @@
-"""Incident posts drafted by the probes, and the "resolved" update they suggest on recovery.
+"""Incident posts drafted by the probes, and the updates they suggest on publishing and on recovery.
 
 Nothing here is ever published: a draft waits for staff to review it, and
 the resolved update waits on the post (``pending_update_state`` and
-``pending_update_html``) until staff publish it as a real update. Text
-that came from a server is escaped here and the whole body sanitised by
-``Post.set_body``, like anything staff write.
+``pending_update_html``) until staff publish it as a real update.
+
+Everything written here is for visitors: which server, its role and place,
+which of its services fail, since when, and what that means in plain words.
+What only staff need (addresses and ports, error kinds, what the server
+said, the reminder to review) is never put in a post: staff read it where
+they review the draft (see ``ninerstatus.admin.findings``). The whole body is
+sanitised by ``Post.set_body``, like anything staff write.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ from ..checks.models import Check
 from ..extensions import db
 from ..markup import sanitise_html
 from ..models import Post, PostKind, PostStatus, Server
-from ..probing import Status
+from ..plugins import get_plugins
+from ..probing import ErrorKind, Status
 from ..slugs import unique_slug
 from ..timeutil import format_timestamp
 
@@ -25,6 +31,25 @@ PROBE_ORIGIN = "probe"
 #: The confirmed server states that draft an incident, as a title and as a sentence says them.
 TITLE_WORDS = {"critical": "outage", "warning": "degraded"}
 BODY_WORDS = {"critical": "down", "warning": "degraded"}
+#: What each way of failing means to a customer of the service.
+PLAIN_WORDS = {
+    ErrorKind.RESOLVE_FAILED: "its name cannot be looked up in the DNS",
+    ErrorKind.CONNECT_REFUSED: "it refuses connections",
+    ErrorKind.CONNECT_TIMEOUT: "it does not accept connections in time",
+    ErrorKind.TLS_HANDSHAKE: "secure (TLS) connections to it fail",
+    ErrorKind.CERT_UNTRUSTED: "its security certificate is not trusted",
+    ErrorKind.CERT_HOSTNAME: "its security certificate does not match its name",
+    ErrorKind.CERT_EXPIRING: "its security certificate expires soon",
+    ErrorKind.CERT_EXPIRED: "its security certificate has expired",
+    ErrorKind.STARTTLS_UNAVAILABLE: "it does not offer an encrypted connection",
+    ErrorKind.PROTOCOL_ERROR: "it breaks off the conversation",
+    ErrorKind.UNEXPECTED_REPLY: "it answers with an error",
+    ErrorKind.EXPECTATION_FAILED: "it does not answer as expected",
+    ErrorKind.READ_TIMEOUT: "it stops answering",
+    ErrorKind.AUTH_FAILED: "it refuses to sign our test account in",
+}
+#: Said instead when a check failed in a way not listed above.
+STATE_WORDS = {Status.CRITICAL: "it does not work", Status.WARNING: "it works, but not as it should"}
 
 
 def open_incident(server: Server, state: str, failing: list[Check], now: datetime) -> Post:
@@ -47,10 +72,17 @@ def suggest_resolved(server: Server, now: datetime) -> None:
     post = server.incident_post
     post.pending_update_state = "resolved"
     post.pending_update_html = sanitise_html(
-        f"<p>The probes see <strong>{escape(server.code)}</strong> operational again since "
-        f"{escape(format_timestamp(now))}: all its checks pass.</p>")
+        f"<p><strong>{escape(server.code)}</strong>{_where(server)} is operational again since "
+        f"{escape(format_timestamp(now))}: our monitoring sees all its services working.</p>")
     post.updated_at = now
     server.incident_post = None
+
+
+def investigating_html(post: Post) -> str:
+    """The text of a published incident's first update: we know, and we are on it (for ``set_body``)."""
+    servers = " and ".join(f"<strong>{escape(s.code)}</strong>{_where(s)}" for s in post.servers)
+    subject = f"the problem with {servers}" if servers else "this problem"
+    return f"<p>We are investigating {subject}. We will post an update here as soon as we know more.</p>"
 
 
 def _awaiting_resolution(server: Server) -> Post | None:
@@ -71,24 +103,28 @@ def _draft(server: Server, state: str, failing: list[Check], now: datetime) -> P
 
 
 def incident_body(server: Server, word: str, failing: list[Check], now: datetime) -> str:
-    """The draft's text: which server, since when, and what each failing check saw."""
-    where = ", ".join(part for part in (server.role, server.place) if part)
+    """The draft's text for visitors: which server, since when, which services fail and how."""
     items = "".join(_check_item(check) for check in failing)
     return (
-        f"<p>The probes found <strong>{escape(server.code)}</strong>{f' ({escape(where)})' if where else ''} "
+        f"<p>Our monitoring shows <strong>{escape(server.code)}</strong>{_where(server)} "
         f"{escape(word)} since {escape(format_timestamp(now))}.</p>"
-        f"<h3>Failing checks</h3><ul>{items}</ul>"
-        "<p><em>Drafted by the probe runner from what the checks saw; review before publishing.</em></p>")
+        f"<h3>Affected services</h3><ul>{items}</ul>")
+
+
+def _where(server: Server) -> str:
+    where = ", ".join(part for part in (server.role, server.place) if part)
+    return f" ({escape(where)})" if where else ""
 
 
 def _check_item(check: Check) -> str:
-    result = check.result
-    seen = result.summary if result else "no result"
-    kind = f" ({result.error_kind.value})" if result and result.error_kind else ""
+    status = Status[check.state.upper()]
+    check_type = get_plugins().check_types.get(check.type_name)
+    service = check_type.label if check_type else check.type_name.upper()
     since = f" since {format_timestamp(check.state_since)}" if check.state_since else ""
-    return (f"<li><strong>{escape(check.title)}</strong> ({escape(check.type_name)} "
-            f"{escape(check.host)}:{check.port}): {escape(Status[check.state.upper()].label)}{escape(since)}; "
-            f"the probe saw: <code>{escape(seen)}</code>{escape(kind)}</li>")
+    result = check.result
+    meaning = PLAIN_WORDS.get(result.error_kind) if result and result.error_kind else None
+    return (f"<li><strong>{escape(check.title)}</strong> ({escape(service)}): "
+            f"{escape(status.label)}{escape(since)}; {escape(meaning or STATE_WORDS[status])}.</li>")
 
 
 def _slug_taken(slug: str) -> bool:

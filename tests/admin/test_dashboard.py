@@ -14,10 +14,11 @@ from ninerstatus.extensions import db
 from ninerstatus.models import Post, PostStatus, UpdateState, Visibility
 from ninerstatus.notifications.models import Notification
 from ninerstatus.probing import ErrorKind, ProbeResult, Status
+from ninerstatus.runner.incidents import open_incident
 from ninerstatus.runner.models import RunnerHeartbeat
 from ninerstatus.timeutil import utcnow
 
-from ..factories import make_post, make_server
+from ..factories import main_of, make_post, make_server
 
 DRAFT_BODY = "<p>The probes found NC036 down.</p><ul><li>SMTP 587: connection refused</li></ul>"
 SUGGESTION = "<p>The probes see NC036 operational again.</p>"
@@ -35,6 +36,22 @@ def add_check(server, status: Status, summary: str, *, label: str, age: float = 
     db.session.add(check)
     db.session.commit()
     return check
+
+
+def drafted_by_the_runner(app) -> int:
+    """The id of the incident the runner drafts when NC036's SMTP check finds its port closed."""
+    with app.app_context():
+        server = make_server("NC036", role="Mail server", city="Amsterdam", country="Netherlands")
+        check = add_check(server, Status.CRITICAL, "could not connect: Connection refused (127.0.0.1:2525)",
+                          label="SMTP 587")
+        server.state, server.state_since = "critical", check.state_since
+        post = open_incident(server, "critical", [check], check.state_since)
+        db.session.commit()
+        return post.id
+
+
+#: What staff must see beside a drafted incident, and visitors never.
+STAFF_ONLY = ("127.0.0.1:2525", "connect_refused", "could not connect", "review the text before publishing")
 
 
 def probe_draft(app, title: str = "NC036: Mail server outage", *, suggestion: bool = False) -> int:
@@ -98,6 +115,33 @@ def test_drafted_incidents_show_what_the_probe_saw_and_the_server_now(app, auth)
     assert "NC036 is now <strong>OUTAGE</strong>" in drafted
     assert "A draft staff are writing" not in drafted and "Published already" not in drafted
     assert "Edit first" in drafted
+
+
+def test_staff_see_the_probe_details_beside_the_draft_and_visitors_never_do(app, auth, client):
+    post_id = drafted_by_the_runner(app)
+    auth.login_editor()
+    drafted = section(dashboard(auth), "drafted-incidents", "suggested-updates")
+    body = drafted[drafted.index('<div class="body">'):drafted.index('<div class="notice probe-findings">')]
+    notice = drafted[drafted.index('<div class="notice probe-findings">'):]
+    assert "Our monitoring shows <strong>NC036</strong> (Mail server, Amsterdam, Netherlands) down" in body
+    assert "<strong>SMTP 587</strong> (Banner): outage since" in body and "it refuses connections" in body
+    assert not [text for text in STAFF_ONLY if text in body]
+    assert [text for text in STAFF_ONLY if text in notice] == list(STAFF_ONLY)
+    editor = auth.client.get(f"/admin/posts/{post_id}").get_data(as_text=True)
+    assert [text for text in STAFF_ONLY if text in editor] == list(STAFF_ONLY)
+    assert "Publishing this drafted incident starts its timeline with an “Investigating” update" in editor
+
+    auth.post(f"/admin/dashboard/posts/{post_id}/publish")
+    post = read_post(app, post_id)
+    [(state, first, _)] = post["updates"]
+    assert state is UpdateState.INVESTIGATING
+    assert first == ("<p>We are investigating the problem with <strong>NC036</strong> (Mail server, Amsterdam, "
+                     "Netherlands). We will post an update here as soon as we know more.</p>")
+    auth.logout()
+    page = main_of(client.get(f"/posts/{post['slug']}"))
+    assert "We are investigating the problem with" in page and "it refuses connections" in page
+    assert '<div class="body"></div>' not in page
+    assert not [text for text in STAFF_ONLY + ("Drafted by the probe runner",) if text in page]
 
 
 @pytest.mark.parametrize("who", ["admin", "editor"])
@@ -228,6 +272,7 @@ def test_publishing_a_drafted_incident_from_the_editor_also_opens_its_timeline(a
     assert response.status_code == 302
     post = read_post(app, post_id)
     assert post["visible"] and [state for state, _, _ in post["updates"]] == [UpdateState.INVESTIGATING]
+    assert post["updates"][0][1].startswith("<p>We are investigating")
     auth.logout()
     unresolved = client.get("/api/v2/incidents/unresolved.json").get_json()["incidents"]
     assert [i["name"] for i in unresolved] == ["NC036: Mail server outage"]

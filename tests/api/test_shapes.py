@@ -8,7 +8,7 @@ import pytest
 from ninerstatus.models import UpdateState
 from ninerstatus.probing import Status
 
-from ..factories import make_server
+from ..factories import make_post, make_server
 from .conftest import add_check, add_update, assert_shape, make_window
 
 DOCUMENTS = [
@@ -35,6 +35,7 @@ def busy_site(site):
     dns = make_server("NC033", role="Primary nameserver")
     add_check(dns, None)
     make_server("NC042", role="Status website")
+    make_post("NC041: Report after the fact", servers=(web,))
     add_update(site.incident, UpdateState.MONITORING, "<p>Watching.</p>", timedelta(minutes=30))
     make_window("Mail kernel update", (site.mail,), timedelta(hours=5), timedelta(hours=1))
     ongoing = make_window("Web server move", (web,), -timedelta(minutes=10), timedelta(hours=1))
@@ -62,3 +63,11 @@ def test_the_schema_refuses_a_field_it_does_not_list(client, site):
     with pytest.raises(AssertionError, match="transcript"):
         assert_shape(document, "components_document")
 
+
+
+def test_the_schema_refuses_a_resolved_incident_without_its_resolution_time(client, site):
+    document = client.get("/api/v2/incidents.json").get_json()
+    assert_shape(document, "incidents_document")
+    document["incidents"][0]["resolved_at"] = None
+    with pytest.raises(AssertionError, match="resolved_at"):
+        assert_shape(document, "incidents_document")

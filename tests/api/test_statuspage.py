@@ -172,10 +172,11 @@ def test_an_incident_reports_when_monitoring_began(client, site):
     assert same_moment(incident["monitoring_at"], update.created_at)
 
 
-def test_an_incident_without_updates_is_a_report_of_something_over(ctx, client):
-    make_post("NC035: Zone transfers stopped")
+def test_an_incident_without_updates_is_a_report_of_something_over_as_of_its_publication(ctx, client):
+    post = make_post("NC035: Zone transfers stopped")
     incident = incidents(client)["NC035: Zone transfers stopped"]
-    assert (incident["status"], incident["incident_updates"], incident["resolved_at"]) == ("resolved", [], None)
+    assert (incident["status"], incident["incident_updates"]) == ("resolved", [])
+    assert same_moment(incident["resolved_at"], post.published_at)
     assert incidents(client, "incidents/unresolved.json") == {}
 
 
