@@ -1,0 +1,192 @@
+"""Serving the site for real on loopback: `ninerstatus serve` under idle and slow clients,
+and scripts/run-site.sh (`make run`) starting and stopping the web server with the runner."""
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+RUN_SITE = Path(__file__).resolve().parent.parent / "scripts" / "run-site.sh"
+WORKERS, THREADS, KEEP_ALIVE = 1, 2, 3
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site_env(tmp_path_factory) -> dict[str, str]:
+    """Environment for ninerstatus commands on a fresh site in a temporary instance folder."""
+    folder = tmp_path_factory.mktemp("site")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NINERSTATUS_")}
+    env.update(NINERSTATUS_INSTANCE_PATH=str(folder), NINERSTATUS_SECRET_KEY="s" * 40,
+               NINERSTATUS_DATABASE_URL=f"sqlite:///{folder / 'site.sqlite'}")
+    subprocess.run([BIN / "ninerstatus", "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    return env
+
+
+def _get(port: int, timeout: float) -> int:
+    """The status of GET /api/v2/status.json on a connection of its own."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/api/v2/status.json")
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def _wait_until_answering(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"{process.args} exited with {process.returncode}"
+        try:
+            _get(port, timeout=5)
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"nothing answered on port {port}")
+
+
+def _descendants(pid: int) -> set[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return {int(child) for child in children}.union(*(_descendants(int(child)) for child in children))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@contextmanager
+def _started(args: list, env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
+    """``args`` running in a session of its own until it answers on ``port``; stopped with it afterwards."""
+    process = subprocess.Popen([str(arg) for arg in args], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _wait_until_answering(port, process)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def server(site_env) -> Iterator[int]:
+    """`ninerstatus serve` with few threads and a short keep-alive; yields its port."""
+    port = _free_port()
+    with _started([BIN / "ninerstatus", "serve", "--port", port, "--workers", WORKERS, "--threads", THREADS,
+                   "--keep-alive", KEEP_ALIVE], site_env, port):
+        yield port
+
+
+def _idle_keep_alive_connection(port: int) -> http.client.HTTPConnection:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", "/api/v2/status.json")
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200 and not response.will_close
+    return connection
+
+
+def _slow_client(port: int) -> socket.socket:
+    """A connection sending the start of a request's headers byte by byte, never finishing them."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    for byte in b"GET / HTTP/1.1\r\nHo":
+        sock.send(bytes([byte]))
+    return sock
+
+
+def _closed_by_server_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes ``sock`` within ``seconds``, whatever it sends first."""
+    deadline = time.monotonic() + seconds
+    try:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(1024):
+                return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        pass
+    return False
+
+
+@pytest.mark.parametrize("open_client", [_idle_keep_alive_connection, _slow_client],
+                         ids=["idle keep-alive", "dripping headers"])
+def test_idle_or_slow_clients_do_not_hold_back_new_requests(server, open_client):
+    clients = [open_client(server) for _ in range(3 * WORKERS * THREADS)]
+    try:
+        started = time.monotonic()
+        assert _get(server, timeout=5) == 200
+        assert time.monotonic() - started < 2
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_idle_and_slow_connections_are_closed_after_the_keep_alive_time(server):
+    idle = _idle_keep_alive_connection(server).sock
+    slow = _slow_client(server)
+    assert _closed_by_server_within(idle, KEEP_ALIVE + 2)
+    assert _closed_by_server_within(slow, 2)
+    idle.close()
+    slow.close()
+
+
+def test_cleartext_http2_is_not_served(server):
+    # An idle HTTP/2 connection would never time out, and its streams would queue past the limits.
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
+        sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        assert _closed_by_server_within(sock, 2)
+
+
+def test_serve_help_gives_the_measured_default_threads():
+    result = subprocess.run([BIN / "ninerstatus", "serve", "--help"], capture_output=True, text=True, timeout=60)
+    assert "[default: 8;" in " ".join(result.stdout.split()) and "--keep-alive SECONDS" in result.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_run_site_stops_both_and_exits_0_when_asked(site_env, signum):
+    port = _free_port()
+    with _started([RUN_SITE, BIN, "--port", port, "--workers", "1", "--threads", "2"], site_env, port) as script:
+        children = _descendants(script.pid)
+        assert len(children) >= 3, "web, its worker and the runner"
+        script.send_signal(signum)
+        out, err = script.communicate(timeout=20)
+    assert script.returncode == 0, err
+    assert "Terminated" not in out + err and "run-site:" not in err
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_run_site_stops_the_runner_and_fails_when_the_web_server_ends(site_env):
+    script = subprocess.Popen([RUN_SITE, BIN, "--port", "0"], env=site_env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        out, err = script.communicate(timeout=30)
+    finally:
+        if script.poll() is None:
+            os.killpg(script.pid, signal.SIGKILL)
+    assert script.returncode == 1
+    assert "the web server (ninerstatus serve) stopped on its own (exit status 2); stopping the probe runner" in err
