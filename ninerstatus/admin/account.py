@@ -27,7 +27,7 @@ def _refused(form, refusal: throttle.Refusal):
 @redisplays_form
 def sign_in():
     """Sign in to the staff pages."""
-    target = safe_next(request.args.get("next")) or url_for("admin.posts")
+    target = safe_next(request.args.get("next")) or url_for("admin.dashboard")
     if current_user.is_authenticated and request.method == "GET":
         return redirect(target)
     form = SignInForm()

@@ -54,8 +54,8 @@ def filtered_posts(args):
 
 @bp.get("/")
 def index():
-    """The staff pages start at the list of posts."""
-    return redirect(url_for("admin.posts"))
+    """The staff pages start at the dashboard: what needs a person now."""
+    return redirect(url_for("admin.dashboard"))
 
 
 @bp.get("/posts")

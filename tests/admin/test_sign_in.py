@@ -23,7 +23,7 @@ def test_staff_page_sends_anonymous_visitor_to_sign_in_with_next(client):
 
 def test_sign_in_then_staff_pages_open_and_header_names_the_account(auth, client):
     response = auth.login()
-    assert response.status_code == 302 and response.location == "/admin/posts"
+    assert response.status_code == 302 and response.location == "/admin/dashboard"
     home = client.get("/").get_data(as_text=True)
     assert "Signed in as" in home and "Ann Admin" in home and "Sign out" in home
     assert client.get("/admin/posts").status_code == 200
@@ -96,13 +96,13 @@ def test_next_never_leads_off_the_site(auth, target):
 
     response = auth.login(next=quote(target, safe=""))
     assert response.status_code == 302
-    assert response.location == "/admin/posts"
+    assert response.location == "/admin/dashboard"
 
 
 def test_signed_in_visit_to_sign_in_page_follows_safe_next_only(auth, client):
     auth.login()
     assert client.get("/admin/login?next=/admin/tags").location == "/admin/tags"
-    assert client.get("/admin/login?next=//evil.example").location == "/admin/posts"
+    assert client.get("/admin/login?next=//evil.example").location == "/admin/dashboard"
 
 
 def test_sign_out_is_a_post_and_ends_the_session(auth, client):
@@ -141,3 +141,9 @@ def test_proxy_hops_setting_trusts_forwarded_https(app, staff):
     assert all("Secure" in c for c in response.headers.getlist("Set-Cookie"))
     untrusted = app.test_client().get("/admin/login", headers={"X-Forwarded-Proto": "https"})
     assert not any("Secure" in c for c in untrusted.headers.getlist("Set-Cookie"))
+
+
+def test_staff_pages_start_at_the_dashboard(auth, client):
+    auth.login_editor()
+    assert client.get("/admin/").location == "/admin/dashboard"
+    assert client.get("/admin/dashboard").status_code == 200

@@ -117,4 +117,4 @@ def sign_in(page: Page, site: LiveSite) -> None:
     page.fill("input[name=email]", ADMIN_EMAIL)
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('Sign in')")
-    page.wait_for_url(f"{site.url}/admin/posts")
+    page.wait_for_url(f"{site.url}/admin/dashboard")
