@@ -54,12 +54,13 @@ if [ -z "$stopping" ] && [ -n "$ended" ]; then
     exit 1
 fi
 
-# Asked to stop: 0 only when both children stopped cleanly.
+# Asked to stop: 0 only when both children stopped cleanly. Ending by the SIGTERM sent
+# to it (143) is stopping as asked too: a child still starting up has no handler yet.
 stop
 failed=0
 for child in "$runner" "$web"; do
     finished "$child"
-    if [ "$status" -ne 0 ]; then
+    if [ "$status" -ne 0 ] && [ "$status" -ne 143 ]; then
         echo "run-site: $(name "$child") exited with status $status while stopping." >&2
         failed=1
     fi

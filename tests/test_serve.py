@@ -167,6 +167,19 @@ def test_serve_help_gives_the_measured_default_threads():
     assert "[default: 8;" in " ".join(result.stdout.split()) and "--keep-alive SECONDS" in result.stdout
 
 
+def test_run_site_stopped_while_its_children_start_still_exits_0(site_env):
+    # Stopped at once, the runner and web server end by SIGTERM before their handlers exist: stopped as asked.
+    script = subprocess.Popen([str(RUN_SITE), str(BIN), "--port", str(_free_port())], env=site_env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 5
+    while len(children := _descendants(script.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    script.send_signal(signal.SIGTERM)
+    out, err = script.communicate(timeout=20)
+    assert script.returncode == 0, err
+    assert "run-site:" not in err and not [pid for pid in children if _alive(pid)]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_run_site_stops_both_and_exits_0_when_asked(site_env, signum):
     port = _free_port()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..checks.models import Check
-from ..checks.status import CheckState, check_state
+from ..checks.status import CheckState, check_state, latest_result
 from ..models import Post, PostKind
 from ..probing import Status
 
@@ -33,7 +33,7 @@ def post_findings(post: Post, now: datetime) -> list[Finding]:
         for check in server.checks:
             state = check_state(check, now)
             if check.enabled and state.status is not Status.OK:
-                result = check.result
+                result = latest_result(check)
                 kind = result.error_kind.value if result and result.error_kind else None
                 findings.append(Finding(check, state, kind))
     return sorted(findings, key=lambda f: -f.state.status.severity)

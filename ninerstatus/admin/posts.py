@@ -10,7 +10,7 @@ from ..api.statuspage import incident_status
 from ..extensions import db
 from ..models import Post, PostKind, PostStatus, Server, Tag
 from ..public.pagination import paginate
-from ..public.views import like_pattern
+from ..public.views import like_pattern, search_words
 from ..timeutil import utcnow
 from . import bp
 from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, post_form, post_state,
@@ -44,7 +44,7 @@ def filtered_posts(args):
         statement = statement.where(Post.tags.any(Tag.slug == args["tag"]))
     if args.get("server"):
         statement = statement.where(Post.servers.any(Server.code == args["server"]))
-    query = args.get("q", "").strip()[:current_app.config["SEARCH_MAX_LENGTH"]]
+    query = search_words(args)[:current_app.config["SEARCH_MAX_LENGTH"]]
     if query:
         pattern = like_pattern(query)
         statement = statement.where(or_(Post.title.ilike(pattern, escape="\\"),
@@ -62,7 +62,9 @@ def index():
 def posts():
     """Every post, drafts and scheduled ones included, with filters and search."""
     page = paginate(filtered_posts(request.args), POSTS_PER_PAGE)
-    filters = {key: value for key, value in request.args.items() if key != "page" and value}
+    filters = {key: value for key, value in request.args.items() if key not in ("page", "q") and value}
+    if search_words(request.args):
+        filters["q"] = search_words(request.args)
     return render_template("admin/posts/list.html", page=page, states=STATE_FILTERS,
                            tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
                            servers=db.session.scalars(select(Server).order_by(Server.display_order,

@@ -67,13 +67,11 @@ def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[St
     return stretches
 
 
-def window_uptime(check_ids: Sequence[int], start: datetime, now: datetime) -> float | None:
-    """The uptime of some checks (together) from ``start`` to ``now``; None when nothing was measured."""
-    return windows_uptime(check_ids, [start], now)[0]
-
-
 def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: datetime) -> list[float | None]:
-    """The uptime of some checks from each of ``starts`` to ``now``, every window in one query."""
+    """The uptime of some checks (together) from each of ``starts`` to ``now``, every window in one query.
+
+    A window in which nothing was measured is None.
+    """
     if not check_ids:
         return [None] * len(starts)
     parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(index)).label("window"))

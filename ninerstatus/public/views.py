@@ -15,6 +15,15 @@ from . import bp
 from .pagination import paginate
 
 
+def search_words(args) -> str:
+    """The words a search asked for (``q``), without control characters or surrounding spaces.
+
+    Control characters cannot be typed and match nothing sensible (a NUL even
+    ends the pattern early in SQLite), so they are dropped before anything else.
+    """
+    return strip_control_chars(args.get("q", "")).strip()
+
+
 def like_pattern(text: str) -> str:
     """Return a LIKE pattern matching ``text`` anywhere, its own % and _ taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -147,9 +156,7 @@ def archive_month(year: int, month: int):
 @bp.get("/search")
 def search():
     """Published posts whose title or text contains the query."""
-    # Control characters cannot be typed and match nothing sensible (a NUL even
-    # ends the pattern early in SQLite), so they are dropped before anything else.
-    query = strip_control_chars(request.args.get("q", "")).strip()
+    query = search_words(request.args)
     limit = current_app.config["SEARCH_MAX_LENGTH"]
     if len(query) > limit:
         abort(400, description=f"Search for at most {limit} characters.")

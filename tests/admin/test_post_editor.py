@@ -289,6 +289,16 @@ def test_post_list_filters_by_status_tag_server_and_words(app, auth):
     assert titles("?q=100%25") == []
 
 
+def test_post_list_search_drops_control_characters_as_the_public_search_does(app, auth):
+    with app.app_context():
+        make_post("Published mail outage")
+        make_post("Scheduled upgrade", status=PostStatus.SCHEDULED, published_at=utcnow() + timedelta(days=1))
+    auth.login(EDITOR_EMAIL)
+    page = auth.client.get("/admin/posts", query_string={"q": "up\x00grade"}).get_data(as_text=True)
+    assert re.findall(r'<a href="/admin/posts/\d+">([^<]+)</a>', page) == ["Scheduled upgrade"]
+    assert 'name="q" value="upgrade"' in page and "\x00" not in page
+
+
 def test_post_list_pages_keep_their_filters(app, auth):
     with app.app_context():
         for n in range(30):

@@ -9,8 +9,7 @@ from ninerstatus.extensions import db
 from ninerstatus.history.recorder import record_result, record_samples
 from ninerstatus.history.rollup import Sample
 from ninerstatus.history.tiers import DAILY
-from ninerstatus.history.uptime import (Stretch, check_uptime, plan_window, server_uptime,
-                                        window_uptime)
+from ninerstatus.history.uptime import Stretch, check_uptime, plan_window, server_uptime, windows_uptime
 from ninerstatus.models import Visibility
 from ninerstatus.probing import Status
 
@@ -93,7 +92,7 @@ def test_the_far_edge_of_a_recent_window_is_exact_to_the_second(check):
                     Sample(check.id, epoch("2026-03-09 12:02:30"), Status.OK, 1000, None, False)])
     db.session.commit()
     assert check_uptime(check, NOW)["24h"] == 1.0
-    assert window_uptime([check.id], NOW - timedelta(hours=24, seconds=1), NOW) == 0.5
+    assert windows_uptime([check.id], [NOW - timedelta(hours=24, seconds=1)], NOW) == [0.5]
 
 
 def test_a_90_day_window_starts_with_the_hourly_rows_of_its_first_hour(check):
