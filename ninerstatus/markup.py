@@ -87,6 +87,10 @@ class _PreWithoutLeadingNewline(Filter):
             yield token
 
 
+# Passes after the first one, at most, to settle a body that broke HTML's rules.
+_MAX_SETTLING_PASSES = 3
+
+
 class _Cleaner(bleach.Cleaner):
     """The allowlist as a bleach Cleaner on the bounded parser; for one thread only."""
 
@@ -116,7 +120,6 @@ class _Cleaner(bleach.Cleaner):
         return clean
 
 
-_MAX_SETTLING_PASSES = 3
 _per_thread = threading.local()
 
 
