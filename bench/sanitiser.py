@@ -84,6 +84,8 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "nested tables": partial(_repeat, "<table><tr><td>"),
     "misnested <b><i></b></i>": partial(_repeat, "<b><i></b></i>"),
     "links in text, unclosed": partial(_repeat, '<a href="/x">t'),
+    "links around nested blocks": partial(_repeat, "<a href='/x'>" + "<blockquote><li>" * 12 + "<a href='/x'>x"
+                                          + "</li></blockquote>" * 12 + "</a>"),
     "stray end tags": partial(_repeat, "x</i>"),
     "<br> fostered out of a table": partial(_repeat, "<br>", before="<table>"),
     "text fostered out of a table": partial(_repeat, "x<br>", before="<table>"),

@@ -13,7 +13,8 @@ work stays linear in the size of any body the size limit allows:
   each attribute against all the earlier ones; after this pass they are all short;
 - :class:`BoundedParser` drops a start tag that would put more than :data:`MAX_DEPTH`
   elements around its content (the content stays, one level up), so the stack and the
-  formatting list html5lib walks for every tag stay short;
+  formatting list html5lib walks for every tag stay short; it also tells whether the
+  body broke one of HTML's rules, so that markup.py knows when to read the result again;
 - its tree builder gathers a node's text in pieces and joins them once, and finds the
   table that content is fostered in front of without listing all its siblings; it keeps
   no parse errors (html5lib finds each one's line and column by counting newlines);
@@ -176,17 +177,23 @@ class _TreeBuilder(_EtreeBuilder):
     elementClass = _Element
 
 
-def _too_deep(tree) -> bool:
-    """Whether a start tag now would nest more than MAX_DEPTH elements deep.
+# Elements html5lib puts in on its own before a table part, by the element it finds open.
+_IMPLIED = {"tr": {"table": 1}, "td": {"table": 2, "tbody": 1, "thead": 1}, "th": {"table": 2, "tbody": 1, "thead": 1}}
 
-    Counts the formatting elements html5lib would reopen first (those closed by an outer
-    end tag but still active), so the check sees the depth the new element really gets;
-    sanitising the result again then meets the same depths and drops nothing.
+
+def _too_deep(tree, name: str) -> bool:
+    """Whether the element of a start tag ``name`` would now nest more than MAX_DEPTH deep.
+
+    Counts what html5lib would put in first: the formatting elements it reopens (closed
+    by an outer end tag but still active) and a table's implied ``tbody`` and ``tr``. So
+    a body read without breaking a rule comes out at most MAX_DEPTH deep, and reading
+    that again drops nothing.
     """
     active, open_elements = tree.activeFormattingElements, tree.openElements
     if len(active) >= 2 * MAX_DEPTH:
         return True
-    depth = len(open_elements) - 1  # the first is the fragment's root, not the body's
+    # The first open element is the fragment's root, not part of the body.
+    depth = len(open_elements) - 1 + _IMPLIED.get(name, {}).get(open_elements[-1].name, 0)
     if not active or active[-1] is Marker or active[-1] in open_elements:
         return depth >= MAX_DEPTH
     open_ids = {id(element) for element in open_elements}
@@ -198,24 +205,35 @@ def _too_deep(tree) -> bool:
 
 
 class _DepthBoundTokenizer(html5lib_shim.BleachHTMLTokenizer):
-    """bleach's tokenizer, turning a start tag that would nest too deep into no text at all."""
+    """bleach's tokenizer, turning a tag that would nest too deep into no text at all.
+
+    That is a start tag, or a ``</p>`` with no paragraph open (html5lib makes an empty one).
+    """
 
     def __iter__(self):
         tree = self.parser.tree
         for token in super().__iter__():
             # The parser builds the tree from each token before it asks for the next one,
             # so the tree is up to date here.
-            if (token["type"] == html5lib_shim.TAG_TOKEN_TYPE_START and token["name"] not in voidElements
-                    and _too_deep(tree)):
+            if self._opens_element(token, tree) and _too_deep(tree, token["name"]):
                 token = {"type": html5lib_shim.TAG_TOKEN_TYPE_CHARACTERS, "data": ""}
+                self.parser.irregular = True
             yield token
+
+    @staticmethod
+    def _opens_element(token, tree) -> bool:
+        if token["type"] == html5lib_shim.TAG_TOKEN_TYPE_START:
+            return token["name"] not in voidElements
+        return (token["type"] == html5lib_shim.TAG_TOKEN_TYPE_END and token["name"] == "p"
+                and not tree.elementInScope("p", variant="button"))
 
 
 class BoundedParser(html5lib_shim.BleachHTMLParser):
     """bleach's parser with the depth cap and the linear tree builder (not thread-safe either)."""
 
     #: Whether the last body parsed broke one of HTML's rules (a misnested tag, a stray
-    #: ``<``...): only then can its tree read back differently once written out.
+    #: ``<``...) or nested too deep: only then can its tree read back differently once
+    #: written out.
     irregular = False
 
     def __init__(self, **kwargs) -> None:

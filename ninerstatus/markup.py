@@ -107,16 +107,19 @@ class _Cleaner(bleach.Cleaner):
         """Return ``body`` sanitised, in a form that sanitising again leaves as it is.
 
         HTML that breaks the standard's rules can build a tree whose HTML reads back
-        differently (content fostered out of a table into a heading, a list item into a
-        list item...). Such a result is sanitised again until a pass reads it without
-        breaking a rule; one more pass is nearly always enough.
+        differently (content fostered out of a table into a heading, a link spread
+        over the blocks around it...). Such a result is sanitised again until a pass
+        reads it without breaking a rule, which one more pass nearly always does. What
+        still breaks them after that was made to, and is kept as its text alone.
         """
         self.site_host = site_host
         clean = self.clean(canonical_markup(strip_control_chars(body), ALLOWED_TAGS, ALLOWED_ATTRIBUTES))
         for _ in range(_MAX_SETTLING_PASSES):
             if not (clean and self.parser.irregular):
-                break
+                return clean
             clean = self.clean(clean)
+        if clean and self.parser.irregular:
+            clean = self.clean(f"<p>{html.escape(html_to_text(clean), quote=False)}</p>")
         return clean
 
 

@@ -56,6 +56,21 @@ def test_a_body_just_within_the_cap_keeps_every_tag():
     assert sanitise_html(body) == body
 
 
+def test_a_table_at_the_cap_keeps_the_rows_html5lib_would_add_within_it():
+    # <tr> straight in a table gets a tbody first, <td> a tbody and a tr.
+    for depth in range(MAX_DEPTH - 4, MAX_DEPTH + 1):
+        body = "<blockquote>" * depth + "<table><tr><td>a</td></tr></table><table><td>b</td></table>"
+        clean = sanitise_html(body)
+        assert read_shape(clean).depth <= MAX_DEPTH
+        assert sanitise_html(clean) == clean
+
+
+def test_a_paragraph_end_beyond_the_cap_makes_no_empty_paragraph():
+    clean = sanitise_html("<blockquote>" * MAX_DEPTH + "x</p>y")
+    assert read_shape(clean).depth == MAX_DEPTH
+    assert "<p>" not in clean and sanitise_html(clean) == clean
+
+
 def test_formatting_reopened_after_a_block_counts_toward_the_cap():
     # </blockquote> closes 15 formatting elements that stay active: the next text opens
     # them again inside whatever was nested since, so they count before that nesting.
@@ -146,3 +161,12 @@ def test_sanitised_bodies_are_already_canonical():
     for body in SOUP + list(DEEP.values()):
         clean = sanitise_html(body, site_host="example.org")
         assert _canonical(clean) == clean
+
+
+def test_a_body_built_not_to_settle_is_kept_as_its_text():
+    # An unclosed link around nested blocks and another link: each pass spreads the link
+    # a few levels further, so no small number of passes reads it back the same.
+    body = "<a href='/x'>start" + "<blockquote><li>item" * 30 + "<a href='/x'>end"
+    clean = sanitise_html(body)
+    assert clean == "<p>start" + " item" * 30 + "end</p>"
+    assert sanitise_html(clean) == clean
