@@ -88,7 +88,7 @@ class _PreWithoutLeadingNewline(Filter):
 
 
 # Passes after the first one, at most, to settle a body that broke HTML's rules.
-_MAX_SETTLING_PASSES = 3
+_MAX_SETTLING_PASSES = 2
 
 
 class _Cleaner(bleach.Cleaner):
@@ -109,8 +109,10 @@ class _Cleaner(bleach.Cleaner):
         HTML that breaks the standard's rules can build a tree whose HTML reads back
         differently (content fostered out of a table into a heading, a link spread
         over the blocks around it...). Such a result is sanitised again until a pass
-        reads it without breaking a rule, which one more pass nearly always does. What
-        still breaks them after that was made to, and is kept as its text alone.
+        reads it without breaking a rule, which one more pass nearly always does. A
+        body that still breaks them after two more was built to (an unclosed link
+        around deeply nested blocks spreads a little further with each pass), and is
+        kept as its text alone.
         """
         self.site_host = site_host
         clean = self.clean(canonical_markup(strip_control_chars(body), ALLOWED_TAGS, ALLOWED_ATTRIBUTES))
