@@ -103,7 +103,11 @@ def register_extensions(app: Flask) -> None:
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     import ninerstatus_migrations
+    from sqlalchemy.orm import configure_mappers
 
+    # Every model is imported by now: work out all relationships before the first request,
+    # so no route depends on another having run first.
+    configure_mappers()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(ninerstatus_migrations.__file__).parent),
                      render_as_batch=True, compare_type=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, and_, or_, select
 from flask_login import UserMixin
@@ -16,6 +17,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .extensions import db
 from .markup import html_to_text, make_excerpt, sanitise_html
 from .timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .checks.models import Check
 
 
 # Pinned so a library upgrade never silently changes how new passwords are
@@ -159,6 +163,10 @@ class Server(db.Model):
 
     posts: Mapped[list[Post]] = relationship(secondary=post_servers, back_populates="servers")
     incident_post: Mapped[Post | None] = relationship(foreign_keys=[incident_post_id])
+    # Declared here and on Check alike (not as a backref, which exists only once the mappers
+    # are configured), so ``Server.checks`` works in a query built before any other.
+    checks: Mapped[list[Check]] = relationship(back_populates="server", cascade="all, delete-orphan",
+                                               passive_deletes=True, order_by="(Check.display_order, Check.id)")
 
     @property
     def is_public(self) -> bool:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, String
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ..models import Server, Visibility, enum_column
@@ -63,9 +63,7 @@ class Check(db.Model):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    server: Mapped[Server] = relationship(backref=backref(
-        "checks", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="(Check.display_order, Check.id)"))
+    server: Mapped[Server] = relationship(back_populates="checks")
 
     @property
     def title(self) -> str:
