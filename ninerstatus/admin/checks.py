@@ -7,11 +7,12 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.roles import admin_required
 from ..checks.models import Check
+from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
 from ..models import Server, Visibility
 from ..plugins import get_plugins
-from ..probing import Family, TlsMode, run_probe
+from ..probing import ErrorKind, Family, ProbeResult, TlsMode, run_probe
 from . import bp
 from .check_forms import check_form_class, secret_setting_names, tls_mode_problem
 from .errors import redisplays_form
@@ -46,7 +47,8 @@ def _save(form, check_type: CheckType, check: Check | None):
     form.server_id.choices = server_choices()
     if form.validate_on_submit():
         check = check or Check(type_name=check_type.name)
-        old_settings = dict(check.settings or {})
+        # Stored settings that are not named values (see checks/validity.py) are simply replaced.
+        old_settings = check.settings if isinstance(check.settings, dict) else {}
         settings = dict(form.settings.data)
         for name in secret_setting_names(check_type):
             if not settings.get(name) and old_settings.get(name):
@@ -109,8 +111,12 @@ def probe_check(check_id: int):
     """Probe one check now and show everything it saw."""
     check = check_or_404(check_id)
     check_type = check_type_or_404(check.type_name)
-    result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
-                       tls_policy=check.tls_policy())
+    problem = check_problem(check, get_plugins().check_types)
+    if problem is not None:  # as the runner does: say why, probe nothing
+        result = ProbeResult.unknown(problem, ErrorKind.CONFIG_ERROR)
+    else:
+        result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
+                           tls_policy=check.tls_policy())
     check.record(result)
     db.session.commit()
     return render_template("admin/checks/result.html", check=check, result=result)

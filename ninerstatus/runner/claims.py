@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from ..checks.models import Check
+from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
 from ..probing import ErrorKind, ProbeResult, Target, TlsPolicy, run_probe
@@ -51,17 +52,13 @@ class Claim:
 
 
 def claim_of(check: Check, check_types: Mapping[str, CheckType]) -> Claim:
-    """Copy out of ``check`` what its probe needs."""
+    """Copy out of ``check`` what its probe needs; a check that cannot be probed as stored carries why."""
     base = {"check_id": check.id, "due": check.next_due_at, "timeout": check.timeout_seconds}
-    check_type = check_types.get(check.type_name)
-    if check_type is None:
-        return Claim(**base, problem=f"no loaded plugin provides the check type {check.type_name!r}")
-    try:
-        target = check.target()
-    except ValueError as error:  # InvalidTarget: edited into something no probe may reach
-        return Claim(**base, problem=f"invalid target: {error}")
-    return Claim(**base, check_type=check_type, target=target, settings=dict(check.settings or {}),
-                 tls_policy=check.tls_policy())
+    problem = check_problem(check, check_types)
+    if problem is not None:
+        return Claim(**base, problem=problem)
+    return Claim(**base, check_type=check_types[check.type_name], target=check.target(),
+                 settings=dict(check.settings or {}), tls_policy=check.tls_policy())
 
 
 def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:
