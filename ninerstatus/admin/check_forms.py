@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import os
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, FormField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..checktypes import CheckType
 from ..models import Visibility
 from ..probing import Family, InvalidTarget, TlsMode, validate_host
+from .forms import StaffForm
 from .number_fields import DecimalNumberField, WholeNumberField
 
 TLS_LABELS = {TlsMode.NONE: "No TLS", TlsMode.STARTTLS: "STARTTLS (required)",
@@ -32,7 +32,7 @@ def _readable_file(form, field) -> None:
         raise ValidationError("No readable file at this path on the server.")
 
 
-class CheckForm(FlaskForm):
+class CheckForm(StaffForm):
     """What every check has; ``check_form_class`` adds the type's TLS modes and settings."""
 
     check_type: CheckType
