@@ -92,8 +92,8 @@ def test_ftp_probe_never_sends_password_without_tls(ftpd):
     server = ftpd()
     result = probe(server.port, login(), tls=TlsMode.NONE)
     assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.CONFIG_ERROR)
-    assert result.summary == ("a login test needs TLS (AUTH TLS or implicit FTPS) unless it is anonymous: "
-                              "the password would travel in the clear")
+    assert result.summary == ("a login test without TLS would send the password in the clear: use TLS mode "
+                              "starttls or implicit, or leave the test account empty or use the anonymous account")
     assert server.commands == []  # refused before connecting, as IMAP and POP3 do
 
 
@@ -385,5 +385,5 @@ def test_ftp_check_command_refuses_a_login_without_tls_before_connecting(cli, ft
     outcome = cli.invoke(args=["check", "ftp", "--host", "127.0.0.1", "--port", str(server.port), "--tls", "none",
                                "-o", f"username={USER}", "-o", f"password={PASSWORD}", "--nagios"])
     assert outcome.exit_code == Status.UNKNOWN.value, outcome.output
-    assert "the password would travel in the clear" in outcome.output
+    assert outcome.output.startswith("FTP UNKNOWN - a login test without TLS would send the password in the clear")
     assert server.commands == []

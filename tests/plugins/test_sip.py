@@ -45,8 +45,11 @@ def responder() -> Iterator[Any]:
 
 
 def probe(port: int, transport: str, *, timeout: float = TIMEOUT, ca_file: str | None = None,
-          tls: TlsMode = TlsMode.NONE, host: str = "127.0.0.1", **raw: str):
+          tls: TlsMode | None = None, host: str = "127.0.0.1", **raw: str):
+    """Probe with ``transport`` and, unless told otherwise, the TLS mode that agrees with it."""
     policy = TlsPolicy(ca_file=ca_file) if ca_file else TlsPolicy()
+    if tls is None:
+        tls = TlsMode.IMPLICIT if transport == "tls" else TlsMode.NONE
     return run_probe(SIP.probe, Target(host, port, tls=tls), settings(transport=transport, **raw), timeout,
                      tls_policy=policy)
 
