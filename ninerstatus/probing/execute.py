@@ -117,7 +117,7 @@ def _call(probe: ProbeFunction, target: Target, settings: Mapping[str, Any], ctx
         return failure.result or failure.to_result()
     except BaseException as exc:  # noqa: BLE001 - SystemExit in a probe thread would end it without a result
         log.exception("probe %s for %s raised", _name(probe), target)
-        return ProbeResult.unknown(f"probe error: {type(exc).__name__}: {exc}")
+        return ProbeResult.unknown(f"probe error: {type(exc).__name__}" + (f": {exc}" if str(exc) else ""))
     if not isinstance(result, ProbeResult):
         return ProbeResult.unknown(f"probe returned {type(result).__name__}, not a ProbeResult")
     return result

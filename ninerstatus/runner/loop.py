@@ -241,7 +241,7 @@ class ProbeRunner:
             self._record_failures += 1
             if self._record_failures >= RECORD_ATTEMPTS:
                 log.error("gave up recording %d probe results after %d attempts; their checks are probed again "
-                          "when their leases lapse", len(self._unrecorded), self._record_failures)
+                          "in their next slot after their leases lapse", len(self._unrecorded), self._record_failures)
                 self._unrecorded, self._record_failures = [], 0
             raise
         self._unrecorded, self._record_failures = [], 0

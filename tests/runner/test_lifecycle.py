@@ -21,7 +21,7 @@ from ninerstatus.runner.models import RunnerHeartbeat
 from ninerstatus.timeutil import utcnow
 
 from ..factories import make_server
-from .conftest import START, add_check, reread
+from .conftest import START, add_check, reread, wait_for
 from .services import GreetingServer
 
 NINERSTATUS = Path(sys.executable).with_name("ninerstatus")
@@ -73,13 +73,6 @@ def runner_process(ctx, tmp_path, **streams) -> Iterator[subprocess.Popen]:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
-
-
-def wait_for(condition, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everything(ctx, tmp_path):
