@@ -56,7 +56,7 @@ DEFAULTS: dict[str, Any] = {
     # and prunes history (seconds).
     "RUNNER_POOL_SIZE": 32,
     "RUNNER_SLOW_POOL_SIZE": 128,
-    "RUNNER_SLOW_PROBE_SECONDS": 2.0,
+    "RUNNER_SLOW_PROBE_SECONDS": 1.0,
     "RUNNER_CLAIM_BATCH": 100,
     "RUNNER_LEASE_SECONDS": 30,
     "RUNNER_HEARTBEAT_SECONDS": 10,

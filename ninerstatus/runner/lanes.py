@@ -106,6 +106,13 @@ class Flights:
         for flight in overrunning[:max(0, self.room(Lane.SLOW))]:
             flight.lane = Lane.SLOW
 
+    def next_move(self) -> datetime | None:
+        """When the oldest quick probe will have run ``slow_after`` (None: no quick probe, or no room to move to)."""
+        if self.room(Lane.SLOW) <= 0:
+            return None
+        return min((flight.started + self.slow_after for flight in self._flights.values()
+                    if flight.lane is Lane.QUICK), default=None)
+
     def in_full_lanes(self) -> list[Future[ProbeResult]]:
         """The probes of lanes that have no room left: one of them ending makes room."""
         full = {lane for lane in Lane if self.room(lane) <= 0}

@@ -221,9 +221,11 @@ class ProbeRunner:
             wait(full, idle - TICK_SECONDS, FIRST_COMPLETED)
 
     def _idle_seconds(self, now: datetime) -> float:
-        if self._earliest_due is None:
+        """Until the next check falls due or the next quick probe runs long enough to move lanes."""
+        moments = [moment for moment in (self._earliest_due, self.flights.next_move()) if moment is not None]
+        if not moments:
             return MAX_IDLE_SECONDS
-        return min(max((self._earliest_due - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
+        return min(max((min(moments) - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
 
     def _collect(self, timeout: float | None) -> None:
         """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them)."""
