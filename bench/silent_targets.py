@@ -27,9 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import os
+import queue
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -72,26 +73,20 @@ async def _say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.close()
 
 
-def _serve_silence(count: int, ready) -> None:
-    """The child process: listen on ``count`` ports, report them, accept and say nothing until killed."""
-    async def main() -> None:
+def start_silent_listeners(count: int) -> list[int]:
+    """Listen on ``count`` ports of 127.0.0.1 (in a daemon thread of this process); return them.
+
+    They cost next to nothing, and no figure here is CPU: this process may hold them.
+    """
+    ports: queue.Queue[list[int]] = queue.Queue()
+
+    async def serve() -> None:
         servers = [await asyncio.start_server(_say_nothing, "127.0.0.1", 0, backlog=1024) for _ in range(count)]
-        ready.send([server.sockets[0].getsockname()[1] for server in servers])
+        ports.put([server.sockets[0].getsockname()[1] for server in servers])
         await asyncio.Event().wait()
 
-    asyncio.run(main())
-
-
-def start_silent_listeners(count: int) -> tuple[multiprocessing.Process, list[int]]:
-    """Start the silent listeners in a process of their own; return it and their ports."""
-    receive, send = multiprocessing.Pipe(duplex=False)
-    process = multiprocessing.get_context("spawn").Process(target=_serve_silence, args=(count, send), daemon=True,
-                                                           name="silent listeners")
-    process.start()
-    if not receive.poll(30):
-        process.kill()
-        raise RuntimeError("the silent listeners did not start")
-    return process, receive.recv()
+    threading.Thread(target=asyncio.run, args=(serve(),), name="silent listeners", daemon=True).start()
+    return ports.get(timeout=30)
 
 
 # ---------------------------------------------------------------- the site
@@ -245,15 +240,11 @@ def report(args: argparse.Namespace, phases: list[Figures], watch: RunnerWatch, 
 
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
-    listeners, silent_ports = start_silent_listeners(args.silent_ports)
-    try:
-        with site_with_targets(args.database_url) as (site, app, ports), Children() as children:
-            load = load_average()
-            phases, watch, log, pid = measure(args, site, app, ports.banner, silent_ports, children)
-            peak_mb = memory_mb(pid)[1]
-            report(args, phases, watch, log, peak_mb, load, "PostgreSQL" if args.database_url else "SQLite")
-    finally:
-        listeners.kill()
+    silent_ports = start_silent_listeners(args.silent_ports)
+    with site_with_targets(args.database_url) as (site, app, ports), Children() as children:
+        load = load_average()
+        phases, watch, log, pid = measure(args, site, app, ports.banner, silent_ports, children)
+        report(args, phases, watch, log, memory_mb(pid)[1], load, "PostgreSQL" if args.database_url else "SQLite")
 
 
 if __name__ == "__main__":
