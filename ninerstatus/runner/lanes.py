@@ -16,17 +16,20 @@ Each lane is claimed on its own (``claims.claim_due``): a full slow lane
 leaves slow checks waiting, late and said so, while the quick lane keeps to
 its schedule. A quick-lane probe that runs past the limit is counted in the
 slow lane from then on when the slow lane has room, so a target that falls
-silent holds a quick thread for that long, not for its whole timeout. The
-pool has threads for both lanes together; they are started as probes need
-them, so an unused slow lane costs nothing.
+silent holds a quick place for about that long, not for its whole timeout.
+Only when more targets fall silent at once than the slow lane has room for
+do the others keep their quick places until they time out, once: from then
+on they are known to be slow. The pool has threads for both lanes together;
+they are started as probes need them, so an unused slow lane costs nothing.
 
-Why lanes decided by each check's own recent probe, and not the others:
+Why lanes, decided by how long each check's own last probe held its thread:
 
 - a cap per host does not help when a data centre goes dark (many hosts fall
   silent at once), and would hold back the many quick checks one mail server
   rightly has; the time a probe holds its thread is what starves the others;
 - a pool that grows within a bound only moves the limit: enough silent
-  targets fill any bound, and the healthy checks are starved again.
+  targets fill any bound, and the healthy checks are starved again; the slow
+  lane is that bound, kept apart from the quick one.
 
 The lane is kept on the check's row (``Check.slow_lane``), so a restarted
 runner, or another runner sharing the database, knows it at once.

@@ -197,9 +197,9 @@ class ProbeRunner:
                                                 self.plugins.check_types)
         for lane, claims in claimed.items():
             for claim in claims:
-                self.lateness.started(lane, claim.due, now)
                 flight = Flight(claim, lane, now)
                 self.flights.add(self._pool.submit(self._probe, flight), flight)
+                self.lateness.started(lane, claim.due, now)
         return sum(len(claims) for claims in claimed.values())
 
     def _probe(self, flight: Flight) -> ProbeResult:
