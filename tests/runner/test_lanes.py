@@ -78,7 +78,7 @@ def test_with_the_slow_lane_full_healthy_checks_are_still_claimed_and_run(probe_
     server = make_server()
     # Their last probes timed out: the runner knows them as slow.
     waiting = [add_check(server, silent.port, timeout_seconds=30, slow_lane=True) for _ in range(4)]
-    healthy = [add_check(server, greeter.port) for _ in range(5)]
+    healthy = [add_check(server, greeter.port, timeout_seconds=10) for _ in range(5)]
     rounds.until(lambda: results_of(healthy) == [Status.OK] * 5)
     # Two silent probes fill the slow lane; the other two silent checks wait for it, unclaimed,
     # while the five healthy ones went through the quick lane two at a time.
@@ -91,7 +91,7 @@ def test_a_quick_probe_that_runs_long_moves_to_the_slow_lane_and_makes_room(prob
                                                                             silent):
     server = make_server()
     falling_silent = [add_check(server, silent.port, timeout_seconds=30) for _ in range(2)]
-    healthy = [add_check(server, greeter.port, due=START.replace(second=5)) for _ in range(2)]
+    healthy = [add_check(server, greeter.port, due=START.replace(second=5), timeout_seconds=10) for _ in range(2)]
     rounds.until(lambda: len(silent.visits) == 2)
     assert probe_runner.flights.room(Lane.QUICK) == 0       # both taken by targets that fell silent
     clock.advance(5)                                         # they have run past the 2 s limit
@@ -123,7 +123,8 @@ def test_a_check_whose_probe_timed_out_goes_to_the_slow_lane_and_back_once_it_an
     check = add_check(make_server(), silent.port, timeout_seconds=0.2)
     probe_runner.run_due()
     assert stored(check).result.error_kind is ErrorKind.READ_TIMEOUT and stored(check).slow_lane
-    stored(check).port = greeter.port                        # the service answers again
+    answering = stored(check)                                # the service answers again
+    answering.port, answering.timeout_seconds = greeter.port, 10
     db.session.commit()
     clock.advance(60)
     probe_runner.run_due()

@@ -116,7 +116,7 @@ def test_a_probe_raising_systemexit_or_keyboardinterrupt_is_an_error_at_once(pro
                                                                             error):
     # With a minute to run, a probe that waited out its timeout would say "did not finish".
     broken = add_check(make_server(), 1, type_name=check_type, timeout_seconds=60)
-    healthy = add_check(broken.server, greeter.port)
+    healthy = add_check(broken.server, greeter.port, timeout_seconds=10)
     assert probe_runner.run_due() == 2
     result = stored(broken).result
     assert (result.status, result.error_kind, result.summary) == (Status.UNKNOWN, ErrorKind.INTERNAL,
@@ -168,7 +168,7 @@ def held_by(check: Check) -> str | None:
 
 
 def test_results_the_database_refused_are_recorded_in_the_next_round(probe_runner, greeter):
-    check = add_check(make_server(), greeter.port)
+    check = add_check(make_server(), greeter.port, timeout_seconds=10)
     with database_fails("checks", "last_result") as failed, pytest.raises(OperationalError):
         probe_runner.run_due()
     assert failed
@@ -181,7 +181,7 @@ def test_results_the_database_refused_are_recorded_in_the_next_round(probe_runne
 
 def test_results_the_database_keeps_refusing_are_given_up_and_their_checks_probed_in_the_next_slot(
         probe_runner, clock, greeter, caplog):
-    check = add_check(make_server(), greeter.port)
+    check = add_check(make_server(), greeter.port, timeout_seconds=10)
     with database_fails("checks", "last_result", times=RECORD_ATTEMPTS) as failed:
         for _ in range(RECORD_ATTEMPTS):
             with pytest.raises(OperationalError):
