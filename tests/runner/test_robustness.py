@@ -192,3 +192,33 @@ def test_results_the_database_keeps_refusing_are_given_up_and_their_checks_probe
     clock.advance(60)                            # the next slot; the lease has lapsed by then
     assert probe_runner.run_due() == 1
     assert stored(check).result.status is Status.OK and len(greeter.visits) == 2
+
+
+def test_a_batch_recorded_although_the_database_reported_a_failure_counts_once(probe_runner, greeter):
+    greeter.answering = False                   # every probe fails: two in a row make the check critical
+    check = add_check(make_server(), greeter.port, timeout_seconds=10, failures_before_down=2)
+    results_written: list[str] = []
+    failed: list[str] = []
+
+    def note_results(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.startswith("UPDATE checks ") and " last_result=" in statement:
+            results_written.append(statement)
+
+    def lose_the_acknowledgement(conn) -> None:
+        if results_written and not failed:      # the results' transaction: commit it, then report a failure
+            failed.append("commit")
+            conn.connection.dbapi_connection.commit()
+            raise OperationalError("COMMIT", {}, Exception("connection lost after the commit"))
+
+    event.listen(db.engine, "before_cursor_execute", note_results)
+    event.listen(db.engine, "commit", lose_the_acknowledgement)
+    try:
+        with pytest.raises(OperationalError):
+            probe_runner.run_due()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note_results)
+        event.remove(db.engine, "commit", lose_the_acknowledgement)
+    assert failed and stored(check).result is not None
+    probe_runner.run_due()                      # the kept batch is offered again and found recorded
+    assert (stored(check).consecutive_failures, stored(check).state) == (1, "unknown")
+    assert db.session.scalar(db.select(db.func.count()).select_from(HistoryResult)) == 1
