@@ -3,8 +3,8 @@
 Incidents the probes drafted (publish in one click, or edit first) beside
 what the probes see now, for staff only; updates the runner suggests on
 recovery (publish or dismiss), checks that are not OK, checks that cannot
-run at all as they are stored, whether a probe runner is alive, and
-notifications that could not be sent.
+run at all as they are stored, whether a probe runner is alive and how late
+it starts probes, and notifications that could not be sent.
 Editors and admins alike may act here: everything published is a post.
 """
 from __future__ import annotations
@@ -25,6 +25,7 @@ from ..notifications.models import Notification
 from ..plugins import get_plugins
 from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
+from ..runner.lateness import LATE_SECONDS
 from ..runner.models import RunnerHeartbeat
 from ..timeutil import utcnow
 from . import bp
@@ -60,6 +61,23 @@ def checks_that_cannot_run() -> list[tuple[Check, str]]:
     return [(check, problem) for check, problem in found if problem is not None]
 
 
+def runner_lateness(runner: RunnerHeartbeat) -> str:
+    """In words: how many probes the runner started before its latest heartbeat, and how late."""
+    def seconds(value: float | None) -> str:
+        return "?" if value is None else f"{value:.1f} s"
+
+    window = f"the last {runner.lag_window_seconds:.0f} s"
+    if not runner.probes:
+        return f"no probes in {window}"
+    said = f"{runner.probes:,} probes in {window}"
+    if not runner.late_probes:
+        return f"{said}, on time (p99 lag {seconds(runner.lag_p99_seconds)})"
+    slow = (f"; {runner.late_slow_probes:,} of them of checks whose probes time out or run long"
+            if runner.late_slow_probes else "")
+    return (f"{said}; {runner.late_probes:,} started over {LATE_SECONDS:g} s after their slot "
+            f"(p99 lag {seconds(runner.lag_p99_seconds)}, worst {seconds(runner.lag_max_seconds)}){slow}")
+
+
 @bp.get("/dashboard")
 def dashboard():
     """What needs staff now: drafted incidents, suggested updates, failing checks, runners."""
@@ -76,7 +94,7 @@ def dashboard():
                            findings={post.id: post_findings(post, now) for post in drafts},
                            troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
-                           heartbeat_limit=HEARTBEAT_LIMIT, undelivered=undelivered,
+                           heartbeat_limit=HEARTBEAT_LIMIT, runner_lateness=runner_lateness, undelivered=undelivered,
                            max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"])
 
 

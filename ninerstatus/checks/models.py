@@ -71,6 +71,8 @@ class Check(db.Model):
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # True when the last probe timed out or ran long: the runner probes the check in its slow lane.
+    slow_lane: Mapped[bool] = mapped_column(default=False)
 
     server: Mapped[Server] = relationship(back_populates="checks")
 

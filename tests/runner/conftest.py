@@ -8,6 +8,7 @@ instances on 127.0.0.1.
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -116,6 +117,14 @@ def add_check(server: Server, port: int, *, due: datetime | None = START, **fiel
     db.session.add(check)
     db.session.commit()
     return check
+
+
+def wait_for(condition, seconds: float = 60) -> None:
+    """Return once ``condition()`` holds; fail after a limit generous enough for a loaded machine."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
 
 
 def reread() -> None:

@@ -13,6 +13,7 @@ from ninerstatus.extensions import db
 from ninerstatus.plugins import get_plugins
 from ninerstatus.runner import loop
 from ninerstatus.runner.claims import claim_due
+from ninerstatus.runner.lanes import Lane
 from ninerstatus.runner.models import RunnerHeartbeat
 
 from ..factories import make_server
@@ -21,8 +22,8 @@ from .services import GreetingServer
 
 
 def claim(owner: str, now, limit: int = 10) -> list[int]:
-    claims, _ = claim_due(owner, now, limit, 30, get_plugins().check_types)
-    return [c.check_id for c in claims]
+    claimed, _ = claim_due(owner, now, {Lane.QUICK: limit, Lane.SLOW: limit}, 30, get_plugins().check_types)
+    return [c.check_id for claims in claimed.values() for c in claims]
 
 
 def test_a_claimed_check_is_not_claimed_again_in_its_slot(ctx):
@@ -63,9 +64,9 @@ def test_two_runners_on_postgresql_never_probe_a_check_twice_in_one_interval(ctx
     real_claim_due = loop.claim_due
 
     def counting_claim_due(owner, *args, **kwargs):
-        claims, earliest = real_claim_due(owner, *args, **kwargs)
-        claimed_by[owner] = claimed_by.get(owner, 0) + len(claims)
-        return claims, earliest
+        claimed, earliest = real_claim_due(owner, *args, **kwargs)
+        claimed_by[owner] = claimed_by.get(owner, 0) + sum(len(claims) for claims in claimed.values())
+        return claimed, earliest
 
     monkeypatch.setattr(loop, "claim_due", counting_claim_due)
     try:
