@@ -20,14 +20,16 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
-
 from ninerstatus import ProbeResult, hookimpl
-from ninerstatus.notifications.channels import Channel, DeliveryError, register_channel, setting_list
-from ninerstatus.notifications.outbox import enqueue_change
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+# The site's parts (Flask, the outbox and its database) are imported by the hooks that
+# use them, which run only in the site: `ninerstatus check` loads this plugin too.
 
 CHANNEL = "webhook"
 SIGNATURE_HEADER = "X-Ninerstatus-Signature"
@@ -36,12 +38,19 @@ SIGNATURE_HEADER = "X-Ninerstatus-Signature"
 @hookimpl
 def ninerstatus_app_ready(app: Flask) -> None:
     """Let the outbox send webhooks."""
+    from ninerstatus.notifications.channels import Channel, register_channel
+
     register_channel(app, Channel(CHANNEL, send))
 
 
 @hookimpl
 def ninerstatus_status_changed(check: Any, previous: str | None, current: str, result: ProbeResult) -> None:
     """Queue one request for each configured URL."""
+    from flask import current_app
+
+    from ninerstatus.notifications.channels import setting_list
+    from ninerstatus.notifications.outbox import enqueue_change
+
     enqueue_change(CHANNEL, "url", setting_list(current_app.config["NOTIFY_WEBHOOK_URLS"]), check, previous, current,
                    result)
 
@@ -63,6 +72,8 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
     """POST one signed document; raise DeliveryError unless the receiver answers 2xx."""
+    from ninerstatus.notifications.channels import DeliveryError
+
     url, secret = payload["url"], settings["NOTIFY_WEBHOOK_SECRET"]
     if urlsplit(url).scheme not in ("http", "https"):
         raise DeliveryError(f"{url!r} is not an http or https URL")

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -11,6 +14,7 @@ from wtforms import BooleanField, IntegerField, SelectField, validators
 
 from ninerstatus import CheckType, ProbeResult, Status, create_app, get_plugins
 from ninerstatus.checktypes import CheckTypeError, CheckTypeRegistry
+from ninerstatus.plugins import load_plugins
 from ninerstatus.probing import TlsMode
 
 GOOD_PLUGIN = '''
@@ -134,3 +138,31 @@ def test_check_command_runs_a_plugin_probe_and_speaks_nagios(tmp_path):
     assert unknown_option.exit_code == 2 and "has no setting colour" in unknown_option.output
     listing = runner.invoke(args=["plugins"])
     assert "echo  (local file:" in listing.output and "check types: " in listing.output
+
+
+def test_the_script_reads_the_plugin_settings_from_the_instance_file_and_the_environment(tmp_path):
+    # `ninerstatus check` and `ninerstatus plugins` read the settings without building the site.
+    instance, folder = tmp_path / "instance", tmp_path / "local plugins"
+    folder.mkdir()
+    (folder / "echo.py").write_text(GOOD_PLUGIN)
+    instance.mkdir()
+    (instance / "config.py").write_text(f"PLUGINS_FOLDER = {str(folder)!r}\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NINERSTATUS_")}
+    env.update(NINERSTATUS_INSTANCE_PATH=str(instance), NINERSTATUS_DISABLED_PLUGINS='["sip", "dns"]')
+    script = str(Path(sys.executable).with_name("ninerstatus"))
+    listing = subprocess.run([script, "plugins"], env=env, capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0, listing.stderr
+    assert f"echo  (local file: {folder / 'echo.py'})" in listing.stdout
+    types = listing.stdout.split("check types: ")[1].strip().split(", ")
+    assert sorted(types) == ["echo", "ftp", "http", "imap", "pop", "smtp"]
+    check = subprocess.run([script, "check", "echo", "--host", "127.0.0.1", "-o", "word=ping", "--nagios"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and check.stdout.startswith("ECHO OK - echo ping from 127.0.0.1"), check.stderr
+
+
+def test_plugins_load_from_the_settings_alone_as_for_the_site(tmp_path):
+    app = make_app(tmp_path, {"echo.py": GOOD_PLUGIN}, DISABLED_PLUGINS=["ftp"])
+    alone = load_plugins({"PLUGINS_FOLDER": str(tmp_path / "plugins"), "DISABLED_PLUGINS": ["ftp"]}, tmp_path)
+    assert alone.loaded == get_plugins(app).loaded
+    assert list(alone.check_types) == list(get_plugins(app).check_types)
+    assert "echo" in alone.check_types and "ftp" not in alone.check_types
