@@ -26,6 +26,7 @@ import pluggy
 
 from . import hookspecs
 from .checktypes import CheckTypeRegistry
+from .entry_points import entry_points
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -81,6 +82,20 @@ def _load_local_file(manager: pluggy.PluginManager, path: Path) -> ModuleType:
     return module
 
 
+def _load_entry_points(manager: pluggy.PluginManager) -> list[tuple[object, str]]:
+    """Register the plugins of the entry-point group; return each with its distribution's name and version."""
+    registered, origins = [], {}
+    for entry_point in entry_points(ENTRY_POINT_GROUP):
+        if manager.is_blocked(entry_point.name) or manager.has_plugin(entry_point.name):
+            continue
+        plugin = entry_point.load()
+        manager.register(plugin, name=entry_point.name)
+        if entry_point.folder not in origins:
+            origins[entry_point.folder] = entry_point.distribution()
+        registered.append((plugin, origins[entry_point.folder]))
+    return registered
+
+
 def load_plugins(settings: Mapping[str, Any], instance_path: str | Path) -> Plugins:
     """Load the plugins a site with these settings uses (no Flask application needed)."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -89,12 +104,12 @@ def load_plugins(settings: Mapping[str, Any], instance_path: str | Path) -> Plug
         manager.set_blocked(name)
     plugins = Plugins(manager)
 
-    manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    registered = _load_entry_points(manager)
     # An installed plugin with a misspelt hook is a packaging bug: fail loudly.
     manager.check_pending()
-    for plugin, dist in manager.list_plugin_distinfo():
-        plugins.loaded.append(PluginInfo(manager.get_name(plugin), "entry point",
-                                         f"{dist.project_name} {dist.version}", _hook_names(manager, plugin)))
+    for plugin, origin in registered:
+        plugins.loaded.append(PluginInfo(manager.get_name(plugin), "entry point", origin,
+                                         _hook_names(manager, plugin)))
 
     folder = Path(settings.get("PLUGINS_FOLDER") or Path(instance_path) / "plugins")
     for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():

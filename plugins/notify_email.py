@@ -9,20 +9,19 @@ runner's outbox sends them, so a slow mail server never delays a probe.
 """
 from __future__ import annotations
 
-import smtplib
 import ssl
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
 from typing import TYPE_CHECKING, Any
 
 from ninerstatus import ProbeResult, hookimpl
 
 if TYPE_CHECKING:
+    from email.message import EmailMessage
+
     from flask import Flask
 
-# The site's parts (Flask, the outbox and its database) are imported by the hooks that
-# use them, which run only in the site: `ninerstatus check` loads this plugin too.
+# `ninerstatus check` loads this plugin too, and never sends: the site's parts (Flask, the
+# outbox and its database) and the mail modules are imported by the functions that use them.
 
 CHANNEL = "email"
 
@@ -49,6 +48,9 @@ def ninerstatus_status_changed(check: Any, previous: str | None, current: str, r
 
 def message(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> EmailMessage:
     """The e-mail for one queued payload."""
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
     from ninerstatus.notifications.messages import subject, text
 
     mail = EmailMessage()
@@ -64,6 +66,8 @@ def message(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> EmailMes
 
 def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
     """Hand one message to the configured mail server, over STARTTLS unless that is turned off."""
+    import smtplib
+
     from ninerstatus.notifications.channels import DeliveryError
 
     with smtplib.SMTP(settings["NOTIFY_SMTP_HOST"], int(settings["NOTIFY_SMTP_PORT"]), timeout=timeout) as smtp:

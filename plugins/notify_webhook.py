@@ -13,12 +13,11 @@ Any 2xx answer is a delivery; anything else (redirects included) is retried.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -26,10 +25,12 @@ from urllib.parse import urlsplit
 from ninerstatus import ProbeResult, hookimpl
 
 if TYPE_CHECKING:
+    import urllib.request
+
     from flask import Flask
 
-# The site's parts (Flask, the outbox and its database) are imported by the hooks that
-# use them, which run only in the site: `ninerstatus check` loads this plugin too.
+# `ninerstatus check` loads this plugin too, and never sends: the site's parts (Flask, the
+# outbox and its database) and urllib's HTTP client are imported by the functions that use them.
 
 CHANNEL = "webhook"
 SIGNATURE_HEADER = "X-Ninerstatus-Signature"
@@ -60,18 +61,23 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Treat a redirect as a failed delivery: following it would resend the body elsewhere, or drop it."""
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """An opener that treats a redirect as a failed delivery: following it would resend the body elsewhere, or drop it."""
+    import urllib.request
 
-    def redirect_request(self, *args: Any) -> None:
-        return None
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
 
-
-_opener = urllib.request.build_opener(_NoRedirects)
+    return urllib.request.build_opener(NoRedirects)
 
 
 def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
     """POST one signed document; raise DeliveryError unless the receiver answers 2xx."""
+    import urllib.error
+    import urllib.request
+
     from ninerstatus.notifications.channels import DeliveryError
 
     url, secret = payload["url"], settings["NOTIFY_WEBHOOK_SECRET"]
@@ -90,7 +96,7 @@ def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float
         "X-Ninerstatus-Delivery": payload["delivery"],
     })
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             response.read(64 * 1024)
     except urllib.error.HTTPError as error:
         raise DeliveryError(f"{url} answered {error.code} {error.reason}") from None
