@@ -21,7 +21,7 @@ class CheckTypeError(ValueError):
     """A check type that cannot be registered, or settings that do not validate."""
 
 
-class TextSettings(dict[str, list[str]]):
+class _TextSettings(dict[str, list[str]]):
     """Settings given as text, shaped as WTForms reads form data (a list of values per name).
 
     Werkzeug's MultiDict would do, but importing it costs ``ninerstatus check``
@@ -29,7 +29,7 @@ class TextSettings(dict[str, list[str]]):
     """
 
     @classmethod
-    def of(cls, raw: Mapping[str, Any]) -> TextSettings:
+    def of(cls, raw: Mapping[str, Any]) -> _TextSettings:
         """One text value per setting name."""
         return cls((name, [str(value)]) for name, value in raw.items())
 
@@ -117,7 +117,7 @@ class CheckType:
         ``data`` is form data (anything with ``getlist``, as ``request.form``) or
         a plain mapping of one value per setting.
         """
-        formdata = data if data is None or hasattr(data, "getlist") else TextSettings.of(data)
+        formdata = data if data is None or hasattr(data, "getlist") else _TextSettings.of(data)
         return self.form_class(formdata=formdata, **kwargs)
 
     def parse_settings(self, raw: Mapping[str, str]) -> dict[str, Any]:

@@ -63,7 +63,7 @@ def signature(secret: str, body: bytes) -> str:
 
 @functools.cache
 def _opener() -> urllib.request.OpenerDirector:
-    """An opener that treats a redirect as a failed delivery: following it would resend the body elsewhere, or drop it."""
+    """An opener that fails on a redirect: following it would resend the body elsewhere, or drop it."""
     import urllib.request
 
     class NoRedirects(urllib.request.HTTPRedirectHandler):

@@ -250,3 +250,15 @@ def test_configuration_errors_are_one_line_naming_the_setting(tmp_path, command,
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and named in lines[0], result.stderr
     assert "s3cret" not in result.stderr
+
+
+def test_a_broken_instance_file_is_one_line_for_plugins_and_unknown_for_a_nagios_check(tmp_path):
+    (tmp_path / "config.py").write_text("SITE_NAME = 'unclosed\n")
+    env = _command_env(tmp_path)
+    listing = subprocess.run([_script("ninerstatus"), "plugins"], env=env, capture_output=True, text=True, timeout=120)
+    lines = listing.stderr.strip().splitlines()
+    assert listing.returncode == 1 and len(lines) == 1
+    assert lines[0].startswith(f"Error: {tmp_path / 'config.py'}, line 1: ")
+    check = subprocess.run([_script("ninerstatus"), "check", "smtp", "--host", "127.0.0.1", "--nagios"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 3 and check.stdout.startswith(f"SMTP UNKNOWN - {tmp_path / 'config.py'}, line 1: ")

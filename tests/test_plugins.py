@@ -190,8 +190,9 @@ def _distribution(folder: Path, info: str, metadata: str, declared: str) -> None
 
 def test_the_first_distribution_of_a_name_on_the_path_hides_later_ones(tmp_path, monkeypatch):
     first, second = tmp_path / "first", tmp_path / "second"
-    _distribution(first, "Echo_Plugin-2.0.dist-info", "Metadata-Version: 2.1\nName: echo-plugin\nVersion: 2.0\n\n"
-                  "Name: not a header, the long description\n", "# plugins\n[ninerstatus]\necho = echo_v2:plugin [tls]\n")
+    _distribution(first, "Echo_Plugin-2.0.dist-info",
+                  "Metadata-Version: 2.1\nName: echo-plugin\nVersion: 2.0\n\nName: not a header, the long description\n",
+                  "# plugins\n[ninerstatus]\necho = echo_v2:plugin [tls]\n")
     _distribution(second, "echo.plugin-1.0.dist-info", "Name: echo-plugin\nVersion: 1.0\n",
                   "[ninerstatus]\necho = echo_v1\nold = echo_v1.old\n")
     _distribution(second, "legacy-0.9-py3.11.egg-info", "Name: legacy\nVersion: 0.9\n",
