@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 
 import click
 from flask import current_app
@@ -90,11 +91,12 @@ def serve_command(host: str, port: int, workers: int, threads: int, keep_alive: 
 def end_with_serve() -> None:
     """In a worker of ``ninerstatus serve``: be sent SIGTERM when serve's main process ends.
 
-    Does nothing outside ``serve`` (another server runs ``ninerstatus.wsgi``
-    its own way) or off Linux.
+    Does nothing outside a worker process of ``serve`` (another server runs
+    ``ninerstatus.wsgi`` its own way) or off Linux.
     """
     serve_pid = os.environ.get(SERVE_PID_VARIABLE)
-    if not serve_pid or not sys.platform.startswith("linux"):
+    if (not serve_pid or int(serve_pid) == os.getpid() or not sys.platform.startswith("linux")
+            or threading.current_thread() is not threading.main_thread()):
         return
     # A forked worker starts with serve's own SIGTERM handler, which would swallow the
     # signal until granian installs the worker's; until then SIGTERM simply ends it.
