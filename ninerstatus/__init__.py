@@ -5,8 +5,8 @@ reader sees the whole architecture in one screen.
 
 Importing ``ninerstatus`` loads only the plugin API (check types, hooks and
 the probing engine): Flask, SQLAlchemy and Alembic are imported by the steps
-that build the site, so ``ninerstatus check`` and plugins start in
-milliseconds.
+that build the site, so ``ninerstatus check``, agents and plugins' own tests
+start without them.
 """
 from __future__ import annotations
 
