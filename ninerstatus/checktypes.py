@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 from wtforms import Form
 from wtforms.fields import Field
 
@@ -20,6 +19,23 @@ DEFAULT_WIDGET = "checks/widget.html"
 
 class CheckTypeError(ValueError):
     """A check type that cannot be registered, or settings that do not validate."""
+
+
+class _TextSettings(dict[str, list[str]]):
+    """Settings given as text, shaped as WTForms reads form data (a list of values per name).
+
+    Werkzeug's MultiDict would do, but importing it costs ``ninerstatus check``
+    more than the whole probe.
+    """
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> _TextSettings:
+        """One text value per setting name."""
+        return cls((name, [str(value)]) for name, value in raw.items())
+
+    def getlist(self, name: str) -> list[str]:
+        """The values given for ``name`` (none: an empty list)."""
+        return self.get(name, [])
 
 
 @dataclass(frozen=True)
@@ -101,10 +117,13 @@ class CheckType:
         """A WTForms form class holding this type's settings fields."""
         return type(f"{self.name.title()}SettingsForm", (Form,), dict(self.settings))
 
-    def settings_form(self, data: Mapping[str, Any] | MultiDict | None = None, **kwargs: Any) -> Form:
-        """Return a WTForms form of this type's settings, filled from ``data``."""
-        formdata = data if isinstance(data, MultiDict) or data is None else MultiDict(
-            [(k, str(v)) for k, v in data.items()])
+    def settings_form(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Form:
+        """Return a WTForms form of this type's settings, filled from ``data``.
+
+        ``data`` is form data (anything with ``getlist``, as ``request.form``) or
+        a plain mapping of one value per setting.
+        """
+        formdata = data if data is None or hasattr(data, "getlist") else _TextSettings.of(data)
         return self.form_class(formdata=formdata, **kwargs)
 
     def parse_settings(self, raw: Mapping[str, str]) -> dict[str, Any]:
@@ -118,7 +137,7 @@ class CheckType:
         if unknown:
             known = ", ".join(sorted(self.settings)) or "none"
             raise CheckTypeError(f"{self.name} has no setting {', '.join(unknown)} (settings: {known})")
-        form = self.settings_form(MultiDict(list(raw.items())))
+        form = self.settings_form(raw)
         for name in set(self.settings) - set(raw):
             form[name].process(None)
         if not form.validate():

@@ -203,3 +203,38 @@ def test_run_site_stops_the_runner_and_fails_when_the_web_server_ends(site_env):
             os.killpg(script.pid, signal.SIGKILL)
     assert script.returncode == 1
     assert "the web server (ninerstatus serve) stopped on its own (exit status 2); stopping the probe runner" in err
+
+
+def _refuses_connections(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        pass
+    return False
+
+
+def test_serve_workers_end_when_its_main_process_is_killed(site_env):
+    # Left behind, the workers would go on serving, and a restarted serve would bind beside them.
+    port = _free_port()
+    with _started([BIN / "ninerstatus", "serve", "--port", port, "--workers", 2, "--threads", 2], site_env,
+                  port) as serve:
+        try:
+            deadline = time.monotonic() + 30
+            while len(workers := _descendants(serve.pid)) < 2 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert len(workers) == 2
+            os.kill(serve.pid, signal.SIGKILL)
+            serve.wait(30)
+            deadline = time.monotonic() + 60
+            while (alive := [pid for pid in workers if _alive(pid)]) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not alive, "workers still running after their serve was killed"
+            assert _refuses_connections(port)
+        finally:
+            # Its session's process group outlives serve: whatever is left of it goes too.
+            try:
+                os.killpg(serve.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
