@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,9 @@ from ninerstatus.runner.loop import ProbeRunner
 from ninerstatus.runner.models import RunnerHeartbeat
 from ninerstatus.timeutil import utcnow
 
+from .. import processes
 from ..factories import make_server
+from ..waiting import PATIENCE, wait_until
 from .conftest import START, add_check, reread
 from .services import GreetingServer
 
@@ -50,30 +51,23 @@ def test_a_running_runner_keeps_a_heartbeat_and_removes_it_when_it_stops(ctx, cl
     assert db.session.get(RunnerHeartbeat, runner.owner) is None
 
 
-def runner_process(ctx, tmp_path) -> subprocess.Popen:
-    """``ninerstatus runner`` on the test's database, as staff would start it."""
+def runner_process(ctx, tmp_path):
+    """``ninerstatus runner`` on the test's database, as staff would start it; stopped after the block."""
     env = {**os.environ, "NINERSTATUS_DATABASE_URL": ctx.config["SQLALCHEMY_DATABASE_URI"],
            "NINERSTATUS_INSTANCE_PATH": str(tmp_path / "instance"),
            "NINERSTATUS_PLUGINS_FOLDER": ctx.config["PLUGINS_FOLDER"]}
-    return subprocess.Popen([str(NINERSTATUS), "runner"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for(condition, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    return processes.started([NINERSTATUS, "runner"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
 
 
 def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everything(ctx, tmp_path):
     slow = GreetingServer(delay=1.5)
     try:
         check = add_check(make_server(), slow.port, due=utcnow(), interval_seconds=3600, timeout_seconds=5)
-        process = runner_process(ctx, tmp_path)
-        wait_for(lambda: slow.visits)          # the probe is waiting for the slow greeting now
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
+        with runner_process(ctx, tmp_path) as process:
+            wait_until(lambda: slow.visits)          # the probe is waiting for the slow greeting now
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=PATIENCE)
     finally:
         slow.close()
     assert process.returncode == 0, output
@@ -87,8 +81,8 @@ def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everyth
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_runner_command_refuses_a_second_runner_on_sqlite_with_a_clear_message(probe_runner, ctx, tmp_path):
-    process = runner_process(ctx, tmp_path)
-    output, _ = process.communicate(timeout=20)
+    with runner_process(ctx, tmp_path) as process:
+        output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 1
     assert "A probe runner is already running on the SQLite database" in output
     assert "move the site to PostgreSQL" in output
