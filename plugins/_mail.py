@@ -1,7 +1,8 @@
 """What the mail probes (SMTP, IMAP, POP3) share: credentials, the polite goodbye, summary wording.
 
 Not a plugin: it registers no hooks, it only keeps the three mail plugins
-from writing the same rules three times.
+from writing the same rules three times. The FTP check borrows the summary
+wording (``tls_phrase``), so every check names its TLS the same way.
 """
 from __future__ import annotations
 

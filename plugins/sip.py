@@ -14,7 +14,6 @@ or none, is CRITICAL.
 from __future__ import annotations
 
 import dataclasses
-import socket
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,8 +22,7 @@ from wtforms import SelectField, StringField, ValidationError, validators
 from ninerstatus import (CheckType, ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, Target, TlsMode,
                          hookimpl)
 from ninerstatus.probing import ProbeSession
-from ninerstatus.probing.deadline import resolve
-from ninerstatus.probing.failure import failure_from_os_error
+from ninerstatus.probing.deadline import open_datagram, resolve
 
 from ._sip_message import OptionsRequest, SipMessage, default_uri, excerpt
 from ._sip_transport import Exchange, exchange_stream, exchange_udp
@@ -94,13 +92,8 @@ def _over_udp(s: ProbeSession, uri: str, seen: Exchange) -> SipMessage:
     with s.phase("resolve"):
         addresses = resolve(s.target.host, s.target.port, s.target.family, s.deadline)
     # UDP cannot tell a live address from a dead one short of an answer, so only the first is asked.
-    family, sockaddr = addresses[0]
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(sockaddr)  # sends nothing: it only makes the kernel filter and report for this peer
-        except OSError as exc:
-            raise failure_from_os_error(exc, connecting=True, where=str(s.target)) from exc
-        s.details["address"] = sockaddr[0]
+    with open_datagram(addresses[0]) as sock:
+        s.details["address"] = addresses[0][1][0]
         request = OptionsRequest.fresh(uri, "udp", sock.getsockname()[:2])
         with s.phase("first_byte"):
             return exchange_udp(sock, request, s.deadline, s.transcript, seen)

@@ -12,10 +12,14 @@ from ninerstatus.probing import ErrorKind, Status, Target, run_probe
 from ninerstatus_plugins import dns as dns_plugin
 from ninerstatus_plugins._dns_query import parse_server_list
 
+from ..probing.servers import closed_port
 from .dnsservers import DnsServer, GarbageServer, SilentServer, Zone, zone_text
 
 TIMEOUT = 1.0
 GRACE = 0.5
+#: For probes of a closed port: the ICMP answer comes at once, and a probe that ignored
+#: it would only end with READ_TIMEOUT after this long, which no loaded machine takes.
+PATIENT = 30.0
 DNS, SYNC = dns_plugin.ninerstatus_check_types()
 
 
@@ -314,11 +318,41 @@ def test_sync_settings_refuse_bad_secondaries(secondaries):
 
 
 def test_closed_port_on_tcp_only_is_connect_refused():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = probe(DNS, port, name="www.example.test", transport="tcp")
+    result = probe(DNS, closed_port(), name="www.example.test", transport="tcp")
     assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)
+
+
+def test_dns_probe_reports_a_closed_udp_port_as_refused_not_as_a_timeout():
+    result = probe(DNS, closed_port(socket.SOCK_DGRAM), name="www.example.test", transport="udp", timeout=PATIENT)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert result.summary == "UDP: nothing listens on that UDP port (ICMP port unreachable)"
+
+
+def test_dns_probe_of_a_nameserver_that_is_down_says_so_for_both_transports():
+    result = probe(DNS, closed_port(socket.SOCK_DGRAM), name="www.example.test", timeout=PATIENT)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert [(sub.name, sub.status) for sub in result.subchecks] == [("udp", Status.CRITICAL),
+                                                                   ("tcp", Status.CRITICAL)]
+    assert "ICMP port unreachable" in result.subchecks[0].summary
+
+
+def test_sync_reports_a_secondary_that_is_down_as_refused_and_still_compares_the_others(start):
+    primary = start(DnsServer, Zone(zone_text()))
+    good = start(DnsServer, Zone(zone_text()))
+    down = closed_port(socket.SOCK_DGRAM)
+    result = probe(SYNC, primary.port, zone="example.test", secondaries=f"{good.address}, 127.0.0.1:{down}",
+                   timeout=PATIENT)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert [sub.status for sub in result.subchecks] == [Status.OK, Status.CRITICAL]
+    assert result.summary == f"secondary 127.0.0.1:{down}: nothing listens on that UDP port (ICMP port unreachable)"
+
+
+def test_sync_reports_a_primary_that_is_down_as_refused(start):
+    secondary = start(DnsServer, Zone(zone_text()))
+    result = probe(SYNC, closed_port(socket.SOCK_DGRAM), zone="example.test", secondaries=secondary.address,
+                   timeout=PATIENT)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert result.summary.startswith("primary 127.0.0.1: nothing listens")
 
 
 def test_check_commands_speak_nagios_for_dns_and_zone_sync(cli, start):

@@ -15,6 +15,7 @@ from ninerstatus.probing import ErrorKind, Status, Target, TlsMode, TlsPolicy, r
 from ninerstatus_plugins import sip
 
 from ..probing.conftest import server_tls
+from ..probing.servers import closed_port
 from ..probing.test_hostile_peers import drip, endless_line, garbage, silent, tls_hello_then_close
 from .sipservers import ALLOW, SDP, SERVER, SipResponder, headers_of
 
@@ -226,11 +227,10 @@ def test_sip_probe_reports_a_silent_udp_server_as_down(responder):
 
 
 def test_sip_probe_reports_a_closed_udp_port_as_refused():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = probe(port, "udp")
-    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)
+    # 30 s: the ICMP answer comes at once; a probe deaf to it would end with READ_TIMEOUT instead.
+    result = probe(closed_port(socket.SOCK_DGRAM), "udp", timeout=30)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert result.summary == "nothing listens on that UDP port (ICMP port unreachable)"
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])

@@ -8,7 +8,10 @@ import time
 import pytest
 
 from ninerstatus.probing import Deadline, DeadlineExceeded, ErrorKind, Family, ProbeFailure
-from ninerstatus.probing.deadline import DeadlineSocket, open_connection, resolve
+from ninerstatus.probing.deadline import DeadlineSocket, open_connection, open_datagram, resolve
+from ninerstatus.probing.failure import failure_from_datagram_error
+
+from .servers import closed_port
 
 
 class FakeClock:
@@ -75,6 +78,31 @@ def test_connect_tries_the_next_address_when_one_refuses():
         sock = open_connection([(socket.AF_INET, ("127.0.0.1", port)), (socket.AF_INET, good)], Deadline(2))
         with sock:
             assert sock.getpeername() == good
+
+
+def test_a_connected_datagram_socket_hears_icmp_port_unreachable_as_a_refusal():
+    port = closed_port(socket.SOCK_DGRAM)
+    with open_datagram((socket.AF_INET, ("127.0.0.1", port))) as sock:
+        sock.settimeout(30)  # the ICMP answer comes at once; only a broken socket would wait this out
+        sock.send(b"anyone there?")
+        with pytest.raises(ConnectionRefusedError) as refused:
+            sock.recv(512)
+    failure = failure_from_datagram_error(refused.value)
+    assert failure.kind is ErrorKind.CONNECT_REFUSED
+    assert failure.message == "nothing listens on that UDP port (ICMP port unreachable)"
+
+
+def test_a_connected_datagram_socket_receives_only_from_its_peer():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        peer.bind(("127.0.0.1", 0))
+        with open_datagram((socket.AF_INET, peer.getsockname())) as sock:
+            stranger.sendto(b"injected", sock.getsockname())
+            sock.send(b"question")
+            _, client = peer.recvfrom(512)
+            peer.sendto(b"answer", client)
+            sock.settimeout(30)
+            assert sock.recv(512) == b"answer"
 
 
 def test_connect_that_hangs_is_connect_timeout_within_the_deadline():
