@@ -41,6 +41,16 @@ def started(args: Sequence, *, stop_within: float = PATIENCE, **popen_options) -
         stop(process, stop_within)
 
 
+def run(args: Sequence, *, timeout: float = PATIENCE, **popen_options) -> subprocess.CompletedProcess:
+    """Run ``args`` to its end, as ``subprocess.run`` does, but in a session of its own.
+
+    Should it outlive ``timeout`` (TimeoutExpired), it is stopped with all it started.
+    """
+    with started(args, **popen_options) as process:
+        out, err = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
 def session_members(session: int) -> list[int]:
     """The live processes of ``session`` (zombies, which are already dead, left out)."""
     members = []

@@ -109,8 +109,9 @@ def _script(name: str) -> str:
 def test_serve_refuses_the_development_secret_key(tmp_path):
     env = {**os.environ, "NINERSTATUS_INSTANCE_PATH": str(tmp_path)}
     env.pop("NINERSTATUS_SECRET_KEY", None)
-    result = subprocess.run([_script("ninerstatus"), "serve", "--port", str(_free_port())], env=env,
-                            capture_output=True, text=True, timeout=60)
+    # Run in a session of its own: were the refusal broken, the web server's workers would outlive a timeout.
+    result = processes.run([_script("ninerstatus"), "serve", "--port", _free_port()], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert result.returncode != 0
     assert "development secret key" in result.stderr and "Traceback" not in result.stderr
 
