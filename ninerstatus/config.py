@@ -9,7 +9,6 @@ JSON when they look like JSON (numbers, booleans, lists), so
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping
 

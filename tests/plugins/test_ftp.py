@@ -1,7 +1,6 @@
 """The FTP check against pyftpdlib on loopback (plain, explicit and implicit FTPS), an SMTP server and hostile peers."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,6 @@ from .mailservers import SmtpServer
 
 FTP = ftp.ninerstatus_check_types()[0]
 TIMEOUT = 1.5
-GRACE = 0.5
 
 
 def settings(**raw: str) -> dict[str, Any]:
@@ -311,10 +309,9 @@ def test_ftp_probe_reports_a_421_greeting(serve):
 ])
 def test_ftp_probe_survives_hostile_peers_within_its_timeout(serve, script, tls, kind):
     server = serve(script)
-    started = time.monotonic()
     result = probe(server.port, settings(), tls=tls, timeout=1.0)
+    # The probe's own verdict, so within its timeout and the watchdog's grace (the watchdog's would be UNKNOWN).
     assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
-    assert time.monotonic() - started < 1.0 + GRACE
 
 
 # --- a real FTP dialogue, not just a 220 greeting ------------------------------------------------

@@ -8,7 +8,6 @@ instances on 127.0.0.1.
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,6 +21,7 @@ from ninerstatus.models import Server
 from ninerstatus.plugins import get_plugins
 from ninerstatus.runner.loop import ProbeRunner
 
+from ..waiting import PATIENCE
 from .services import GreetingServer
 
 TESTS = Path(__file__).parent.parent
@@ -119,14 +119,6 @@ def add_check(server: Server, port: int, *, due: datetime | None = START, **fiel
     return check
 
 
-def wait_for(condition, seconds: float = 60) -> None:
-    """Return once ``condition()`` holds; fail after a limit generous enough for a loaded machine."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def reread() -> None:
     """End the test's own read transaction, so the next query sees what the runner committed."""
     db.session.rollback()
@@ -149,5 +141,5 @@ def running(app, owners: tuple[str | None, ...] = (None,)):
     finally:
         stop.set()
         for thread in threads:
-            thread.join(timeout=10)
+            thread.join(timeout=PATIENCE)
     assert not any(thread.is_alive() for thread in threads)

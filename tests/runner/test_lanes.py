@@ -16,7 +16,8 @@ from ninerstatus.probing import ErrorKind, Status
 from ninerstatus.runner.lanes import Lane
 
 from ..factories import make_server
-from .conftest import START, add_check, reread, wait_for
+from ..waiting import wait_until
+from .conftest import START, add_check, reread
 from .services import SilentServer
 
 
@@ -49,7 +50,7 @@ class Rounds:
 
     def until(self, condition) -> None:
         """Run rounds until ``condition()`` holds."""
-        wait_for(lambda: self.once() or condition())
+        wait_until(lambda: self.once() or condition())
 
 
 @pytest.fixture

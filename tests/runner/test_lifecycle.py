@@ -7,8 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,8 +18,10 @@ from ninerstatus.runner.loop import ProbeRunner
 from ninerstatus.runner.models import RunnerHeartbeat
 from ninerstatus.timeutil import utcnow
 
+from .. import processes
 from ..factories import make_server
-from .conftest import START, add_check, reread, wait_for
+from ..waiting import PATIENCE, wait_until
+from .conftest import START, add_check, reread
 from .services import GreetingServer
 
 NINERSTATUS = Path(sys.executable).with_name("ninerstatus")
@@ -53,26 +53,16 @@ def test_a_running_runner_keeps_a_heartbeat_and_removes_it_when_it_stops(ctx, cl
     assert db.session.get(RunnerHeartbeat, runner.owner) is None
 
 
-@contextmanager
-def runner_process(ctx, tmp_path, **streams) -> Iterator[subprocess.Popen]:
-    """``ninerstatus runner`` on the test's database, as staff would start it; killed with its group at the end.
+def runner_process(ctx, tmp_path, **streams):
+    """``ninerstatus runner`` on the test's database, as staff would start it; stopped after the block.
 
     Its output comes through one pipe unless ``streams`` say otherwise.
     """
     env = {**os.environ, "NINERSTATUS_DATABASE_URL": ctx.config["SQLALCHEMY_DATABASE_URI"],
            "NINERSTATUS_INSTANCE_PATH": str(tmp_path / "instance"),
            "NINERSTATUS_PLUGINS_FOLDER": ctx.config["PLUGINS_FOLDER"]}
-    process = subprocess.Popen([str(NINERSTATUS), "runner"], env=env, text=True, start_new_session=True,
-                               **{"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, **streams})
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+    return processes.started([NINERSTATUS, "runner"], env=env, text=True,
+                             **{"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, **streams})
 
 
 def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everything(ctx, tmp_path):
@@ -80,9 +70,9 @@ def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everyth
     try:
         check = add_check(make_server(), slow.port, due=utcnow(), interval_seconds=3600, timeout_seconds=5)
         with runner_process(ctx, tmp_path) as process:
-            wait_for(lambda: slow.visits)          # the probe is waiting for the slow greeting now
+            wait_until(lambda: slow.visits)          # the probe is waiting for the slow greeting now
             process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=60)
+            output, _ = process.communicate(timeout=PATIENCE)
     finally:
         slow.close()
     assert process.returncode == 0, output
@@ -111,7 +101,7 @@ def test_a_runner_whose_output_pipes_are_closed_still_stops_on_sigterm(ctx, tmp_
     add_check(make_server(), greeter.port, due=utcnow(), interval_seconds=1)
     with runner_process(ctx, tmp_path, stderr=subprocess.PIPE) as process:
         read_until(process.stdout, "running; Ctrl-C or SIGTERM stops it")
-        wait_for(lambda: len(greeter.visits) >= 2)     # in its loop, round after round
+        wait_until(lambda: len(greeter.visits) >= 2)     # in its loop, round after round
         # Whoever started it has gone away: its "stopping" line now goes into closed pipes.
         process.stdout.close()
         process.stderr.close()
@@ -125,7 +115,7 @@ def test_a_runner_whose_output_pipes_are_closed_still_stops_on_sigterm(ctx, tmp_
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_runner_command_refuses_a_second_runner_on_sqlite_with_a_clear_message(probe_runner, ctx, tmp_path):
     with runner_process(ctx, tmp_path) as process:
-        output, _ = process.communicate(timeout=60)
+        output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 1
     assert "A probe runner is already running on the SQLite database" in output
     assert "move the site to PostgreSQL" in output
