@@ -59,7 +59,7 @@ def record_results(owner: str, outcomes: Sequence[Outcome], plugins: Plugins, no
                 continue
             if check.lease_owner == owner:
                 check.lease_owner = check.lease_until = None
-            if check.last_checked_at is not None and result.checked_at <= check.last_checked_at:
+            if _already_newer(check, result, now):
                 continue
             check.record(result)
             check.slow_lane = slow
@@ -78,3 +78,13 @@ def record_results(owner: str, outcomes: Sequence[Outcome], plugins: Plugins, no
                 call_hook(plugins, "ninerstatus_status_changed", check=check, previous=change.previous,
                           current=change.current, result=result)
         update_servers({check.server_id for check, _, change in recorded if change is not None}, windows, now)
+
+
+def _already_newer(check: Check, result: ProbeResult, now: datetime) -> bool:
+    """True when ``check`` holds ``result`` or a later one (a batch offered again after a failed commit).
+
+    A stored time in the future (a hand edit, a clock set back) is not believed:
+    it would otherwise keep every new result out for good.
+    """
+    stored = check.last_checked_at
+    return stored is not None and result.checked_at <= stored <= now
