@@ -48,6 +48,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
     if check_secret:
         ensure_production_secret(app)
     register_extensions(app)
+    register_intake(app)
     register_page_cache(app)
     register_security(app)
     register_accounts(app)
@@ -109,7 +110,11 @@ def register_extensions(app: Flask) -> None:
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     import ninerstatus_migrations
+    from sqlalchemy.orm import configure_mappers
 
+    # Every model is imported by now: work out all relationships before the first request,
+    # so no route depends on another having run first.
+    configure_mappers()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(ninerstatus_migrations.__file__).parent),
                      render_as_batch=True, compare_type=True)
@@ -123,6 +128,20 @@ def register_extensions(app: Flask) -> None:
 def register_plugins(app: Flask) -> None:
     """Load the check plugins and any local plugin files (see plugins.py)."""
     init_plugins(app)
+
+
+def register_intake(app: Flask) -> None:
+    """Refuse what no view should see: other hosts than the site's own, bodies over the size limit
+    whatever their encoding, control characters in addresses and forms (see intake.py).
+
+    Before register_page_cache, which then sits outside these checks and so keeps no answer
+    to a request they refused.
+    """
+    from .intake import init_intake
+    from .security import init_trusted_hosts
+
+    init_trusted_hosts(app)
+    init_intake(app)
 
 
 def register_page_cache(app: Flask) -> None:

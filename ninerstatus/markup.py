@@ -3,16 +3,23 @@
 Post bodies come from a WYSIWYG editor (or a paste from a word processor) and
 are sanitised once, at save time, against a fixed allowlist. Sanitising an
 already clean body changes nothing, so saving twice is harmless.
+
+Request threads sanitise at the same time, and a bleach Cleaner is not
+thread-safe (its parser keeps the body it is reading), so each thread builds
+its own and keeps it. The parser under it does bounded work per byte on any
+body, however hostile (see bounded_html.py).
 """
 from __future__ import annotations
 
 import html
 import re
-from functools import partial
+import threading
 from urllib.parse import urlsplit
 
 import bleach
-from bleach.linkifier import Linker
+from bleach.html5lib_shim import Filter
+
+from .bounded_html import BoundedParser, BoundedWalker, canonical_markup
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "a", "strong", "b", "em", "i", "code", "pre", "ul", "ol", "li", "blockquote",
@@ -32,37 +39,101 @@ def strip_control_chars(text: str) -> str:
     return _CONTROL_CHARS.sub("", text or "")
 
 
-_cleaner = bleach.Cleaner(
-    tags=ALLOWED_TAGS,
-    attributes=ALLOWED_ATTRIBUTES,
-    protocols=ALLOWED_PROTOCOLS,
-    strip=True,
-    strip_comments=True,
-)
+class _OutboundLinks(Filter):
+    """Give links that leave the site ``rel="noopener nofollow"``; local links get no rel at all.
+
+    Only existing links are touched: a URL written as text stays text, so the editor's
+    output is not rewritten behind the author's back.
+    """
+
+    def __init__(self, source, site_host: str | None) -> None:
+        super().__init__(source)
+        self.site_host = site_host
+
+    def __iter__(self):
+        for token in super().__iter__():
+            if token["type"] == "StartTag" and token["name"] == "a":
+                attributes = token["data"]
+                if self._leaves_site(attributes.get((None, "href"), "")):
+                    attributes[(None, "rel")] = "noopener nofollow"
+                else:
+                    attributes.pop((None, "rel"), None)
+            yield token
+
+    def _leaves_site(self, href: str) -> bool:
+        try:
+            host = urlsplit(href).hostname
+        except ValueError:  # bleach let it through, so a browser may follow it: treat it as foreign
+            return True
+        return bool(host) and host != self.site_host
 
 
-def _mark_outbound(attrs: dict, new: bool = False, *, site_host: str | None) -> dict:
-    """Give links that leave the site ``rel="noopener nofollow"``; keep local links untouched."""
-    href = attrs.get((None, "href"), "")
-    host = urlsplit(href).hostname
-    if host and host != site_host:
-        attrs[(None, "rel")] = "noopener nofollow"
-    else:
-        attrs.pop((None, "rel"), None)
-    return attrs
+class _PreWithoutLeadingNewline(Filter):
+    """Drop the line feeds that start the text of a ``<pre>``.
+
+    A parser drops one line feed right after ``<pre>`` (html5lib not inside table
+    cells), so a ``<pre>`` that starts with one would lose it each time the body is
+    sanitised again. Without them it reads the same in every parser.
+    """
+
+    def __iter__(self):
+        after_pre = False
+        for token in super().__iter__():
+            if after_pre and token["type"] in ("Characters", "SpaceCharacters"):
+                token = {**token, "data": token["data"].lstrip("\n")}
+                after_pre = not token["data"]
+            else:
+                after_pre = token["type"] == "StartTag" and token["name"] == "pre"
+            yield token
+
+
+# Passes after the first one, at most, to settle a body that broke HTML's rules.
+_MAX_SETTLING_PASSES = 3
+
+
+class _Cleaner(bleach.Cleaner):
+    """The allowlist as a bleach Cleaner on the bounded parser; for one thread only."""
+
+    def __init__(self) -> None:
+        super().__init__(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
+                         strip=True, strip_comments=True,
+                         filters=[lambda source: _OutboundLinks(source, self.site_host), _PreWithoutLeadingNewline])
+        self.parser = BoundedParser(tags=self.tags, strip=self.strip, consume_entities=False,
+                                    namespaceHTMLElements=False)
+        self.walker = BoundedWalker
+        self.site_host: str | None = None
+
+    def sanitise(self, body: str, site_host: str | None) -> str:
+        """Return ``body`` sanitised, in a form that sanitising again leaves as it is.
+
+        HTML that breaks the standard's rules can build a tree whose HTML reads back
+        differently (content fostered out of a table into a heading, a list item into a
+        list item...). Such a result is sanitised again until a pass reads it without
+        breaking a rule; one more pass is nearly always enough.
+        """
+        self.site_host = site_host
+        clean = self.clean(canonical_markup(strip_control_chars(body), ALLOWED_TAGS, ALLOWED_ATTRIBUTES))
+        for _ in range(_MAX_SETTLING_PASSES):
+            if not (clean and self.parser.irregular):
+                break
+            clean = self.clean(clean)
+        return clean
+
+
+_per_thread = threading.local()
 
 
 def sanitise_html(body: str, site_host: str | None = None) -> str:
     """Return ``body`` reduced to the allowlist, with outbound links marked.
 
     ``site_host`` is the site's own host name: links to it are not outbound.
+    Safe to call from any number of threads at once; sanitising the result again
+    changes nothing.
     """
-    cleaned = _cleaner.clean(strip_control_chars(body))
-    linker = Linker(callbacks=[partial(_mark_outbound, site_host=site_host)], skip_tags={"pre", "code"},
-                    parse_email=False)
-    # The linker only adjusts existing <a> tags here: plain-text URLs are left
-    # as text so the editor's output is not rewritten behind the author's back.
-    return linker.linkify(cleaned) if "<a" in cleaned else cleaned
+    cleaner = getattr(_per_thread, "cleaner", None)
+    if cleaner is None:
+        cleaner = _per_thread.cleaner = _Cleaner()
+    return cleaner.sanitise(body, site_host)
 
 
 # Tags that end a line of text become a space; inline ones (strong, a, code...)

@@ -29,6 +29,7 @@ counting dead sessions until they answer "421 Too many connections".
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
@@ -41,7 +42,7 @@ from ninerstatus import (CheckType, ErrorKind, ProbeContext, ProbeFailure, Probe
 from ninerstatus.probing import Conversation, ProbeSession, Reply
 from ninerstatus.probing.deadline import open_connection
 
-from ._mail import tls_phrase
+from ._mail import login_conflict, needs_username, tls_phrase
 
 #: After these failures the control connection is out of step (or the time is spent),
 #: so the probe says QUIT without waiting for an answer that will not come.
@@ -62,10 +63,9 @@ def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> Pro
     if settings.get("check_pasv") and not username:
         raise ProbeFailure(ErrorKind.CONFIG_ERROR, "the passive-mode test needs a username to log in",
                            Status.UNKNOWN)
-    if username and target.tls is TlsMode.NONE and username.lower() not in ANONYMOUS:
-        raise ProbeFailure(ErrorKind.CONFIG_ERROR,
-                           "a login test needs TLS (AUTH TLS or implicit FTPS) unless it is anonymous: "
-                           "the password would travel in the clear", Status.UNKNOWN)
+    conflict = login_conflict(settings, target.tls, anonymous=ANONYMOUS)
+    if conflict is not None:
+        raise conflict.failure()
     with ctx.session(target) as s:
         s.transcript.add_secret(password)
         conv = s.connect()
@@ -274,6 +274,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         ports={"ftp": 21, "ftps": 990},
         tls_by_port={21: TlsMode.STARTTLS, 990: TlsMode.IMPLICIT},  # STARTTLS: AUTH TLS, required
         tls_modes=tuple(TlsMode),
+        tls_conflict=functools.partial(login_conflict, anonymous=ANONYMOUS),
         settings={
             "username": StringField("Test account", default="",
                                     validators=[validators.Length(max=256), no_spaces],
@@ -281,7 +282,8 @@ def ninerstatus_check_types() -> list[CheckType]:
                                                 "anonymous); leave empty to skip the login."),
             "password": PasswordField("Password", default="",
                                       validators=[validators.Length(max=256),
-                                                  validators.Regexp(r"^[^\r\n]*$", message="no line breaks")],
+                                                  validators.Regexp(r"^[^\r\n]*$", message="no line breaks"),
+                                                  needs_username],
                                       description="Never shown in transcripts."),
             "check_pasv": BooleanField("Test passive mode", default=False,
                                        # "-o check_pasv=no" on the command line must not mean yes.

@@ -17,7 +17,10 @@ from sqlalchemy import func, select
 from ninerstatus import create_app
 from ninerstatus.demo import SERVERS
 from ninerstatus.extensions import db
-from ninerstatus.models import Post, Role, Server, Tag, User, Visibility
+from ninerstatus.models import Post, Role, Server, Tag, User
+
+from . import processes
+from .waiting import PATIENCE
 
 REFERENCE_SERVERS = {
     # The ten servers of the reference status page, as listed there.
@@ -106,8 +109,9 @@ def _script(name: str) -> str:
 def test_serve_refuses_the_development_secret_key(tmp_path):
     env = {**os.environ, "NINERSTATUS_INSTANCE_PATH": str(tmp_path)}
     env.pop("NINERSTATUS_SECRET_KEY", None)
-    result = subprocess.run([_script("ninerstatus"), "serve", "--port", str(_free_port())], env=env,
-                            capture_output=True, text=True, timeout=60)
+    # Run in a session of its own: were the refusal broken, the web server's workers would outlive a timeout.
+    result = processes.run([_script("ninerstatus"), "serve", "--port", _free_port()], env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert result.returncode != 0
     assert "development secret key" in result.stderr and "Traceback" not in result.stderr
 
@@ -118,10 +122,9 @@ def test_serve_runs_the_site_under_the_production_server(tmp_path):
     for args in (["db", "upgrade"], ["demo", "--if-empty"]):
         subprocess.run([ninerstatus, *args], env=env, check=True, capture_output=True, timeout=120)
     port = _free_port()
-    server = subprocess.Popen([ninerstatus, "serve", "--port", str(port), "--workers", "1"], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        deadline, page = time.monotonic() + 30, None
+    with processes.started([ninerstatus, "serve", "--port", port, "--workers", "1"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+        deadline, page = time.monotonic() + PATIENCE, None
         while page is None and time.monotonic() < deadline:
             try:
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
@@ -130,9 +133,6 @@ def test_serve_runs_the_site_under_the_production_server(tmp_path):
         assert page is not None, "the server did not answer"
         assert all(code in page for code in REFERENCE_SERVERS)
         assert "Systems at a Glance" in page and "NC041: Web server unreachable" in page
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_the_factory_refuses_production_with_the_development_key(tmp_path, monkeypatch):

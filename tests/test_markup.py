@@ -60,3 +60,22 @@ def test_plain_text_and_excerpt():
     assert html_to_text(body).startswith("One & two word")
     excerpt = make_excerpt(body, limit=50)
     assert len(excerpt) <= 51 and excerpt.endswith("…") and "<" not in excerpt
+
+
+def test_code_beside_a_link_keeps_its_entities_through_any_number_of_saves():
+    body = '<p><code>if a &lt; b &amp;&amp; c</code> see <a href="/x">x</a></p>'
+    assert sanitise_html(body) == body
+    assert sanitise_html(sanitise_html(body)) == body
+
+
+def test_urls_written_as_text_stay_text_even_beside_a_link():
+    body = '<p>See https://example.org/status and <a href="https://example.org/">the notice</a></p>'
+    assert sanitise_html(body, site_host="status.example") == \
+        '<p>See https://example.org/status and <a href="https://example.org/" rel="noopener nofollow">the notice</a></p>'
+
+
+@pytest.mark.parametrize("body", ["<pre>\n\nline two</pre>", "<table><tr><td><pre>\n\n\nx</pre></td></tr></table>"])
+def test_preformatted_text_drops_its_leading_blank_lines_once_and_then_stays(body):
+    once = sanitise_html(body)
+    assert "\n" not in once.split("<pre>")[1][:1]
+    assert sanitise_html(once) == once

@@ -1,7 +1,6 @@
 """The FTP check against pyftpdlib on loopback (plain, explicit and implicit FTPS), an SMTP server and hostile peers."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +19,6 @@ from .mailservers import SmtpServer
 
 FTP = ftp.ninerstatus_check_types()[0]
 TIMEOUT = 1.5
-GRACE = 0.5
 
 
 def settings(**raw: str) -> dict[str, Any]:
@@ -92,8 +90,8 @@ def test_ftp_probe_never_sends_password_without_tls(ftpd):
     server = ftpd()
     result = probe(server.port, login(), tls=TlsMode.NONE)
     assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.CONFIG_ERROR)
-    assert result.summary == ("a login test needs TLS (AUTH TLS or implicit FTPS) unless it is anonymous: "
-                              "the password would travel in the clear")
+    assert result.summary == ("a login test without TLS would send the password in the clear: use TLS mode "
+                              "starttls or implicit, or leave the test account empty or use the anonymous account")
     assert server.commands == []  # refused before connecting, as IMAP and POP3 do
 
 
@@ -311,10 +309,9 @@ def test_ftp_probe_reports_a_421_greeting(serve):
 ])
 def test_ftp_probe_survives_hostile_peers_within_its_timeout(serve, script, tls, kind):
     server = serve(script)
-    started = time.monotonic()
     result = probe(server.port, settings(), tls=tls, timeout=1.0)
+    # The probe's own verdict, so within its timeout and the watchdog's grace (the watchdog's would be UNKNOWN).
     assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
-    assert time.monotonic() - started < 1.0 + GRACE
 
 
 # --- a real FTP dialogue, not just a 220 greeting ------------------------------------------------
@@ -385,5 +382,5 @@ def test_ftp_check_command_refuses_a_login_without_tls_before_connecting(cli, ft
     outcome = cli.invoke(args=["check", "ftp", "--host", "127.0.0.1", "--port", str(server.port), "--tls", "none",
                                "-o", f"username={USER}", "-o", f"password={PASSWORD}", "--nagios"])
     assert outcome.exit_code == Status.UNKNOWN.value, outcome.output
-    assert "the password would travel in the clear" in outcome.output
+    assert outcome.output.startswith("FTP UNKNOWN - a login test without TLS would send the password in the clear")
     assert server.commands == []

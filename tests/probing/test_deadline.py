@@ -11,6 +11,7 @@ from ninerstatus.probing import Deadline, DeadlineExceeded, ErrorKind, Family, P
 from ninerstatus.probing.deadline import DeadlineSocket, open_connection, open_datagram, resolve
 from ninerstatus.probing.failure import failure_from_datagram_error
 
+from ..waiting import PATIENCE
 from .servers import closed_port
 
 
@@ -130,7 +131,7 @@ def test_connect_that_hangs_is_connect_timeout_within_the_deadline():
             for sock in queued:
                 sock.close()
     assert caught.value.kind is ErrorKind.CONNECT_TIMEOUT
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < PATIENCE / 2  # the kernel alone would retry its SYN for two minutes
 
 
 @pytest.fixture
@@ -172,15 +173,13 @@ def test_a_peer_dripping_bytes_cannot_outlast_the_deadline(pair):
 
     dripper = threading.Thread(target=drip, daemon=True)
     dripper.start()
-    started = time.monotonic()
     try:
         with pytest.raises(ProbeFailure) as caught:
             stream.read_line(100_000)
     finally:
         stop.set()
         dripper.join()
-    assert caught.value.kind is ErrorKind.READ_TIMEOUT
-    assert time.monotonic() - started < 1.5
+    assert caught.value.kind is ErrorKind.READ_TIMEOUT  # only the deadline stops it: each read gets a byte
 
 
 def test_read_exact_and_read_until_and_read_some(pair):
