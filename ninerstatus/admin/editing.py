@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from wtforms import SelectChoice
 
@@ -87,6 +87,12 @@ def find_tags(names: list[str], create: bool) -> list[Tag]:
 
 def _store_tag(name: str) -> None:
     """Store a new tag called ``name``, unless a save running beside this one stored it first."""
+    # A save beside this one may have committed another spelling of it ("Backup" for "BACKUP")
+    # since this one read the tags: its address is then ours or ours with a suffix, and its tag is ours.
+    base = unique_slug(name, lambda _slug: False)
+    namesakes = db.session.scalars(select(Tag.name).where(or_(Tag.slug == base, Tag.slug.startswith(f"{base}-"))))
+    if any(tag_key(other) == tag_key(name) for other in namesakes):
+        return
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     db.session.execute(insert(Tag).values(name=name, slug=unique_slug(name, _tag_slug_taken))
                        .on_conflict_do_nothing(index_elements=[Tag.name]))
