@@ -24,8 +24,10 @@ POSTS_PER_PAGE = 10
 # SESSION_COOKIE_SECURE = True
 
 # The site's own address. Feeds and the API put absolute links in their
-# answers; with these set, those links never come from a request's Host
-# header, and requests for any other host are refused.
+# answers, built from SERVER_NAME; requests for any host but SERVER_NAME and
+# this machine's own names and addresses get 400. Without SERVER_NAME only
+# this machine's names and addresses are answered. TRUSTED_HOSTS, when set,
+# lists every host answered instead.
 # SERVER_NAME = "status.example.net"
 # PREFERRED_URL_SCHEME = "https"
 # TRUSTED_HOSTS = ["status.example.net"]

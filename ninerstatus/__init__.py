@@ -2,24 +2,28 @@
 
 ``create_app()`` builds the Flask application as a series of named steps so a
 reader sees the whole architecture in one screen.
+
+Importing ``ninerstatus`` loads only the plugin API (check types, hooks and
+the probing engine): Flask, SQLAlchemy and Alembic are imported by the steps
+that build the site, so ``ninerstatus check``, agents and plugins' own tests
+start without them.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import Flask
-from sqlalchemy import event
-
-from .config import (DEFAULTS, DEV_SECRET_KEY, ConfigError, env_overrides, normalise_database_url,
-                     sqlite_url)
 from .checktypes import CheckType
-from .extensions import csrf, db, migrate
+from .config import DEFAULTS, DEV_SECRET_KEY, ConfigError, database_url
 from .hookspecs import hookimpl
+from .instance import ensure_instance_folder, instance_path, site_settings
 from .plugins import get_plugins, init_plugins
 from .probing import (ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, SubCheck, Target,
                       Timings, TlsInfo, TlsMode, TlsPolicy)
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 # The plugin API: what a check plugin imports from ``ninerstatus``.
 __all__ = [
@@ -37,12 +41,14 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
     whose maintenance commands (``db upgrade``, ``demo``) need no secret key;
     ``ninerstatus serve`` checks it itself before it listens.
     """
-    instance_path = os.environ.get("NINERSTATUS_INSTANCE_PATH")
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    from flask import Flask
+
+    app = Flask(__name__, instance_path=str(instance_path()), instance_relative_config=True)
     register_config(app, test_config)
     if check_secret:
         ensure_production_secret(app)
     register_extensions(app)
+    register_intake(app)
     register_page_cache(app)
     register_security(app)
     register_accounts(app)
@@ -57,15 +63,13 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
 
 def register_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     """Load defaults, then instance/config.py, then NINERSTATUS_* variables (or the test's)."""
-    app.config.from_mapping(DEFAULTS)
     if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.update(env_overrides(os.environ))
+        app.config.update(site_settings(Path(app.instance_path), os.environ))
     else:
-        app.config.update(test_config)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config.update({**DEFAULTS, **test_config})
+    ensure_instance_folder(Path(app.instance_path))
     url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url or sqlite_url(app.instance_path))
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(url, app.instance_path)
 
 
 def ensure_production_secret(app: Flask) -> None:
@@ -96,14 +100,21 @@ def _sqlite_pragmas(busy_timeout_ms: int):
 
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations and CSRF protection to the app."""
+    from sqlalchemy import event
+
     from . import models  # noqa: F401  (registers the tables on db.metadata)
     from .checks import models as check_models  # noqa: F401
+    from .extensions import csrf, db, migrate
     from .history import models as history_models  # noqa: F401
     from .history.sqlfunctions import install_sqlite_functions
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     import ninerstatus_migrations
+    from sqlalchemy.orm import configure_mappers
 
+    # Every model is imported by now: work out all relationships before the first request,
+    # so no route depends on another having run first.
+    configure_mappers()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(ninerstatus_migrations.__file__).parent),
                      render_as_batch=True, compare_type=True)
@@ -117,6 +128,20 @@ def register_extensions(app: Flask) -> None:
 def register_plugins(app: Flask) -> None:
     """Load the check plugins and any local plugin files (see plugins.py)."""
     init_plugins(app)
+
+
+def register_intake(app: Flask) -> None:
+    """Refuse what no view should see: other hosts than the site's own, bodies over the size limit
+    whatever their encoding, control characters in addresses and forms (see intake.py).
+
+    Before register_page_cache, which then sits outside these checks and so keeps no answer
+    to a request they refused.
+    """
+    from .intake import init_intake
+    from .security import init_trusted_hosts
+
+    init_trusted_hosts(app)
+    init_intake(app)
 
 
 def register_page_cache(app: Flask) -> None:

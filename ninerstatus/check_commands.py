@@ -1,23 +1,69 @@
-"""Commands for plugins and probes: ``ninerstatus plugins`` and ``ninerstatus check``."""
+"""Commands for plugins and probes: ``ninerstatus plugins`` and ``ninerstatus check``.
+
+Neither needs the site: run by the ``ninerstatus`` script they load the
+plugins from the settings alone, never importing Flask or SQLAlchemy (a
+Nagios-style check costs little more than its probe). Under ``flask --app
+ninerstatus`` they use the plugins of the site Flask built.
+"""
 from __future__ import annotations
 
 import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
 
 import click
-from flask import current_app
-from flask.cli import with_appcontext
 
 from .checktypes import CheckTypeError
-from .plugins import get_plugins
-from .probing import Family, InvalidTarget, Status, Target, TlsMode, TlsPolicy, run_probe
+from .config import ConfigError
+from .instance import instance_path, site_settings
+from .plugins import Plugins, get_plugins, load_plugins
+from .probing import Family, InvalidTarget, ProbeResult, Status, Target, TlsMode, TlsPolicy, run_probe
 from .reporting import nagios_line, readable_report
 
 
+def _loaded_plugins() -> Plugins:
+    """The plugins of the site this command runs for."""
+    # Flask hands its commands a ScriptInfo, which builds (or has built) the site.
+    load_app = getattr(click.get_current_context().find_root().obj, "load_app", None)
+    if load_app is not None:
+        return get_plugins(load_app())
+    folder = instance_path()
+    return load_plugins(site_settings(folder), folder)
+
+
+def _seconds_since_start() -> float:
+    """How long this process has been running (0 where the system does not say, as off Linux)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22, starttime: ticks after boot
+        return max(0.0, time.clock_gettime(time.CLOCK_BOOTTIME) - started)
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class CommandLine:
+    """This process was started to run one command line (not a test or a shell calling a command)."""
+
+    #: When the process started, on the ``time.monotonic()`` clock.
+    started: float = field(default_factory=lambda: time.monotonic() - _seconds_since_start())
+
+
+def _refuse(type_name: str, output: str | None, error: Exception | str, otherwise: click.ClickException) -> NoReturn:
+    """Stop before probing: an UNKNOWN line for Nagios (exit 3), else ``otherwise``."""
+    if output == "nagios":
+        click.echo(f"{type_name.upper()} UNKNOWN - {error}")
+        raise SystemExit(Status.UNKNOWN.value)
+    raise otherwise
+
+
 @click.command("plugins")
-@with_appcontext
 def plugins_command() -> None:
     """List the loaded plugins, where they came from, and their check types."""
-    plugins = get_plugins(current_app)
+    plugins = _loaded_plugins()
     for info in plugins.loaded:
         click.echo(f"{info.name}  ({info.source}: {info.origin})")
         click.echo(f"    hooks: {', '.join(info.hooks) or 'none'}")
@@ -52,20 +98,24 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
 @click.option("--crit-days", type=click.IntRange(0), default=7, show_default=True,
               help="CRITICAL when the certificate has fewer days left.")
 @click.option("--timeout", "-t", type=click.FloatRange(0.1, 300), default=10.0, show_default=True,
-              help="Seconds the whole probe may take.")
+              help="Seconds the whole run may take, starting included; the probe gets what is left.")
 @click.option("--option", "-o", "options", multiple=True, metavar="NAME=VALUE",
               help="A setting of the check type; repeat for more.")
 @click.option("--nagios", "output", flag_value="nagios", help="Print one Nagios plugin line; exit 0..3.")
 @click.option("--json", "output", flag_value="json", help="Print the result as JSON.")
-@with_appcontext
 def check_command(type_name: str, host: str, port: int | None, tls_mode: str | None, family: str,
                   tls_name: str | None, insecure: bool, ca_file: str | None, warn_days: int, crit_days: int,
                   timeout: float, options: tuple[str, ...], output: str | None) -> None:
     """Run one probe now and print what it saw (exit status as Nagios plugins: 0..3)."""
-    types = get_plugins(current_app).check_types
+    command_line = click.get_current_context().find_object(CommandLine)
+    deadline = (command_line.started if command_line else time.monotonic()) + timeout
+    try:
+        types = _loaded_plugins().check_types
+    except ConfigError as error:
+        _refuse(type_name, output, error, click.ClickException(str(error)))
     if type_name not in types:
-        raise click.BadParameter(f"no check type {type_name!r}; known: {', '.join(types) or 'none'}",
-                                 param_hint="TYPE")
+        message = f"no check type {type_name!r}; known: {', '.join(types) or 'none'}"
+        _refuse(type_name, output, message, click.BadParameter(message, param_hint="TYPE"))
     check_type = types[type_name]
     try:
         settings = check_type.parse_settings(_parse_options(options))
@@ -74,11 +124,12 @@ def check_command(type_name: str, host: str, port: int | None, tls_mode: str | N
         target = Target(host, port, Family(family), tls, tls_name)
         policy = TlsPolicy(verify=not insecure, ca_file=ca_file, warn_days=warn_days, crit_days=crit_days)
     except (CheckTypeError, InvalidTarget, ValueError) as error:
-        if output == "nagios":
-            click.echo(f"{type_name.upper()} UNKNOWN - {error}")
-            raise SystemExit(Status.UNKNOWN.value)
-        raise click.UsageError(str(error)) from None
-    result = run_probe(check_type.probe, target, settings, timeout, tls_policy=policy)
+        _refuse(type_name, output, error, click.UsageError(str(error)))
+    left = deadline - time.monotonic()
+    if left > 0:
+        result = run_probe(check_type.probe, target, settings, left, tls_policy=policy)
+    else:
+        result = ProbeResult.unknown(f"no time left to probe: starting took the whole {timeout:g} s timeout")
     if output == "nagios":
         click.echo(nagios_line(type_name, result, policy))
     elif output == "json":

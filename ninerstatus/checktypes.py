@@ -4,22 +4,38 @@ The core dispatches by type name; it never calls every plugin for every check.
 """
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 from wtforms import Form
 from wtforms.fields import Field
 
-from .probing import ProbeFunction, TlsMode
+from .probing import ErrorKind, ProbeFailure, ProbeFunction, Status, TlsMode
 
 DEFAULT_WIDGET = "checks/widget.html"
 
 
 class CheckTypeError(ValueError):
     """A check type that cannot be registered, or settings that do not validate."""
+
+
+class _TextSettings(dict[str, list[str]]):
+    """Settings given as text, shaped as WTForms reads form data (a list of values per name).
+
+    Werkzeug's MultiDict would do, but importing it costs ``ninerstatus check``
+    more than the whole probe.
+    """
+
+    @classmethod
+    def of(cls, raw: Mapping[str, Any]) -> _TextSettings:
+        """One text value per setting name."""
+        return cls((name, [str(value)]) for name, value in raw.items())
+
+    def getlist(self, name: str) -> list[str]:
+        """The values given for ``name`` (none: an empty list)."""
+        return self.get(name, [])
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,11 @@ class CheckType:
         the form and ``ninerstatus check --tls`` refuse the others. Default: no TLS and implicit
         TLS (``ctx.session`` speaks TLS from the first byte for any protocol), plus the modes
         named in ``tls_by_port``; a protocol with its own STARTTLS-style upgrade declares it.
+    :param tls_conflict: ``tls_conflict(settings, tls) -> TlsConflict | None``: why these settings
+        (as ``parse_settings`` returns them) cannot go with TLS mode ``tls``, e.g. a login that
+        would send a password in the clear, or None. The admin form refuses such a check at save,
+        next to its TLS field; the probe should refuse it too (``raise conflict.failure()``), so
+        ``ninerstatus check`` and stored rows get the same reason. Default: nothing conflicts.
     :param transports: what the check can run over (``("tcp",)``, or ``("udp", "tcp", "tls")`` for SIP).
     :param settings: unbound WTForms fields by setting name; the admin form and the
         command line's ``--option name=value`` are both built from them.
@@ -51,6 +72,7 @@ class CheckType:
     ports: Mapping[str, int] = field(default_factory=dict)
     tls_by_port: Mapping[int, TlsMode] = field(default_factory=dict)
     tls_modes: Collection[TlsMode] | None = None
+    tls_conflict: Callable[[Mapping[str, Any], TlsMode], TlsConflict | None] = lambda settings, tls: None
     transports: tuple[str, ...] = ("tcp",)
     settings: Mapping[str, Field] = field(default_factory=dict)
     widget_template: str = DEFAULT_WIDGET
@@ -95,10 +117,13 @@ class CheckType:
         """A WTForms form class holding this type's settings fields."""
         return type(f"{self.name.title()}SettingsForm", (Form,), dict(self.settings))
 
-    def settings_form(self, data: Mapping[str, Any] | MultiDict | None = None, **kwargs: Any) -> Form:
-        """Return a WTForms form of this type's settings, filled from ``data``."""
-        formdata = data if isinstance(data, MultiDict) or data is None else MultiDict(
-            [(k, str(v)) for k, v in data.items()])
+    def settings_form(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> Form:
+        """Return a WTForms form of this type's settings, filled from ``data``.
+
+        ``data`` is form data (anything with ``getlist``, as ``request.form``) or
+        a plain mapping of one value per setting.
+        """
+        formdata = data if data is None or hasattr(data, "getlist") else _TextSettings.of(data)
         return self.form_class(formdata=formdata, **kwargs)
 
     def parse_settings(self, raw: Mapping[str, str]) -> dict[str, Any]:
@@ -112,7 +137,7 @@ class CheckType:
         if unknown:
             known = ", ".join(sorted(self.settings)) or "none"
             raise CheckTypeError(f"{self.name} has no setting {', '.join(unknown)} (settings: {known})")
-        form = self.settings_form(MultiDict(list(raw.items())))
+        form = self.settings_form(raw)
         for name in set(self.settings) - set(raw):
             form[name].process(None)
         if not form.validate():
@@ -139,3 +164,29 @@ class CheckTypeRegistry(Mapping[str, CheckType]):
 
     def __len__(self) -> int:
         return len(self._types)
+
+
+@dataclass(frozen=True)
+class TlsConflict:
+    """Settings that cannot go with a check's TLS mode, as a check type's ``tls_conflict`` finds them.
+
+    The admin form and the command line say the same thing in their own words
+    for the TLS modes (the form's labels, ``--tls`` values).
+
+    :param reason: what is wrong, in lower case ("a login test without TLS would send the password
+        in the clear").
+    :param modes: the TLS modes these settings would work with.
+    :param otherwise: the other way out, if any ("leave the test account empty").
+    """
+
+    reason: str
+    modes: tuple[TlsMode, ...]
+    otherwise: str = ""
+
+    def __str__(self) -> str:
+        remedy = f"use TLS mode {' or '.join(mode.value for mode in self.modes)}"
+        return f"{self.reason}: {remedy}" + (f", or {self.otherwise}" if self.otherwise else "")
+
+    def failure(self) -> ProbeFailure:
+        """The probe's refusal: UNKNOWN ``config_error`` with the reason, before a byte is sent."""
+        return ProbeFailure(ErrorKind.CONFIG_ERROR, str(self), Status.UNKNOWN)

@@ -1,146 +1,37 @@
-"""Command-line tools: the ``ninerstatus`` script and the same commands under ``flask``."""
+"""The ``ninerstatus`` script, and the site's commands under ``flask --app ninerstatus``.
+
+``ninerstatus check`` and ``ninerstatus plugins`` need the plugins only, so
+the script runs them without building the site (no Flask, SQLAlchemy or
+Alembic): a check run every minute by Nagios costs little more than the probe.
+Every other command is the site's, and the script builds the application
+for it as ``flask --app ninerstatus`` does. A configuration that cannot work
+is told in one line that says what to fix, never a traceback.
+"""
 from __future__ import annotations
 
-import logging
-import os
-import secrets
-from pathlib import Path
+import sys
+from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
-from sqlalchemy import func, select
 
-from .extensions import db
+from .check_commands import CommandLine, check_command, plugins_command
+from .config import ConfigError
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+LIGHT_COMMANDS = (check_command, plugins_command)
 
 
 def register_commands(app: Flask) -> None:
     """Attach the site's commands to ``app.cli``."""
-    from .check_commands import check_command, plugins_command
     from .runner.command import runner_command
+    from .serving import serve_command
+    from .site_commands import create_user_command, demo_command, init_command
 
-    for command in (init_command, demo_command, create_user_command, serve_command, plugins_command,
-                    check_command, runner_command):
+    for command in (init_command, demo_command, create_user_command, serve_command, *LIGHT_COMMANDS,
+                    runner_command):
         app.cli.add_command(command)
-
-
-@click.command("init")
-@with_appcontext
-def init_command() -> None:
-    """Write instance/config.py with a fresh secret key, unless it exists."""
-    path = Path(current_app.instance_path) / "config.py"
-    if path.exists():
-        click.echo(f"{path} exists; leaving it as it is.")
-        return
-    path.write_text(
-        '"""This site\'s own settings; see config.example.py beside it for the others."""\n'
-        f"SECRET_KEY = {secrets.token_hex(32)!r}\n",
-        encoding="utf-8",
-    )
-    path.chmod(0o600)
-    click.echo(f"Wrote {path} with a new secret key.")
-
-
-@click.command("demo")
-@click.option("--if-empty", is_flag=True, help="Only load when the site has no servers and no posts.")
-@click.option("--site-url", default="http://127.0.0.1:8000/", show_default=True,
-              help="Where this site is served: NC042's demo check probes it.")
-@with_appcontext
-def demo_command(if_empty: bool, site_url: str) -> None:
-    """Load the demo servers, sample posts and a check of this site itself."""
-    from .demo import add_site_check, is_empty, load_demo
-
-    if if_empty and not is_empty():
-        click.echo("The site already has content; demo data not loaded.")
-        return
-    servers, posts = load_demo()
-    click.echo(f"Demo data loaded: {servers} servers and {posts} posts added.")
-    if add_site_check(site_url):
-        click.echo(f"NC042 checks this site at {site_url} (run `ninerstatus runner` to probe it).")
-
-
-@click.command("create-user")
-@click.argument("email")
-@click.option("--name", default="", help="Name shown to other staff.")
-@click.option("--admin", is_flag=True, help="Make the account an admin (default: editor).")
-@click.password_option(prompt="Password", help="Prompted for when not given.")
-@with_appcontext
-def create_user_command(email: str, name: str, admin: bool, password: str) -> None:
-    """Create a staff account (editor, or admin with --admin)."""
-    from .models import Role, User
-
-    email = email.strip()
-    if "@" not in email or any(c.isspace() for c in email):
-        raise click.BadParameter(f"{email!r} is not an e-mail address.", param_hint="EMAIL")
-    if db.session.scalar(select(func.count()).where(func.lower(User.email) == email.lower())):
-        raise click.ClickException(f"An account for {email} already exists.")
-    if len(password) < 10:
-        raise click.BadParameter("use at least 10 characters.", param_hint="password")
-    user = User(email=email, name=name.strip(), role=Role.ADMIN if admin else Role.EDITOR)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    click.echo(f"Created {user.role.value} account {email}.")
-
-
-# Granian holds one of a worker's connection permits ("backpressure") for as long as a
-# connection stays open, busy or idle; with as few permits as threads, a handful of
-# idle keep-alive connections stalled every new visitor. So permits get granian's own
-# default (the listen backlog shared out between the workers), never fewer than a few per
-# thread, and an idle or slow connection gives its permit back after the keep-alive time.
-LISTEN_BACKLOG = 1024
-MIN_CONNECTIONS_PER_THREAD = 4
-# The pages benchmark served most pages a second with 8 threads per worker, even on 2 CPUs.
-DEFAULT_THREADS = 8
-
-
-def _connections_per_worker(workers: int, threads: int) -> int:
-    """How many connections, busy or idle, each worker keeps open at most."""
-    return max(LISTEN_BACKLOG // workers, MIN_CONNECTIONS_PER_THREAD * threads)
-
-
-@click.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--workers", default=lambda: os.cpu_count() or 1, type=click.IntRange(1, 64),
-              show_default="one per CPU", help="Worker processes.")
-@click.option("--threads", default=DEFAULT_THREADS, show_default=True, type=click.IntRange(1, 256),
-              help="Threads per worker that run requests, one request each at a time.")
-@click.option("--keep-alive", default=5, show_default=True, type=click.IntRange(1, 60), metavar="SECONDS",
-              help="Close a connection idle this long, or one that takes longer to send a request's headers.")
-@with_appcontext
-def serve_command(host: str, port: int, workers: int, threads: int, keep_alive: int) -> None:
-    """Serve the site with the production WSGI server (granian).
-
-    Each worker keeps at most max(1024 / workers, 4 x threads) connections open;
-    further clients wait in the listen backlog. HTTP/1.1 only: browsers speak
-    HTTP/2 only over TLS, which a reverse proxy in front of the site provides.
-    """
-    from granian import Granian
-    from granian.constants import HTTPModes, Interfaces
-    from granian.http import HTTP1Settings
-
-    from . import ConfigError, ensure_production_secret
-
-    # Each worker builds its own app from the same environment; check here first so a
-    # missing secret key is one clear message, not a crash in every worker.
-    try:
-        ensure_production_secret(current_app)
-    except ConfigError as error:
-        raise click.ClickException(str(error)) from None
-    click.echo(f"Serving ninerstatus on http://{host}:{port}/ with {workers} worker(s) of {threads} thread(s); "
-               "Ctrl-C stops.")
-    # Cleartext HTTP/2 is off: granian never times out an idle HTTP/2 connection, and its
-    # streams would let one connection queue hundreds of requests past the permits.
-    server = Granian("ninerstatus.wsgi:app", address=host, port=port, interface=Interfaces.WSGI,
-                     http=HTTPModes.http1, workers=workers, blocking_threads=threads, backlog=LISTEN_BACKLOG,
-                     backpressure=_connections_per_worker(workers, threads),
-                     http1_settings=HTTP1Settings(header_read_timeout=keep_alive * 1000), log_access=False)
-    if threads <= DEFAULT_THREADS:
-        # Granian warns of "quite high" thread counts above 2 x CPUs + 1, which our measured
-        # default is on small machines: a warning on every start that asks for no change.
-        logging.getLogger("_granian").addFilter(lambda record: "Python threads" not in record.getMessage())
-    server.serve()
 
 
 def _create_cli_app() -> Flask:
@@ -149,7 +40,82 @@ def _create_cli_app() -> Flask:
     return create_app(check_secret=False)
 
 
-@click.group(cls=FlaskGroup, create_app=_create_cli_app, add_version_option=False,
-             load_dotenv=False, set_debug_flag=False)
+def _database_problem(error: Exception) -> str | None:
+    """One line for a database that cannot be reached or opened; None for any other error."""
+    if "sqlalchemy" not in sys.modules:  # no database was used (and importing SQLAlchemy costs)
+        return None
+    from flask import current_app, has_app_context
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(error, OperationalError):
+        return None
+    reason = str(error.orig or error).strip().splitlines()[0]
+    if not has_app_context():
+        return f"cannot use the database ({reason}): check DATABASE_URL"
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    fix = "check DATABASE_URL"
+    if url.get_backend_name() == "sqlite" and not current_app.config.get("DATABASE_URL"):
+        fix = f"check that the instance folder {current_app.instance_path} is writable, or set DATABASE_URL"
+    return f"cannot use the database {url.render_as_string(hide_password=True)} ({reason}): {fix}"
+
+
+class NinerstatusGroup(click.Group):
+    """``check`` and ``plugins`` on the plugins alone; every other command is Flask's group of the site's."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(commands=LIGHT_COMMANDS, **kwargs)
+        self._site_group: click.Group | None = None
+
+    def main(self, args: list[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        if args is None:
+            # This process runs the command line it was started with (a test passes args):
+            # so `check --timeout` can count the start of the process too.
+            extra.setdefault("obj", CommandLine())
+        return super().main(args, *rest, **extra)
+
+    def _site(self, ctx: click.Context) -> click.Group:
+        """Flask's group of the site's commands, with what builds the site on ``ctx``."""
+        from flask.cli import FlaskGroup, ScriptInfo
+
+        if self._site_group is None:
+            self._site_group = FlaskGroup(create_app=_create_cli_app, add_version_option=False,
+                                          load_dotenv=False, set_debug_flag=False)
+        if not isinstance(ctx.obj, ScriptInfo):
+            ctx.obj = ScriptInfo(create_app=_create_cli_app, set_debug_flag=False, load_dotenv_defaults=False)
+        return self._site_group
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            site = self._site(ctx)
+            ctx.obj.load_app()  # here, so a configuration problem is one line (see invoke)
+            command = site.get_command(ctx, cmd_name)
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = set(super().list_commands(ctx))
+        site = self._site(ctx)
+        try:
+            ctx.obj.load_app()
+        except ConfigError as error:
+            click.echo(f"Error: {error}", err=True)
+        else:
+            names.update(site.list_commands(ctx))
+        return sorted(names)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as error:
+            raise click.ClickException(str(error)) from None
+        except Exception as error:
+            problem = _database_problem(error)
+            if problem is None:
+                raise
+            raise click.ClickException(problem) from None
+
+
+@click.group(cls=NinerstatusGroup)
 def main() -> None:
     """ninerstatus: a status site for hosting companies."""

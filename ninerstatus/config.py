@@ -9,7 +9,6 @@ JSON when they look like JSON (numbers, booleans, lists), so
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -48,11 +47,15 @@ DEFAULTS: dict[str, Any] = {
     "DISABLED_PLUGINS": [],
     # Folder of local plugin files; None means "plugins" in the instance folder.
     "PLUGINS_FOLDER": None,
-    # The probe runner (`ninerstatus runner`): probes in flight at once, checks claimed
-    # per round, how long a claim outlives its probe's timeout (a dead runner's checks
-    # wait that long for another), and how often it records that it is alive, sends
-    # queued notifications and prunes history (seconds).
+    # The probe runner (`ninerstatus runner`): probes in flight at once, and more beside
+    # them for checks whose last probe timed out or took RUNNER_SLOW_PROBE_SECONDS or
+    # longer (the slow lane, see runner/lanes.py), checks claimed per round, how long a
+    # claim outlives its probe's timeout (a dead runner's checks wait that long for
+    # another), and how often it records that it is alive, sends queued notifications
+    # and prunes history (seconds).
     "RUNNER_POOL_SIZE": 32,
+    "RUNNER_SLOW_POOL_SIZE": 128,
+    "RUNNER_SLOW_PROBE_SECONDS": 1.0,
     "RUNNER_CLAIM_BATCH": 100,
     "RUNNER_LEASE_SECONDS": 30,
     "RUNNER_HEARTBEAT_SECONDS": 10,
@@ -123,4 +126,41 @@ def normalise_database_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_url(setting: Any, instance_path: str | Path) -> str:
+    """The SQLAlchemy URL of the site's database from the ``DATABASE_URL`` setting.
+
+    No setting means the SQLite file in the instance folder. A URL that cannot
+    be used raises ``ConfigError`` naming the setting (never the password).
+    """
+    if setting is None or setting == "":
+        return sqlite_url(instance_path)
+    example = "such as postgresql://user@host/name or sqlite:////path/to/file.sqlite"
+    if not isinstance(setting, str):
+        raise ConfigError(f"DATABASE_URL must be a database URL {example}, not the {type(setting).__name__} "
+                          f"{setting!r}")
+    # SQLAlchemy only where a database is wanted: `ninerstatus check` reads this module too.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    url = normalise_database_url(setting)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a database URL {example}") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        raise ConfigError(f"DATABASE_URL {shown}: there is no database driver for {parsed.drivername!r}; "
+                          f"use a URL {example}") from None
+    except ImportError as error:
+        raise ConfigError(f"DATABASE_URL {shown}: its driver {error.name!r} is not installed") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        folder = Path(parsed.database).parent
+        if not parsed.database.startswith("file:") and not folder.is_dir():
+            # SQLite creates the file, never its folder.
+            raise ConfigError(f"DATABASE_URL {shown}: there is no folder {folder} for the SQLite file")
     return url

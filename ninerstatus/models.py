@@ -7,15 +7,20 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, and_, or_, select
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .columns import enum_column
 from .extensions import db
 from .markup import html_to_text, make_excerpt, sanitise_html
 from .timeutil import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from .checks.models import Check
 
 
 # Pinned so a library upgrade never silently changes how new passwords are
@@ -63,14 +68,10 @@ class Role(str, enum.Enum):
     EDITOR = "editor"
 
 
-# Enums are stored as short strings (not native enum types) so adding a value
-# is a code change, not an ALTER TYPE on PostgreSQL.
-def enum_column(enum_cls: type[enum.Enum], default: enum.Enum) -> Mapped:
-    return mapped_column(
-        db.Enum(enum_cls, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
-                validate_strings=True, create_constraint=False),
-        default=default, nullable=False,
-    )
+# A stored value that names no member (typed into the database by hand, say) is read as
+# the member the SQL conditions already treat it like: a post no visitor sees, a server
+# that is not public, neither incident nor maintenance, an incident not yet resolved, an
+# account without admin rights. (See columns.py.)
 
 
 post_tags = Table(
@@ -97,7 +98,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = enum_column(Role, Role.EDITOR)
+    role: Mapped[Role] = enum_column(Role, Role.EDITOR, unknown=Role.EDITOR)
     is_active: Mapped[bool] = mapped_column(default=True)
     # Bumped at sign-out and password change; sessions carrying an older value are void.
     session_version: Mapped[int] = mapped_column(default=1)
@@ -146,7 +147,7 @@ class Server(db.Model):
     role: Mapped[str] = mapped_column(String(80), default="")
     city: Mapped[str] = mapped_column(String(80), default="")
     country: Mapped[str] = mapped_column(String(80), default="")
-    visibility: Mapped[Visibility] = enum_column(Visibility, Visibility.PUBLIC)
+    visibility: Mapped[Visibility] = enum_column(Visibility, Visibility.PUBLIC, unknown=Visibility.INTERNAL)
     display_order: Mapped[int] = mapped_column(default=0)
     notes: Mapped[str] = mapped_column(Text, default="")
 
@@ -159,6 +160,10 @@ class Server(db.Model):
 
     posts: Mapped[list[Post]] = relationship(secondary=post_servers, back_populates="servers")
     incident_post: Mapped[Post | None] = relationship(foreign_keys=[incident_post_id])
+    # Declared here and on Check alike (not as a backref, which exists only once the mappers
+    # are configured), so ``Server.checks`` works in a query built before any other.
+    checks: Mapped[list[Check]] = relationship(back_populates="server", cascade="all, delete-orphan",
+                                               passive_deletes=True, order_by="(Check.display_order, Check.id)")
 
     @property
     def is_public(self) -> bool:
@@ -204,8 +209,8 @@ class Post(db.Model):
     # The body's plain text, kept beside it so search matches words, not markup.
     body_text: Mapped[str] = mapped_column(Text, default="")
     excerpt: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[PostKind] = enum_column(PostKind, PostKind.NOTICE)
-    status: Mapped[PostStatus] = enum_column(PostStatus, PostStatus.DRAFT)
+    kind: Mapped[PostKind] = enum_column(PostKind, PostKind.NOTICE, unknown=PostKind.NOTICE)
+    status: Mapped[PostStatus] = enum_column(PostStatus, PostStatus.DRAFT, unknown=PostStatus.DRAFT)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -282,7 +287,8 @@ class PostUpdate(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    state: Mapped[UpdateState] = enum_column(UpdateState, UpdateState.INVESTIGATING)
+    state: Mapped[UpdateState] = enum_column(UpdateState, UpdateState.INVESTIGATING,
+                                            unknown=UpdateState.INVESTIGATING)
     # Sanitised like a post body (see markup.py).
     body_html: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

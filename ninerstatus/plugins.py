@@ -1,5 +1,9 @@
 """Loading plugins: one pluggy manager per application, never a module global.
 
+``load_plugins`` needs only the settings, not the site: ``ninerstatus check``
+and ``ninerstatus plugins`` load plugins that way without building the Flask
+application, and ``init_plugins`` does the same for each application.
+
 Order: the ``ninerstatus`` entry-point group (the bundled check plugins are
 registered there exactly like a third-party one), then the ``*.py`` files of
 the instance plugins folder, loaded by path. Names in ``DISABLED_PLUGINS`` are
@@ -12,16 +16,20 @@ from __future__ import annotations
 import importlib.util
 import logging
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pluggy
-from flask import Flask, current_app
-from jinja2 import ChoiceLoader, FileSystemLoader
 
 from . import hookspecs
 from .checktypes import CheckTypeRegistry
+from .entry_points import entry_points
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 ENTRY_POINT_GROUP = "ninerstatus"
@@ -74,22 +82,36 @@ def _load_local_file(manager: pluggy.PluginManager, path: Path) -> ModuleType:
     return module
 
 
-def make_plugin_manager(app: Flask) -> Plugins:
-    """Build the plugin manager of ``app`` from its configuration."""
+def _load_entry_points(manager: pluggy.PluginManager) -> list[tuple[object, str]]:
+    """Register the plugins of the entry-point group; return each with its distribution's name and version."""
+    registered, origins = [], {}
+    for entry_point in entry_points(ENTRY_POINT_GROUP):
+        if manager.is_blocked(entry_point.name) or manager.has_plugin(entry_point.name):
+            continue
+        plugin = entry_point.load()
+        manager.register(plugin, name=entry_point.name)
+        if entry_point.folder not in origins:
+            origins[entry_point.folder] = entry_point.distribution()
+        registered.append((plugin, origins[entry_point.folder]))
+    return registered
+
+
+def load_plugins(settings: Mapping[str, Any], instance_path: str | Path) -> Plugins:
+    """Load the plugins a site with these settings uses (no Flask application needed)."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    for name in app.config.get("DISABLED_PLUGINS", ()):
+    for name in settings.get("DISABLED_PLUGINS", ()):
         manager.set_blocked(name)
     plugins = Plugins(manager)
 
-    manager.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    registered = _load_entry_points(manager)
     # An installed plugin with a misspelt hook is a packaging bug: fail loudly.
     manager.check_pending()
-    for plugin, dist in manager.list_plugin_distinfo():
-        plugins.loaded.append(PluginInfo(manager.get_name(plugin), "entry point",
-                                         f"{dist.project_name} {dist.version}", _hook_names(manager, plugin)))
+    for plugin, origin in registered:
+        plugins.loaded.append(PluginInfo(manager.get_name(plugin), "entry point", origin,
+                                         _hook_names(manager, plugin)))
 
-    folder = Path(app.config.get("PLUGINS_FOLDER") or Path(app.instance_path) / "plugins")
+    folder = Path(settings.get("PLUGINS_FOLDER") or Path(instance_path) / "plugins")
     for path in sorted(folder.glob("*.py")) if folder.is_dir() else ():
         if path.stem.startswith("_") or manager.is_blocked(path.stem):
             continue
@@ -112,7 +134,9 @@ def make_plugin_manager(app: Flask) -> Plugins:
 
 def init_plugins(app: Flask) -> Plugins:
     """Load plugins for ``app``, add their template folders and keep them on the app."""
-    plugins = make_plugin_manager(app)
+    from jinja2 import ChoiceLoader, FileSystemLoader
+
+    plugins = load_plugins(app.config, app.instance_path)
     app.extensions[EXTENSION_KEY] = plugins
     folders = [folder for folders in plugins.hook.ninerstatus_template_folders() for folder in folders or ()]
     if folders:
@@ -122,4 +146,8 @@ def init_plugins(app: Flask) -> Plugins:
 
 def get_plugins(app: Flask | None = None) -> Plugins:
     """The plugins of ``app`` (default: the current application)."""
-    return (app or current_app).extensions[EXTENSION_KEY]
+    if app is None:
+        from flask import current_app
+
+        app = current_app
+    return app.extensions[EXTENSION_KEY]

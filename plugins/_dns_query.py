@@ -6,9 +6,16 @@ to recurse), always hands dnspython an explicit timeout no longer than the
 time left, times the phases, writes the transcript, and turns dnspython's and
 the socket's errors into ``ProbeFailure``: no answer in time is READ_TIMEOUT,
 a refused TCP connection CONNECT_REFUSED, anything unparsable PROTOCOL_ERROR.
+
+UDP queries go out on a connected socket, as ``dig`` does: the kernel then
+passes on only the nameserver's datagrams and reports its ICMP "port
+unreachable" at once, so a nameserver that is down is CONNECT_REFUSED in
+milliseconds rather than READ_TIMEOUT after the whole budget.
 """
 from __future__ import annotations
 
+import socket
+import time
 from dataclasses import dataclass
 
 import dns.exception
@@ -23,8 +30,8 @@ import dns.rrset
 
 from ninerstatus import ErrorKind, ProbeFailure
 from ninerstatus.probing import Deadline, ProbeSession, validate_host, validate_port
-from ninerstatus.probing.deadline import Address, open_connection, resolve
-from ninerstatus.probing.failure import failure_from_os_error
+from ninerstatus.probing.deadline import Address, open_connection, open_datagram, resolve
+from ninerstatus.probing.failure import failure_from_datagram_error, failure_from_os_error
 
 #: The EDNS buffer size of DNS flag day 2020: large enough for most answers, small enough not to fragment.
 EDNS_PAYLOAD = 1232
@@ -95,8 +102,8 @@ def ask(s: ProbeSession, server: Nameserver, qname: dns.name.Name, rdtype: dns.r
     deadline = Deadline(min(budget, s.deadline.remaining()))
     try:
         if transport == "udp":
-            with s.phase("first_byte"):
-                reply = dns.query.udp(query, server.ip, timeout=deadline.remaining(), port=server.port)
+            with open_datagram(server.address) as sock, s.phase("first_byte"):
+                reply = _over_udp(sock, query, deadline)
         else:
             with s.phase("connect"):
                 sock = open_connection([server.address], deadline)
@@ -115,9 +122,21 @@ def ask(s: ProbeSession, server: Nameserver, qname: dns.name.Name, rdtype: dns.r
         # FormError, ShortHeader, BadResponse (wrong ID or question), UnexpectedSource, TrailingJunk...
         raise ProbeFailure(ErrorKind.PROTOCOL_ERROR,
                            f"malformed DNS reply over {transport.upper()}: {error or type(error).__name__}") from None
-    except OSError as error:  # e.g. a reset TCP connection or an unreachable network
-        raise failure_from_os_error(error) from error
+    except OSError as error:  # e.g. ICMP port unreachable, a reset TCP connection or an unreachable network
+        raise (failure_from_datagram_error(error) if transport == "udp" else failure_from_os_error(error)) from error
     _record(s, reply)
+    return reply
+
+
+def _over_udp(sock: socket.socket, query: dns.message.Message, deadline: Deadline) -> dns.message.Message:
+    """Send ``query`` on the connected datagram ``sock`` and return the answer to it."""
+    sock.setblocking(False)  # dnspython waits on it with its own selector and our timeout
+    expiration = time.time() + deadline.remaining()  # dnspython's clock is the wall clock
+    # No destination: the socket is connected, so the kernel already keeps other senders out.
+    dns.query.send_udp(sock, query, None, expiration)
+    reply, _, _ = dns.query.receive_udp(sock, None, expiration, request_mac=query.mac)
+    if not query.is_response(reply):
+        raise dns.query.BadResponse
     return reply
 
 

@@ -1,11 +1,14 @@
 """What the mail probes (SMTP, IMAP, POP3) share: credentials, the polite goodbye, summary wording.
 
 Not a plugin: it registers no hooks, it only keeps the three mail plugins
-from writing the same rules three times.
+from writing the same rules three times. The FTP check borrows the rule that
+no password travels without TLS (``login_conflict``, which the admin form
+applies at save too) and the summary wording (``tls_phrase``), so every check
+names its TLS the same way.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -13,6 +16,7 @@ from wtforms import PasswordField, StringField, ValidationError, validators
 from wtforms.fields import Field
 
 from ninerstatus import ErrorKind, ProbeFailure, Status, TlsInfo, TlsMode
+from ninerstatus.checktypes import TlsConflict
 from ninerstatus.probing import ProbeSession, Target
 from ninerstatus.probing.transcript import Transcript
 
@@ -37,12 +41,19 @@ def _no_control_characters(form: Any, field: Field) -> None:
         raise ValidationError("must not contain control characters")
 
 
+def needs_username(form: Any, field: Field) -> None:
+    """WTForms validator for a password setting: a password alone is never used, so it needs a user name."""
+    if field.data and not form.username.data:
+        raise ValidationError("a password needs the test account's user name too")
+
+
 def credential_settings() -> dict[str, Field]:
     """The optional test-account settings of the IMAP and POP3 checks."""
     return {
         "username": StringField("Test account user name", [validators.Optional(), _no_spaces],
                                 description="Log in with this account to prove mailboxes open (needs TLS)."),
-        "password": PasswordField("Test account password", [validators.Optional(), _no_control_characters]),
+        "password": PasswordField("Test account password",
+                                  [validators.Optional(), _no_control_characters, needs_username]),
     }
 
 
@@ -57,22 +68,34 @@ def tokens(text: str | None) -> tuple[str, ...]:
     return tuple(word.upper() for word in (text or "").replace(",", " ").split())
 
 
-def credentials(settings: Mapping[str, Any], target: Target) -> tuple[str, str] | None:
-    """The test account to log in with, or None; CONFIG_ERROR when it cannot be used safely.
+def login_conflict(settings: Mapping[str, Any], tls: TlsMode, *,
+                   anonymous: Collection[str] = ()) -> TlsConflict | None:
+    """Why a check's test login cannot go with TLS mode ``tls``, or None: the ``tls_conflict`` of IMAP, POP3, FTP.
 
     A login over a connection that never becomes TLS would send the password in
-    the clear on every run, so a check with an account must use TLS.
+    the clear on every run. The user name makes the login: without one there
+    is no login test, and a stored password alone is never sent. Accounts named
+    in ``anonymous`` (FTP's, whose password is no secret) may log in without TLS.
     """
+    username = str(settings.get("username") or "")
+    if tls is not TlsMode.NONE or not username or username.lower() in anonymous:
+        return None
+    otherwise = "leave the test account empty" + (" or use the anonymous account" if anonymous else "")
+    return TlsConflict("a login test without TLS would send the password in the clear",
+                       (TlsMode.STARTTLS, TlsMode.IMPLICIT), otherwise)
+
+
+def credentials(settings: Mapping[str, Any], target: Target) -> tuple[str, str] | None:
+    """The test account to log in with, or None; CONFIG_ERROR when it cannot be used safely (see ``login_conflict``)."""
+    conflict = login_conflict(settings, target.tls)
+    if conflict is not None:
+        raise conflict.failure()
     username = settings.get("username") or ""
     password = settings.get("password") or ""
-    if not username and not password:
+    if not username:
         return None
-    if not username or not password:
+    if not password:
         raise ProbeFailure(ErrorKind.CONFIG_ERROR, "a login test needs both a user name and a password",
-                           Status.UNKNOWN)
-    if target.tls is TlsMode.NONE:
-        raise ProbeFailure(ErrorKind.CONFIG_ERROR,
-                           "a login test needs TLS (STARTTLS or implicit): the password would travel in the clear",
                            Status.UNKNOWN)
     return username, password
 

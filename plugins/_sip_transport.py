@@ -3,9 +3,9 @@
 UDP has no connection, so a "connected" UDP socket proves nothing: only an
 answer does. The request is retransmitted on timer E (T1 = 0.5 s, doubling,
 capped at T2 = 4 s; every T2 once a provisional response came) until the
-probe's deadline. The socket is connected all the same, so the kernel
-delivers only the server's datagrams and reports an ICMP "port unreachable"
-as a refused connection.
+probe's deadline. The socket is connected all the same
+(``deadline.open_datagram``), so the kernel delivers only the server's
+datagrams and reports an ICMP "port unreachable" as a refused connection.
 
 Whatever the transport, a message is the final answer only when it is a
 response to our Call-ID and CSeq with a code of 200 or more; provisional
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from ninerstatus import ErrorKind, ProbeFailure
 from ninerstatus.probing import Deadline, DeadlineExceeded
 from ninerstatus.probing.deadline import DeadlineSocket
-from ninerstatus.probing.failure import failure_from_os_error
+from ninerstatus.probing.failure import failure_from_datagram_error
 from ninerstatus.probing.transcript import Transcript
 
 from ._sip_message import (OptionsRequest, SipMessage, check_head_size, datagram_head, parse_head,
@@ -82,7 +82,7 @@ def exchange_udp(sock: socket.socket, request: OptionsRequest, deadline: Deadlin
             except TimeoutError:
                 continue
             except OSError as exc:
-                raise _udp_failure(exc) from exc
+                raise failure_from_datagram_error(exc) from exc
             head = datagram_head(datagram)
             _record(transcript.server, head)
             message = parse_head(head)
@@ -134,13 +134,7 @@ def _send(sock: socket.socket, data: bytes, deadline: Deadline) -> None:
     try:
         sock.send(data)
     except OSError as exc:
-        raise _udp_failure(exc) from exc
-
-
-def _udp_failure(exc: OSError) -> ProbeFailure:
-    if isinstance(exc, ConnectionRefusedError):
-        return ProbeFailure(ErrorKind.CONNECT_REFUSED, "nothing listens on that UDP port (ICMP port unreachable)")
-    return failure_from_os_error(exc)
+        raise failure_from_datagram_error(exc) from exc
 
 
 def _record(add: Callable[[str], None], lines: list[str]) -> None:

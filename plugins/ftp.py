@@ -1,13 +1,22 @@
 """FTP check: the whole banner, FEAT, explicit (AUTH TLS) or implicit FTPS, an optional login
 and passive-mode test, and always QUIT.
 
-Port 21 upgrades with AUTH TLS (RFC 4217): when optional, only if FEAT lists
-it; when required, always asked (setting ``auth_tls``: ``required``,
-``optional`` or ``off``); port 990 speaks
-TLS from the first byte. Features are asked for again after the upgrade,
-because what a server said in plaintext is void. When TLS is required and
-AUTH TLS is missing or refused, the check is CRITICAL and no credential is
-sent.
+The check's TLS mode says how the session is secured, as for IMAP and POP3:
+``starttls`` (the default on port 21) upgrades with AUTH TLS (RFC 4217) and
+makes its absence or refusal CRITICAL; ``implicit`` (port 990) speaks TLS from
+the first byte; ``none`` stays in plaintext and never asks for AUTH TLS.
+Features are asked for again after the upgrade, because what a server said
+in plaintext is void.
+
+No credential is ever sent without TLS: a login test on a check without TLS
+is refused before connecting (only the anonymous account of RFC 1635 may log
+in in the clear), and when AUTH TLS cannot be had the probe says QUIT without
+a word of USER or PASS.
+
+A 220 greeting proves nothing (an SMTP server greets with 220 too), so the
+server must also answer as only FTP servers do: FEAT with 211, or, from a
+server older than FEAT, SYST with 215. Anything else is a PROTOCOL_ERROR,
+not an FTP server that merely lacks TLS.
 
 The passive-mode test never follows a PASV address to another host: a server
 behind NAT that hands out a wrong (often private) address is reported, not
@@ -20,21 +29,27 @@ counting dead sessions until they answer "421 Too many connections".
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from wtforms import BooleanField, PasswordField, SelectField, StringField, ValidationError, validators
+from wtforms import BooleanField, PasswordField, StringField, ValidationError, validators
 
 from ninerstatus import (CheckType, ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, SubCheck,
-                         Target, TlsInfo, TlsMode, hookimpl)
+                         Target, TlsMode, hookimpl)
 from ninerstatus.probing import Conversation, ProbeSession, Reply
 from ninerstatus.probing.deadline import open_connection
+
+from ._mail import login_conflict, needs_username, tls_phrase
 
 #: After these failures the control connection is out of step (or the time is spent),
 #: so the probe says QUIT without waiting for an answer that will not come.
 _OUT_OF_STEP = {ErrorKind.READ_TIMEOUT, ErrorKind.PROTOCOL_ERROR}
+
+#: Accounts whose password is no secret (RFC 1635: anonymous FTP asks for an e-mail address).
+ANONYMOUS = frozenset({"anonymous", "ftp"})
 
 # "227 Entering Passive Mode (h1,h2,h3,h4,p1,p2)"; the parentheses are optional (RFC 1123 4.1.2.6).
 _PASV = re.compile(r"(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3}),(\d{1,3})")
@@ -43,16 +58,19 @@ _EPSV = re.compile(r"\(([!-~])\1\1(\d{1,5})\1\)")
 
 
 def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult:
-    """Greet, FEAT, upgrade to TLS as configured, optionally log in and test passive mode, QUIT."""
-    username, password = settings["username"], settings["password"]
-    if settings["check_pasv"] and not username:
+    """Greet, prove it is FTP, secure the session as the TLS mode says, optionally log in and test PASV, QUIT."""
+    username, password = settings.get("username") or "", settings.get("password") or ""
+    if settings.get("check_pasv") and not username:
         raise ProbeFailure(ErrorKind.CONFIG_ERROR, "the passive-mode test needs a username to log in",
                            Status.UNKNOWN)
+    conflict = login_conflict(settings, target.tls, anonymous=ANONYMOUS)
+    if conflict is not None:
+        raise conflict.failure()
     with ctx.session(target) as s:
         s.transcript.add_secret(password)
         conv = s.connect()
         try:
-            verdict = _converse(s, conv, _tls_plan(target, settings["auth_tls"]), settings)
+            verdict = _converse(s, conv, settings)
         except ProbeFailure as failure:
             _quit(conv, wait=failure.kind not in _OUT_OF_STEP)
             raise
@@ -70,45 +88,30 @@ class _Verdict(NamedTuple):
     subchecks: list[SubCheck]
 
 
-def _tls_plan(target: Target, auth_tls: str) -> str:
-    """How this session reaches TLS: "implicit", or the ``auth_tls`` setting.
-
-    A target that asks for STARTTLS outright (``--tls starttls``) makes AUTH TLS required.
-    """
-    if target.tls is TlsMode.IMPLICIT:
-        return "implicit"
-    if target.tls is TlsMode.STARTTLS:
-        return "required"
-    return auth_tls
-
-
-def _converse(s: ProbeSession, conv: Conversation, plan: str, settings: Mapping[str, Any]) -> _Verdict:
+def _converse(s: ProbeSession, conv: Conversation, settings: Mapping[str, Any]) -> _Verdict:
     """The session from the greeting up to (not including) QUIT."""
+    username = settings.get("username") or ""
     with s.phase("banner"):
         greeting = _read_greeting(conv)
     s.details["banner"] = greeting.text
-    features = _features(conv)
-    s.details["features"] = features if features is not None else "FEAT not supported"
-    if plan == "implicit":
-        tls: TlsInfo | None = s.tls
-        headline = f"implicit TLS ok, {_certificate(tls)}"
-    elif plan == "off":
-        tls, headline = None, "ready, AUTH TLS not tried"
-    else:
-        tls, headline = _auth_tls(s, conv, features, required=plan == "required")
-    if tls is not None:
+    features = _first_features(s, conv)
+    if s.target.tls is TlsMode.STARTTLS:
+        _auth_tls(s, conv, logging_in=bool(username))
+    if s.tls is not None:
         # Data connections stay in plaintext unless asked for (RFC 4217 sections 8 and 9).
         conv.command("PBSZ 0", strict=False).expect(200)
         conv.command("PROT P", strict=False).expect(200)
-        if plan != "implicit":
-            after = _features(conv)
+        if s.target.tls is TlsMode.STARTTLS:
+            after, _ = _feat(conv)
             s.details["features_tls"] = after if after is not None else "FEAT not supported"
-    s.details["tls_mode"] = "none" if tls is None else ("implicit" if plan == "implicit" else "explicit")
-    parts, subchecks = [headline], []
-    if settings["username"]:
-        subchecks.append(_login(conv, settings["username"], settings["password"]))
+    s.details["tls_mode"] = {TlsMode.NONE: "none", TlsMode.STARTTLS: "explicit",
+                             TlsMode.IMPLICIT: "implicit"}[s.target.tls]
+    offered = features is not None and _offers_auth_tls(features)
+    parts, subchecks = [tls_phrase(s.target, s.tls, "AUTH TLS", "FTP", offered=offered)], []
+    if username:
+        subchecks.append(_login(conv, username, settings.get("password") or ""))
         parts.append("login ok")
-    if settings["check_pasv"]:
+    if settings.get("check_pasv"):
         passive = _passive(s, conv)
         subchecks.append(passive)
         if passive.status is not Status.OK:
@@ -128,13 +131,35 @@ def _read_greeting(conv: Conversation) -> Reply:
     return reply
 
 
-def _features(conv: Conversation) -> list[str] | None:
-    """The FEAT list (RFC 2389), or None when the server does not know the command."""
-    reply = conv.command("FEAT", strict=False).expect(211, 500, 502)
-    if reply.code != 211:
-        return None
-    # "211-Features:", one feature per line with a leading space, "211 End": only the middle counts.
-    return [line.strip() for line in reply.lines[1:-1] if line.strip()]
+def _feat(conv: Conversation) -> tuple[list[str] | None, Reply]:
+    """Ask FEAT (RFC 2389): the features listed, or None when the server refuses the command (5xx)."""
+    reply = conv.command("FEAT", strict=False)
+    if reply.code == 211:
+        # "211-Features:", one feature per line with a leading space, "211 End": only the middle counts.
+        return [line.strip() for line in reply.lines[1:-1] if line.strip()], reply
+    if 500 <= reply.code < 600:
+        return None, reply
+    raise ProbeFailure(ErrorKind.UNEXPECTED_REPLY, f"FEAT answered {reply.code} {_excerpt(reply.lines[0])}")
+
+
+def _first_features(s: ProbeSession, conv: Conversation) -> list[str] | None:
+    """The features before any upgrade, once the server has answered as only an FTP server does.
+
+    FEAT's 211 is enough. A server that refuses FEAT (FTP servers from before
+    RFC 2389 do, and so does every SMTP server) must answer SYST with 215,
+    which no SMTP server does; otherwise this is not an FTP dialogue.
+    """
+    features, reply = _feat(conv)
+    s.details["features"] = features if features is not None else "FEAT not supported"
+    if features is not None:
+        return features
+    system = conv.command("SYST", strict=False)
+    if system.code != 215:
+        raise ProbeFailure(ErrorKind.PROTOCOL_ERROR,
+                           f"not an FTP server: FEAT answered {reply.code} {_excerpt(reply.lines[0])}, "
+                           f"SYST {system.code} {_excerpt(system.lines[0])}")
+    s.details["system"] = system.text
+    return None
 
 
 def _offers_auth_tls(features: list[str]) -> bool:
@@ -146,32 +171,23 @@ def _offers_auth_tls(features: list[str]) -> bool:
     return False
 
 
-def _auth_tls(s: ProbeSession, conv: Conversation, features: list[str] | None, *,
-              required: bool) -> tuple[TlsInfo | None, str]:
-    """Upgrade with AUTH TLS; returns the TLS facts (None if optional TLS was unavailable) and a headline."""
-    # Optional TLS follows FEAT. Required TLS is asked for even when FEAT leaves it
-    # out: some servers (vsftpd with only TLS 1.2+ enabled) accept AUTH TLS
-    # without listing it, and only the server's answer can prove it is missing.
-    if not required and features is not None and not _offers_auth_tls(features):
-        s.details["auth_tls"] = "not offered"
-        return None, "AUTH TLS not offered"
+def _auth_tls(s: ProbeSession, conv: Conversation, *, logging_in: bool) -> None:
+    """Upgrade with AUTH TLS; STARTTLS_UNAVAILABLE (and no login) when the server will not.
+
+    AUTH TLS is asked for even when FEAT leaves it out: some servers (vsftpd
+    with only TLS 1.2+ enabled) accept it without listing it, and only the
+    server's answer can prove it is missing.
+    """
     with s.phase("starttls"):
         reply = conv.command("AUTH TLS", strict=False)
     if reply.code != 234:
         refusal = f"AUTH TLS refused: {reply.code} {_excerpt(reply.lines[0])}"
-        if required:
-            raise ProbeFailure(ErrorKind.STARTTLS_UNAVAILABLE, refusal)
         s.details["auth_tls"] = refusal
-        return None, refusal
-    tls = s.handshake(conv)
+        if logging_in:
+            refusal += "; no login attempted without TLS"
+        raise ProbeFailure(ErrorKind.STARTTLS_UNAVAILABLE, refusal)
+    s.handshake(conv)
     s.details["auth_tls"] = "ok"
-    return tls, f"AUTH TLS ok, {_certificate(tls)}"
-
-
-def _certificate(tls: TlsInfo | None) -> str:
-    if tls is None or tls.days_left is None:
-        return "no readable certificate"
-    return f"certificate {tls.days_left} days"
 
 
 def _login(conv: Conversation, username: str, password: str) -> SubCheck:
@@ -256,20 +272,18 @@ def ninerstatus_check_types() -> list[CheckType]:
         probe=probe,
         default_port=21,
         ports={"ftp": 21, "ftps": 990},
-        tls_by_port={990: TlsMode.IMPLICIT},
-        tls_modes=tuple(TlsMode),  # STARTTLS: AUTH TLS required
+        tls_by_port={21: TlsMode.STARTTLS, 990: TlsMode.IMPLICIT},  # STARTTLS: AUTH TLS, required
+        tls_modes=tuple(TlsMode),
+        tls_conflict=functools.partial(login_conflict, anonymous=ANONYMOUS),
         settings={
-            "auth_tls": SelectField(
-                "AUTH TLS", default="optional", choices=["optional", "required", "off"],
-                description="Explicit FTPS on a plain port: optional uses it when offered; required makes its "
-                            "absence CRITICAL and never logs in without it; off stays in plaintext. "
-                            "Port 990 speaks TLS from the start."),
             "username": StringField("Test account", default="",
                                     validators=[validators.Length(max=256), no_spaces],
-                                    description="Log in with this account; leave empty to skip the login."),
+                                    description="Log in with this account (over TLS only, unless it is "
+                                                "anonymous); leave empty to skip the login."),
             "password": PasswordField("Password", default="",
                                       validators=[validators.Length(max=256),
-                                                  validators.Regexp(r"^[^\r\n]*$", message="no line breaks")],
+                                                  validators.Regexp(r"^[^\r\n]*$", message="no line breaks"),
+                                                  needs_username],
                                       description="Never shown in transcripts."),
             "check_pasv": BooleanField("Test passive mode", default=False,
                                        # "-o check_pasv=no" on the command line must not mean yes.
@@ -278,7 +292,8 @@ def ninerstatus_check_types() -> list[CheckType]:
                                        description="After login, open the passive data port once "
                                                    "(never on another host)."),
         },
-        description="Reads the whole banner, asks FEAT, upgrades with AUTH TLS (or implicit TLS on 990) and "
-                    "verifies the certificate, optionally logs in with a test account and opens a passive "
-                    "data port, and always says QUIT.",
+        description="Reads the whole banner, makes sure the server speaks FTP (FEAT, or SYST), upgrades with "
+                    "AUTH TLS where required (21) or speaks TLS from the start (990) and verifies the "
+                    "certificate, optionally logs in with a test account (never without TLS) and opens a "
+                    "passive data port, and always says QUIT.",
     )]

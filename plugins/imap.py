@@ -16,7 +16,8 @@ from typing import Any
 from ninerstatus import CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, SubCheck, TlsMode, hookimpl
 from ninerstatus.probing import Conversation, ProbeContext, ProbeSession, Target
 
-from ._mail import Farewell, credential_settings, credentials, login_refused, record_capabilities, tls_phrase
+from ._mail import (Farewell, credential_settings, credentials, login_conflict, login_refused,
+                    record_capabilities, tls_phrase)
 
 #: The longest literal the probe reads; nothing it asks for needs more.
 MAX_LITERAL = 8192
@@ -184,6 +185,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         ports={"imap": 143, "imaps": 993},
         tls_by_port={143: TlsMode.STARTTLS, 993: TlsMode.IMPLICIT},
         tls_modes=tuple(TlsMode),
+        tls_conflict=login_conflict,
         settings=credential_settings(),
         description=("Reads the greeting (OK, PREAUTH or BYE), asks CAPABILITY, upgrades with STARTTLS "
                      "where required (143) or speaks TLS from the start (993), asks CAPABILITY again, "

@@ -9,19 +9,19 @@ runner's outbox sends them, so a slow mail server never delays a probe.
 """
 from __future__ import annotations
 
-import smtplib
 import ssl
 from collections.abc import Mapping
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any
-
-from flask import Flask, current_app
+from typing import TYPE_CHECKING, Any
 
 from ninerstatus import ProbeResult, hookimpl
-from ninerstatus.notifications.channels import Channel, DeliveryError, register_channel, setting_list
-from ninerstatus.notifications.messages import subject, text
-from ninerstatus.notifications.outbox import enqueue_change
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from flask import Flask
+
+# `ninerstatus check` loads this plugin too, and never sends: the site's parts (Flask, the
+# outbox and its database) and the mail modules are imported by the functions that use them.
 
 CHANNEL = "email"
 
@@ -29,18 +29,30 @@ CHANNEL = "email"
 @hookimpl
 def ninerstatus_app_ready(app: Flask) -> None:
     """Let the outbox send e-mail."""
+    from ninerstatus.notifications.channels import Channel, register_channel
+
     register_channel(app, Channel(CHANNEL, send))
 
 
 @hookimpl
 def ninerstatus_status_changed(check: Any, previous: str | None, current: str, result: ProbeResult) -> None:
     """Queue one message to each staff address."""
+    from flask import current_app
+
+    from ninerstatus.notifications.channels import setting_list
+    from ninerstatus.notifications.outbox import enqueue_change
+
     enqueue_change(CHANNEL, "to", setting_list(current_app.config["NOTIFY_EMAIL_TO"]), check, previous, current,
                    result)
 
 
 def message(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> EmailMessage:
     """The e-mail for one queued payload."""
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    from ninerstatus.notifications.messages import subject, text
+
     mail = EmailMessage()
     mail["From"] = settings["NOTIFY_EMAIL_FROM"]
     mail["To"] = payload["to"]
@@ -54,6 +66,10 @@ def message(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> EmailMes
 
 def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
     """Hand one message to the configured mail server, over STARTTLS unless that is turned off."""
+    import smtplib
+
+    from ninerstatus.notifications.channels import DeliveryError
+
     with smtplib.SMTP(settings["NOTIFY_SMTP_HOST"], int(settings["NOTIFY_SMTP_PORT"]), timeout=timeout) as smtp:
         smtp.ehlo()
         if settings["NOTIFY_SMTP_STARTTLS"]:

@@ -13,21 +13,24 @@ Any 2xx answer is a delivery; anything else (redirects included) is retried.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
-
 from ninerstatus import ProbeResult, hookimpl
-from ninerstatus.notifications.channels import Channel, DeliveryError, register_channel, setting_list
-from ninerstatus.notifications.outbox import enqueue_change
+
+if TYPE_CHECKING:
+    import urllib.request
+
+    from flask import Flask
+
+# `ninerstatus check` loads this plugin too, and never sends: the site's parts (Flask, the
+# outbox and its database) and urllib's HTTP client are imported by the functions that use them.
 
 CHANNEL = "webhook"
 SIGNATURE_HEADER = "X-Ninerstatus-Signature"
@@ -36,12 +39,19 @@ SIGNATURE_HEADER = "X-Ninerstatus-Signature"
 @hookimpl
 def ninerstatus_app_ready(app: Flask) -> None:
     """Let the outbox send webhooks."""
+    from ninerstatus.notifications.channels import Channel, register_channel
+
     register_channel(app, Channel(CHANNEL, send))
 
 
 @hookimpl
 def ninerstatus_status_changed(check: Any, previous: str | None, current: str, result: ProbeResult) -> None:
     """Queue one request for each configured URL."""
+    from flask import current_app
+
+    from ninerstatus.notifications.channels import setting_list
+    from ninerstatus.notifications.outbox import enqueue_change
+
     enqueue_change(CHANNEL, "url", setting_list(current_app.config["NOTIFY_WEBHOOK_URLS"]), check, previous, current,
                    result)
 
@@ -51,18 +61,25 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Treat a redirect as a failed delivery: following it would resend the body elsewhere, or drop it."""
+@functools.cache
+def _opener() -> urllib.request.OpenerDirector:
+    """An opener that fails on a redirect: following it would resend the body elsewhere, or drop it."""
+    import urllib.request
 
-    def redirect_request(self, *args: Any) -> None:
-        return None
+    class NoRedirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any) -> None:
+            return None
 
-
-_opener = urllib.request.build_opener(_NoRedirects)
+    return urllib.request.build_opener(NoRedirects)
 
 
 def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
     """POST one signed document; raise DeliveryError unless the receiver answers 2xx."""
+    import urllib.error
+    import urllib.request
+
+    from ninerstatus.notifications.channels import DeliveryError
+
     url, secret = payload["url"], settings["NOTIFY_WEBHOOK_SECRET"]
     if urlsplit(url).scheme not in ("http", "https"):
         raise DeliveryError(f"{url!r} is not an http or https URL")
@@ -79,7 +96,7 @@ def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float
         "X-Ninerstatus-Delivery": payload["delivery"],
     })
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with _opener().open(request, timeout=timeout) as response:
             response.read(64 * 1024)
     except urllib.error.HTTPError as error:
         raise DeliveryError(f"{url} answered {error.code} {error.reason}") from None

@@ -12,7 +12,8 @@ from typing import Any
 from ninerstatus import CheckType, ErrorKind, ProbeFailure, ProbeResult, Status, SubCheck, TlsMode, hookimpl
 from ninerstatus.probing import Conversation, ProbeContext, ProbeSession, Target
 
-from ._mail import Farewell, credential_settings, credentials, login_refused, record_capabilities, tls_phrase
+from ._mail import (Farewell, credential_settings, credentials, login_conflict, login_refused,
+                    record_capabilities, tls_phrase)
 
 
 def _status(conv: Conversation, line: str | None = None, *, shown: str | None = None) -> tuple[bool, str]:
@@ -107,6 +108,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         ports={"pop3": 110, "pop3s": 995},
         tls_by_port={110: TlsMode.STARTTLS, 995: TlsMode.IMPLICIT},
         tls_modes=tuple(TlsMode),
+        tls_conflict=login_conflict,
         settings=credential_settings(),
         description=("Reads the +OK greeting, asks CAPA, upgrades with STLS where required (110) or "
                      "speaks TLS from the start (995), asks CAPA again, optionally logs in with "

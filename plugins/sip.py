@@ -10,37 +10,46 @@ How the answer is judged: 2xx is OK; the codes in ``alive_codes`` (by
 default 401, 403, 404 and 405: a server that answers but refuses strangers'
 OPTIONS is alive) are OK too; 503 is WARNING (degraded); any other answer,
 or none, is CRITICAL.
+
+The transport and the TLS mode must agree: ``tls`` speaks TLS from the first
+byte, ``udp`` and ``tcp`` are plaintext, and ``auto`` follows the TLS mode
+(TLS, or UDP without it). A check that contradicts itself, such as transport
+``tls`` with TLS mode none, is refused by the admin form and, as a stored row
+or on the command line, reported UNKNOWN (``config_error``) without a packet
+sent: the TLS mode never silently loses to the transport.
 """
 from __future__ import annotations
 
-import dataclasses
-import socket
 from collections.abc import Mapping
 from typing import Any
 
 from wtforms import SelectField, StringField, ValidationError, validators
 
-from ninerstatus import (CheckType, ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, Target, TlsMode,
-                         hookimpl)
+from ninerstatus import CheckType, ErrorKind, ProbeContext, ProbeResult, Status, Target, TlsMode, hookimpl
+from ninerstatus.checktypes import TlsConflict
 from ninerstatus.probing import ProbeSession
-from ninerstatus.probing.deadline import resolve
-from ninerstatus.probing.failure import failure_from_os_error
+from ninerstatus.probing.deadline import open_datagram, resolve
 
 from ._sip_message import OptionsRequest, SipMessage, default_uri, excerpt
 from ._sip_transport import Exchange, exchange_stream, exchange_udp
 
 SIP_PORT, SIPS_PORT = 5060, 5061
+#: The TLS mode each transport speaks ("auto" follows the check's mode).
+_TRANSPORT_TLS = {"udp": TlsMode.NONE, "tcp": TlsMode.NONE, "tls": TlsMode.IMPLICIT}
 
 
 def probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult:
     """Send OPTIONS over the configured transport and judge the final response."""
-    transport = _transport(target, settings["transport"])
+    conflict = tls_conflict(settings, target.tls)
+    if conflict is not None:
+        raise conflict.failure()
+    transport = settings["transport"]
+    if transport == "auto":
+        transport = "tls" if target.tls is TlsMode.IMPLICIT else "udp"
     alive = alive_codes(settings["alive_codes"])
     uri = settings["uri"] or default_uri(target.host, target.port, SIPS_PORT if transport == "tls" else SIP_PORT)
-    # The transport decides about TLS, whatever the port's default was.
-    tls = TlsMode.IMPLICIT if transport == "tls" else TlsMode.NONE
     seen = Exchange()
-    with ctx.session(dataclasses.replace(target, tls=tls)) as s:
+    with ctx.session(target) as s:
         s.details.update(transport=transport, request_uri=uri)
         started = ctx.monotonic()
         try:
@@ -80,13 +89,18 @@ def alive_codes(text: str) -> frozenset[int]:
     return frozenset(codes)
 
 
-def _transport(target: Target, setting: str) -> str:
-    """The transport to use: the setting, or with "auto" TLS where the target speaks it and UDP elsewhere."""
-    if target.tls is TlsMode.STARTTLS:
-        raise ProbeFailure(ErrorKind.CONFIG_ERROR, "SIP has no STARTTLS; use the tls transport", Status.UNKNOWN)
-    if setting != "auto":
-        return setting
-    return "tls" if target.tls is TlsMode.IMPLICIT else "udp"
+def tls_conflict(settings: Mapping[str, Any], tls: TlsMode) -> TlsConflict | None:
+    """Why the transport setting and the TLS mode ``tls`` contradict each other, or None when they agree."""
+    transport = str(settings.get("transport") or "auto")
+    speaks = _TRANSPORT_TLS.get(transport)
+    if tls is TlsMode.STARTTLS:
+        return TlsConflict("SIP has no STARTTLS", (speaks,) if speaks else (TlsMode.NONE, TlsMode.IMPLICIT))
+    if speaks is None or speaks is tls:
+        return None
+    if speaks is TlsMode.IMPLICIT:
+        return TlsConflict("the tls transport speaks TLS from the first byte", (TlsMode.IMPLICIT,),
+                           "set the transport to udp, tcp or auto")
+    return TlsConflict(f"the {transport} transport is plaintext", (TlsMode.NONE,), "set the transport to tls or auto")
 
 
 def _over_udp(s: ProbeSession, uri: str, seen: Exchange) -> SipMessage:
@@ -94,13 +108,8 @@ def _over_udp(s: ProbeSession, uri: str, seen: Exchange) -> SipMessage:
     with s.phase("resolve"):
         addresses = resolve(s.target.host, s.target.port, s.target.family, s.deadline)
     # UDP cannot tell a live address from a dead one short of an answer, so only the first is asked.
-    family, sockaddr = addresses[0]
-    with socket.socket(family, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.connect(sockaddr)  # sends nothing: it only makes the kernel filter and report for this peer
-        except OSError as exc:
-            raise failure_from_os_error(exc, connecting=True, where=str(s.target)) from exc
-        s.details["address"] = sockaddr[0]
+    with open_datagram(addresses[0]) as sock:
+        s.details["address"] = addresses[0][1][0]
         request = OptionsRequest.fresh(uri, "udp", sock.getsockname()[:2])
         with s.phase("first_byte"):
             return exchange_udp(sock, request, s.deadline, s.transcript, seen)
@@ -132,10 +141,13 @@ def ninerstatus_check_types() -> list[CheckType]:
         ports={"sip": SIP_PORT, "sips": SIPS_PORT},
         tls_by_port={SIPS_PORT: TlsMode.IMPLICIT},
         tls_modes=(TlsMode.NONE, TlsMode.IMPLICIT),  # SIP has no STARTTLS
+        tls_conflict=tls_conflict,
         transports=("udp", "tcp", "tls"),
         settings={
             "transport": SelectField("Transport", default="auto", choices=["auto", "udp", "tcp", "tls"],
-                                     description="auto: TLS on 5061 (or with TLS asked for), UDP elsewhere."),
+                                     description="auto follows the TLS setting: TLS from the first byte (usual on 5061) "
+                                                 "means tls, no TLS means udp. tls needs TLS from the first "
+                                                 "byte; udp and tcp need no TLS."),
             "uri": StringField("Request-URI", default="",
                                validators=[validators.Optional(), validators.Length(max=256),
                                            validators.Regexp(r'^sips?:[^\s<>"]+$',

@@ -2,7 +2,7 @@
 # Install the Debian packages a step needs, and only those that are missing.
 #   system-deps.sh venv   what creating the virtual environment needs
 #   system-deps.sh test   what the test suite needs (PostgreSQL for its second leg, Chromium)
-#   system-deps.sh bench  what bench/ measures against (nginx, wrk, blackbox_exporter, check_smtp)
+#   system-deps.sh bench  what bench/ measures against (nginx, wrk, blackbox_exporter, check_smtp, check_http)
 set -euo pipefail
 
 want=()
@@ -21,7 +21,8 @@ case "${1:-}" in
     want+=(postfix dovecot-imapd dovecot-pop3d vsftpd nginx nsd kamailio kamailio-tls-modules)
     ;;
   bench)
-    want+=(nginx wrk prometheus-blackbox-exporter monitoring-plugins-standard)
+    # check_smtp and check_http come in -basic, which -standard depends on.
+    want+=(nginx wrk prometheus-blackbox-exporter monitoring-plugins-basic monitoring-plugins-standard)
     ;;
   *)
     echo "usage: $0 venv|test|integration|bench" >&2

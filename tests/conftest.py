@@ -18,6 +18,7 @@ from sqlalchemy import text
 from ninerstatus import create_app
 from ninerstatus.extensions import db
 
+from . import processes
 from .pgserver import create_database, drop_database, postgres_admin_url
 
 BACKENDS = ["sqlite", "postgresql"]
@@ -53,6 +54,13 @@ def dispose(app) -> None:
     """Close every pooled connection of ``app`` so databases can be dropped."""
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_program_outlives_the_run():
+    """Every program a test started is gone at the end of the run, even after a failure or a timeout."""
+    yield
+    processes.kill_all()
 
 
 @pytest.fixture(scope="session")

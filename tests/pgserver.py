@@ -20,12 +20,15 @@ from typing import Iterator
 
 import psycopg
 
+from . import processes
+from .waiting import PATIENCE
+
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _can_connect(url: str) -> bool:
     try:
-        with psycopg.connect(url, connect_timeout=3):
+        with psycopg.connect(url, connect_timeout=10):
             return True
     except psycopg.Error:
         return False
@@ -60,20 +63,18 @@ def throwaway_cluster() -> Iterator[str]:
     data, port = folder / "data", _free_port()
     subprocess.run([*as_user, _postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                     "--no-sync", "-E", "UTF8"], check=True, capture_output=True)
-    server = subprocess.Popen([*as_user, _postgres_bin("postgres"), "-D", str(data), "-p", str(port),
-                               "-h", "127.0.0.1", "-k", str(folder), "-c", "fsync=off"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     try:
-        deadline = time.monotonic() + 30
-        while not _can_connect(url):
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the throwaway PostgreSQL cluster in {folder} did not start")
-            time.sleep(0.2)
-        yield url
+        with processes.started([*as_user, _postgres_bin("postgres"), "-D", str(data), "-p", str(port),
+                                "-h", "127.0.0.1", "-k", str(folder), "-c", "fsync=off"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+            deadline = time.monotonic() + PATIENCE
+            while not _can_connect(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the throwaway PostgreSQL cluster in {folder} did not start")
+                time.sleep(0.2)
+            yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -91,9 +91,12 @@ def test_upgrade_from_the_previous_revision_keeps_existing_data(empty_app):
             if table.name == "alembic_version":
                 continue
             rows = []
+            # A table's own integer id is left to the database; parts of a composite key are given.
+            surrogate = len(table.primary_key.columns) == 1
             for n in range(3):
                 rows.append({c.name: _sample_value(c, n, parents) for c in table.columns
-                             if not (c.primary_key and isinstance(c.type, Integer) and not c.foreign_keys)})
+                             if not (surrogate and c.primary_key and isinstance(c.type, Integer)
+                                     and not c.foreign_keys)})
             # Rows of link tables must be unique pairs.
             if all(c.primary_key for c in table.columns):
                 rows = [dict(r) for r in {tuple(sorted(r.items())) for r in rows}]

@@ -1,7 +1,11 @@
 """The plugin system: load order, local files, disabling, validation and check types."""
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -11,6 +15,8 @@ from wtforms import BooleanField, IntegerField, SelectField, validators
 
 from ninerstatus import CheckType, ProbeResult, Status, create_app, get_plugins
 from ninerstatus.checktypes import CheckTypeError, CheckTypeRegistry
+from ninerstatus.entry_points import entry_points
+from ninerstatus.plugins import load_plugins
 from ninerstatus.probing import TlsMode
 
 GOOD_PLUGIN = '''
@@ -84,13 +90,18 @@ def test_each_app_has_its_own_plugin_manager(tmp_path):
 
 
 def test_an_installed_plugin_with_an_unknown_hook_is_an_error(tmp_path, monkeypatch):
-    def load_broken_entry_point(self, group, name=None):
-        module = type("Broken", (), {"ninerstatus_misspelt": pluggy.HookimplMarker("ninerstatus")(lambda: None)})
-        self.register(module, name="broken")
-        return 1
-    monkeypatch.setattr(pluggy.PluginManager, "load_setuptools_entrypoints", load_broken_entry_point)
+    site = tmp_path / "site-packages"
+    (site / "misspelt_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "misspelt_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: misspelt-plugin\nVersion: 1.0\n")
+    (site / "misspelt_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[ninerstatus]\nmisspelt = misspelt_plugin\n")
+    (site / "misspelt_plugin.py").write_text(
+        "from ninerstatus import hookimpl\n\n@hookimpl\ndef ninerstatus_misspelt():\n    pass\n")
+    monkeypatch.syspath_prepend(str(site))
     with pytest.raises(pluggy.PluginValidationError, match="ninerstatus_misspelt"):
         make_app(tmp_path, {})
+    sys.modules.pop("misspelt_plugin", None)
 
 
 def _probe(target, settings, ctx):
@@ -134,3 +145,62 @@ def test_check_command_runs_a_plugin_probe_and_speaks_nagios(tmp_path):
     assert unknown_option.exit_code == 2 and "has no setting colour" in unknown_option.output
     listing = runner.invoke(args=["plugins"])
     assert "echo  (local file:" in listing.output and "check types: " in listing.output
+
+
+def test_the_script_reads_the_plugin_settings_from_the_instance_file_and_the_environment(tmp_path):
+    # `ninerstatus check` and `ninerstatus plugins` read the settings without building the site.
+    instance, folder = tmp_path / "instance", tmp_path / "local plugins"
+    folder.mkdir()
+    (folder / "echo.py").write_text(GOOD_PLUGIN)
+    instance.mkdir()
+    (instance / "config.py").write_text(f"PLUGINS_FOLDER = {str(folder)!r}\n")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NINERSTATUS_")}
+    env.update(NINERSTATUS_INSTANCE_PATH=str(instance), NINERSTATUS_DISABLED_PLUGINS='["sip", "dns"]')
+    script = str(Path(sys.executable).with_name("ninerstatus"))
+    listing = subprocess.run([script, "plugins"], env=env, capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0, listing.stderr
+    assert f"echo  (local file: {folder / 'echo.py'})" in listing.stdout
+    types = listing.stdout.split("check types: ")[1].strip().split(", ")
+    assert sorted(types) == ["echo", "ftp", "http", "imap", "pop", "smtp"]
+    check = subprocess.run([script, "check", "echo", "--host", "127.0.0.1", "-o", "word=ping", "--nagios"], env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0 and check.stdout.startswith("ECHO OK - echo ping from 127.0.0.1"), check.stderr
+
+
+def test_plugins_load_from_the_settings_alone_as_for_the_site(tmp_path):
+    app = make_app(tmp_path, {"echo.py": GOOD_PLUGIN}, DISABLED_PLUGINS=["ftp"])
+    alone = load_plugins({"PLUGINS_FOLDER": str(tmp_path / "plugins"), "DISABLED_PLUGINS": ["ftp"]}, tmp_path)
+    assert alone.loaded == get_plugins(app).loaded
+    assert list(alone.check_types) == list(get_plugins(app).check_types)
+    assert "echo" in alone.check_types and "ftp" not in alone.check_types
+
+
+def test_entry_points_are_found_as_importlib_metadata_finds_them():
+    everything = [entry_point for dist in importlib.metadata.distributions() for entry_point in dist.entry_points]
+    for group in {entry_point.group for entry_point in everything} | {"ninerstatus"}:
+        assert sorted((found.name, found.value) for found in entry_points(group)) == \
+            sorted((found.name, found.value) for found in importlib.metadata.entry_points(group=group)), group
+
+
+def _distribution(folder: Path, info: str, metadata: str, declared: str) -> None:
+    (folder / info).mkdir(parents=True)
+    (folder / info / ("PKG-INFO" if info.endswith(".egg-info") else "METADATA")).write_text(metadata)
+    (folder / info / "entry_points.txt").write_text(declared)
+
+
+def test_the_first_distribution_of_a_name_on_the_path_hides_later_ones(tmp_path, monkeypatch):
+    first, second = tmp_path / "first", tmp_path / "second"
+    _distribution(first, "Echo_Plugin-2.0.dist-info",
+                  "Metadata-Version: 2.1\nName: echo-plugin\nVersion: 2.0\n\nName: not a header, the long description\n",
+                  "# plugins\n[ninerstatus]\necho = echo_v2:plugin [tls]\n")
+    _distribution(second, "echo.plugin-1.0.dist-info", "Name: echo-plugin\nVersion: 1.0\n",
+                  "[ninerstatus]\necho = echo_v1\nold = echo_v1.old\n")
+    _distribution(second, "legacy-0.9-py3.11.egg-info", "Name: legacy\nVersion: 0.9\n",
+                  "[console_scripts]\nlegacy = legacy:main\n[ninerstatus]\nlegacy = legacy.plugin\n")
+    found = entry_points("ninerstatus", [str(first), str(tmp_path / "missing"), str(second)])
+    assert [(e.name, e.value, e.distribution()) for e in found] == [
+        ("echo", "echo_v2:plugin [tls]", "echo-plugin 2.0"), ("legacy", "legacy.plugin", "legacy 0.9")]
+    (first / "echo_v2.py").write_text("plugin = 'the echo plugin, version 2'\n")
+    monkeypatch.syspath_prepend(str(first))
+    assert found[0].load() == "the echo plugin, version 2"
+    sys.modules.pop("echo_v2", None)

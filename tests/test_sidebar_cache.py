@@ -8,6 +8,7 @@ import pytest
 from flask import template_rendered
 from sqlalchemy import event, select
 
+from ninerstatus.checks import status
 from ninerstatus.extensions import db
 from ninerstatus.models import PostStatus, Server, Visibility
 from ninerstatus.probing import Status
@@ -16,6 +17,7 @@ from ninerstatus.timeutil import utcnow
 
 from .factories import make_post, make_server
 from .history.conftest import add_check, result
+from .runner.conftest import FakeClock
 from .test_pagecache import Clock, staff  # noqa: F401  (staff: a second client, signed in as an admin)
 
 SECONDS = 5
@@ -24,6 +26,17 @@ SECONDS = 5
 @pytest.fixture
 def app_config():
     return {"SIDEBAR_CACHE_SECONDS": SECONDS, "PLUGINS_FOLDER": str(Path(__file__).parent / "local_plugins")}
+
+
+@pytest.fixture(autouse=True)
+def time_stands_still(app, monkeypatch):
+    """The cache's period and the pages' "checked 30 s ago" move only when a test moves them.
+
+    A sidebar is then drawn the same way however slowly the machine runs the test.
+    """
+    monkeypatch.setattr(status, "utcnow", FakeClock(utcnow()))
+    if EXTENSION_KEY in app.extensions:
+        app.extensions[EXTENSION_KEY].clock = Clock()
 
 
 @pytest.fixture

@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, FormField, PasswordField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..checktypes import CheckType
+from ..checktypes import CheckType, TlsConflict
 from ..models import Visibility
 from ..probing import Family, InvalidTarget, TlsMode, validate_host
+from .forms import StaffForm
 from .number_fields import DecimalNumberField, WholeNumberField
 
 TLS_LABELS = {TlsMode.NONE: "No TLS", TlsMode.STARTTLS: "STARTTLS (required)",
@@ -32,10 +35,13 @@ def _readable_file(form, field) -> None:
         raise ValidationError("No readable file at this path on the server.")
 
 
-class CheckForm(FlaskForm):
+class CheckForm(StaffForm):
     """What every check has; ``check_form_class`` adds the type's TLS modes and settings."""
 
     check_type: CheckType
+    #: The settings stored for the check being edited (none for a new check): a password
+    #: setting left empty keeps its stored value.
+    stored_settings: Mapping[str, Any] = MappingProxyType({})
 
     server_id = SelectField("Server", coerce=int, validators=[InputRequired()])
     label = StringField("Name", validators=[Optional(), Length(max=80)],
@@ -88,6 +94,53 @@ class CheckForm(FlaskForm):
         if problem:
             raise ValidationError(problem)
 
+    def validate(self, extra_validators=None) -> bool:
+        """Validate each field, then the type's settings against the TLS mode (shown next to the TLS field)."""
+        valid = super().validate(extra_validators)
+        if self.port.errors or self.tls_mode.errors or self.settings.errors:
+            return valid  # the conflict is judged on values that parse
+        problem = self.tls_conflict_problem()
+        if problem:
+            self.tls_mode.errors.append(problem)
+            return False
+        return valid
+
+    def settings_to_store(self) -> dict[str, Any]:
+        """The type's settings as they will be saved: as typed, a password left empty keeping its stored value."""
+        settings = dict(self.settings.data)
+        for name in secret_setting_names(self.check_type):
+            if not settings.get(name) and self.stored_settings.get(name):
+                settings[name] = self.stored_settings[name]
+        return settings
+
+    def chosen_tls(self) -> TlsMode:
+        """The TLS mode the check will use: the one chosen, or its port's usual one."""
+        port = self.port.data or self.check_type.default_port
+        return self.check_type.tls_for(port, TlsMode(self.tls_mode.data) if self.tls_mode.data else None)
+
+    def tls_conflict_problem(self) -> str | None:
+        """Why the settings (passwords kept included) cannot go with the chosen TLS mode, or None."""
+        tls = self.chosen_tls()
+        conflict = self.check_type.tls_conflict(self.settings_to_store(), tls)
+        if conflict is None:
+            return None
+        problem = tls_conflict_message(conflict)
+        if not self.tls_mode.data:
+            port = self.port.data or self.check_type.default_port
+            problem += f" (On port {port} this check type uses “{TLS_LABELS[tls]}”.)"
+        return problem
+
+    def secret_hint(self, field) -> str | None:
+        """The hint under a password setting: a typed one is never shown again, a stored one is kept."""
+        if field.short_name not in secret_setting_names(self.check_type):
+            return None
+        stored = bool(self.stored_settings.get(field.short_name))
+        if self.is_submitted() and field.data:
+            # The page is shown again (something was refused) without the password in it.
+            return ("You typed a password; it is not shown again, so type it again before saving"
+                    + (" (left empty, the stored one is kept)." if stored else "."))
+        return "Leave empty to keep the stored password." if stored else None
+
 
 def tls_mode_problem(check_type: CheckType, value: str) -> str | None:
     """Why ``check_type`` cannot use the TLS mode ``value`` (as the form sends it), or None when it can."""
@@ -96,6 +149,14 @@ def tls_mode_problem(check_type: CheckType, value: str) -> str | None:
     named = {mode.value: f"“{label}”" for mode, label in TLS_LABELS.items()}.get(value, "this TLS mode")
     offered = " or ".join(f"“{TLS_LABELS[mode]}”" for mode in check_type.tls_modes)
     return f"{check_type.label} checks cannot use {named}: choose {offered}."
+
+
+def tls_conflict_message(conflict: TlsConflict) -> str:
+    """A check type's ``TlsConflict`` in the form's words: what is wrong, then which TLS choice or change fixes it."""
+    remedy = "choose " + " or ".join(f"“{TLS_LABELS[mode]}”" for mode in conflict.modes)
+    if conflict.otherwise:
+        remedy += f", or {conflict.otherwise}"
+    return f"{conflict.reason[:1].upper()}{conflict.reason[1:]}: {remedy}."
 
 
 def check_form_class(check_type: CheckType) -> type[CheckForm]:

@@ -7,13 +7,14 @@ from sqlalchemy.orm import selectinload
 
 from ..accounts.roles import admin_required
 from ..checks.models import Check
+from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
 from ..models import Server, Visibility
 from ..plugins import get_plugins
-from ..probing import Family, TlsMode, run_probe
+from ..probing import ErrorKind, Family, ProbeResult, run_probe
 from . import bp
-from .check_forms import check_form_class, secret_setting_names, tls_mode_problem
+from .check_forms import check_form_class, tls_mode_problem
 from .errors import redisplays_form
 from .editing import server_choices
 from .servers import server_or_404
@@ -46,16 +47,11 @@ def _save(form, check_type: CheckType, check: Check | None):
     form.server_id.choices = server_choices()
     if form.validate_on_submit():
         check = check or Check(type_name=check_type.name)
-        old_settings = dict(check.settings or {})
-        settings = dict(form.settings.data)
-        for name in secret_setting_names(check_type):
-            if not settings.get(name) and old_settings.get(name):
-                settings[name] = old_settings[name]
         check.server = server_or_404(form.server_id.data)
         check.label = (form.label.data or "").strip()
         check.host = form.host.data
         check.port = form.port.data or check_type.default_port
-        check.tls_mode = check_type.tls_for(check.port, TlsMode(form.tls_mode.data) if form.tls_mode.data else None)
+        check.tls_mode = form.chosen_tls()
         check.family = Family(form.family.data)
         check.tls_name = form.tls_name.data or None
         check.tls_verify = form.tls_verify.data
@@ -65,7 +61,7 @@ def _save(form, check_type: CheckType, check: Check | None):
             setattr(check, name, getattr(form, name).data)
         check.visibility = Visibility(form.visibility.data)
         check.enabled = form.enabled.data
-        check.settings = settings
+        check.settings = form.settings_to_store()
         db.session.add(check)
         db.session.commit()
         flash(f"Check {check.title} of {check.server.code} is saved.")
@@ -92,12 +88,15 @@ def edit_check(check_id: int):
     check = check_or_404(check_id)
     check_type = check_type_or_404(check.type_name)
     form = check_form_class(check_type)(obj=check)
+    if isinstance(check.settings, dict):  # a stored row is untrusted: anything else keeps nothing
+        form.stored_settings = check.settings
     if request.method == "GET":
         form.tls_mode.data = check.tls_mode.value
         form.family.data = check.family.value
         form.visibility.data = check.visibility.value
-        # A check stored before its type declared its TLS modes may use one it cannot: say so at once.
-        problem = tls_mode_problem(check_type, check.tls_mode.value)
+        # A check stored before its type declared its TLS modes, or before its settings had to
+        # agree with its TLS mode, may not work as it stands: say so at once.
+        problem = tls_mode_problem(check_type, check.tls_mode.value) or form.tls_conflict_problem()
         if problem:
             form.tls_mode.errors = [problem]
     return _save(form, check_type, check)
@@ -109,8 +108,12 @@ def probe_check(check_id: int):
     """Probe one check now and show everything it saw."""
     check = check_or_404(check_id)
     check_type = check_type_or_404(check.type_name)
-    result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
-                       tls_policy=check.tls_policy())
+    problem = check_problem(check, get_plugins().check_types)
+    if problem is not None:  # as the runner does: say why, probe nothing
+        result = ProbeResult.unknown(problem, ErrorKind.CONFIG_ERROR)
+    else:
+        result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
+                           tls_policy=check.tls_policy())
     check.record(result)
     db.session.commit()
     return render_template("admin/checks/result.html", check=check, result=result)

@@ -2,8 +2,9 @@
 
 Incidents the probes drafted (publish in one click, or edit first) beside
 what the probes see now, for staff only; updates the runner suggests on
-recovery (publish or dismiss), checks that are not OK, whether a probe
-runner is alive, and notifications that could not be sent.
+recovery (publish or dismiss), checks that are not OK, checks that cannot
+run at all as they are stored, whether a probe runner is alive and how late
+it starts probes, and notifications that could not be sent.
 Editors and admins alike may act here: everything published is a post.
 """
 from __future__ import annotations
@@ -13,15 +14,18 @@ from datetime import datetime, timedelta
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
 from ..checks.models import Check
 from ..checks.status import STALE_AFTER_INTERVALS, CheckState, check_state
+from ..checks.validity import check_problem
 from ..extensions import db
 from ..models import Post, PostStatus, PostUpdate, UpdateState
 from ..notifications.models import Notification
+from ..plugins import get_plugins
 from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
+from ..runner.lateness import LATE_SECONDS
 from ..runner.models import RunnerHeartbeat
 from ..timeutil import utcnow
 from . import bp
@@ -48,6 +52,32 @@ def checks_in_trouble(now: datetime) -> list[tuple[Check, CheckState]]:
     return sorted(trouble, key=lambda item: (-item[1].status.severity, item[0].server.code, item[0].title))
 
 
+def checks_that_cannot_run() -> list[tuple[Check, str]]:
+    """Enabled checks the runner skips as they are stored, each with the reason it gives in their result."""
+    check_types = get_plugins().check_types
+    checks = db.session.scalars(select(Check).options(selectinload(Check.server), defer(Check.last_result))
+                                .where(Check.enabled).order_by(Check.server_id, Check.display_order, Check.id))
+    found = [(check, check_problem(check, check_types)) for check in checks]
+    return [(check, problem) for check, problem in found if problem is not None]
+
+
+def runner_lateness(runner: RunnerHeartbeat) -> str:
+    """In words: how many probes the runner started before its latest heartbeat, and how late."""
+    def seconds(value: float | None) -> str:
+        return "?" if value is None else f"{value:.1f} s"
+
+    window = f"the last {runner.lag_window_seconds:.0f} s"
+    if not runner.probes:
+        return f"no probes in {window}"
+    said = f"{runner.probes:,} probes in {window}"
+    if not runner.late_probes:
+        return f"{said}, on time (p99 lag {seconds(runner.lag_p99_seconds)})"
+    slow = (f"; {runner.late_slow_probes:,} of them of checks whose probes time out or run long"
+            if runner.late_slow_probes else "")
+    return (f"{said}; {runner.late_probes:,} started over {LATE_SECONDS:g} s after their slot "
+            f"(p99 lag {seconds(runner.lag_p99_seconds)}, worst {seconds(runner.lag_max_seconds)}){slow}")
+
+
 @bp.get("/dashboard")
 def dashboard():
     """What needs staff now: drafted incidents, suggested updates, failing checks, runners."""
@@ -62,9 +92,9 @@ def dashboard():
                                      .order_by(Notification.created_at.desc()).limit(UNDELIVERED_SHOWN)).all()
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
                            findings={post.id: post_findings(post, now) for post in drafts},
-                           troubled=checks_in_trouble(now), runners=runners,
+                           troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
-                           heartbeat_limit=HEARTBEAT_LIMIT, undelivered=undelivered,
+                           heartbeat_limit=HEARTBEAT_LIMIT, runner_lateness=runner_lateness, undelivered=undelivered,
                            max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"])
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from wtforms import SelectChoice
 
 from ..extensions import db
@@ -18,7 +19,7 @@ from ..models import Post, PostKind, PostRevision, PostStatus, PostUpdate, Serve
 from ..runner.incidents import PROBE_ORIGIN, investigating_html
 from ..slugs import slugify, unique_slug
 from ..timeutil import utcnow
-from .forms import PostForm, parse_tag_names
+from .forms import PostForm, parse_tag_names, tag_key
 
 # What the buttons of the post form ask for.
 SAVE_DRAFT, PUBLISH, SCHEDULE = "draft", "publish", "schedule"
@@ -56,19 +57,45 @@ def post_form(post: Post | None = None) -> PostForm:
     return form
 
 
-def find_tags(names: list[str], create: bool) -> list[Tag]:
-    """The tags called ``names`` (ignoring case); missing ones are made, and added when ``create``."""
-    tags = []
-    for name in names:
-        tag = db.session.scalar(select(Tag).where(func.lower(Tag.name) == name.lower()))
-        if tag is None:
-            if create:
-                tag = Tag(name=name, slug=unique_slug(name, _tag_slug_taken))
-                db.session.add(tag)
-            else:
-                tag = Tag(name=name, slug=slugify(name))
-        tags.append(tag)
+def tags_by_key() -> dict[str, Tag]:
+    """Every tag under its ``tag_key``: its tidy name, ignoring case."""
+    tags: dict[str, Tag] = {}
+    for tag in db.session.scalars(select(Tag).order_by(Tag.id)):
+        tags.setdefault(tag_key(tag.name), tag)
     return tags
+
+
+def find_tags(names: list[str], create: bool) -> list[Tag]:
+    """The tags called ``names`` (tidy, ignoring case); missing ones are made, and stored when ``create``.
+
+    Two saves naming the same new tag at once share one tag: the second one's
+    insert gives way to the first one's row. Two spellings of it at once
+    ("Backup", "backup") want the same address, so the second save loses that
+    race and is run again (see contention.py), finding the first one's tag.
+    """
+    known = tags_by_key()
+    if not create:
+        return [known.get(tag_key(name)) or Tag(name=name, slug=slugify(name)) for name in names]
+    # One order for every save, so two saves never each wait for the other's new tag.
+    new = sorted((name for name in names if tag_key(name) not in known), key=tag_key)
+    for name in new:
+        _store_tag(name)
+    if new:
+        known = tags_by_key()
+    return [known[tag_key(name)] for name in names]
+
+
+def _store_tag(name: str) -> None:
+    """Store a new tag called ``name``, unless a save running beside this one stored it first."""
+    # A save beside this one may have committed another spelling of it ("Backup" for "BACKUP")
+    # since this one read the tags: its address is then ours or ours with a suffix, and its tag is ours.
+    base = unique_slug(name, lambda _slug: False)
+    namesakes = db.session.scalars(select(Tag.name).where(or_(Tag.slug == base, Tag.slug.startswith(f"{base}-"))))
+    if any(tag_key(other) == tag_key(name) for other in namesakes):
+        return
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    db.session.execute(insert(Tag).values(name=name, slug=unique_slug(name, _tag_slug_taken))
+                       .on_conflict_do_nothing(index_elements=[Tag.name]))
 
 
 def _tag_slug_taken(slug: str) -> bool:

@@ -4,7 +4,8 @@ A form whose CSRF token is missing, wrong or expired (the page sat open too
 long, or the session was renewed in another tab) is not saved. Views marked
 ``@redisplays_form`` are run again instead: their form fails validation on the
 token, so they show the form with everything typed still in it, a fresh token
-and a message saying nothing was saved.
+and a message saying nothing was saved. The same views show their form again
+when the database is too busy to save it (see contention.py).
 """
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ from werkzeug.exceptions import HTTPException
 from ..accounts.sessions import wants_json
 from ..public.errors import handle_http_error
 from . import bp
+from .contention import retries_lost_races
 
 
 def redisplays_form(view: Callable) -> Callable:
-    """Mark a form view as safe to run again, unsaved, when its token is refused."""
+    """Mark a form view as safe to run again, unsaved, when its token is refused or the database is busy.
+
+    The view is also run again when its save lost a race (see contention.py).
+    """
+    view = retries_lost_races(view)
     view.redisplays_form = True
     return view
 

@@ -15,17 +15,26 @@ from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, Nu
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..models import PostKind, Role, UpdateState, Visibility
+from .contention import database_was_busy
 
 MIN_PASSWORD_LENGTH = 10
 # Generous: a passphrase or a manager's 64 random characters must fit as typed.
 MAX_PASSWORD_LENGTH = 1024
 
 
+class StaffForm(FlaskForm):
+    """A staff form; never valid while it is shown again because the database was too busy to save it."""
+
+    def validate(self, extra_validators=None) -> bool:
+        """Each field's own rules; always False when the save was refused for a busy database."""
+        return super().validate(extra_validators) and not database_was_busy()
+
+
 def _choices(enum_cls) -> list[SelectChoice]:
     return [SelectChoice(member.value, member.value.capitalize()) for member in enum_cls]
 
 
-class SignInForm(FlaskForm):
+class SignInForm(StaffForm):
     """E-mail address and password."""
 
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
@@ -34,7 +43,7 @@ class SignInForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device for 30 days")
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(StaffForm):
     """The current password and a new one, typed twice."""
 
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)])
@@ -53,17 +62,27 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def tidy_tag_name(text: str | None) -> str:
+    """A tag name as it is stored: no spaces at either end, one space between words."""
+    return " ".join((text or "").split())
+
+
+def tag_key(name: str) -> str:
+    """What two tag names share when they name the same tag: their tidy form, ignoring case."""
+    return tidy_tag_name(name).casefold()
+
+
 def parse_tag_names(text: str) -> list[str]:
     """Split comma-separated tag names, tidy their spaces and drop repeats (ignoring case)."""
     names: dict[str, str] = {}
     for raw in (text or "").split(","):
-        name = " ".join(raw.split())
+        name = tidy_tag_name(raw)
         if name:
-            names.setdefault(name.casefold(), name)
+            names.setdefault(tag_key(name), name)
     return list(names.values())
 
 
-class PostForm(FlaskForm):
+class PostForm(StaffForm):
     """A post: title, body, kind, tags, affected servers and when to publish."""
 
     title = StringField("Title", validators=[DataRequired(message="Give the post a title."), Length(max=200)])
@@ -103,14 +122,14 @@ class PostForm(FlaskForm):
             raise ValidationError(f"Tags are at most 64 characters: shorten “{too_long[0][:40]}…”.")
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(StaffForm):
     """An incident update: the state now and what changed."""
 
     state = SelectField("State", choices=_choices(UpdateState), default=UpdateState.INVESTIGATING.value)
     body = TextAreaField("Update", validators=[DataRequired(message="Write what changed.")])
 
 
-class ServerForm(FlaskForm):
+class ServerForm(StaffForm):
     """A server as listed under "Systems at a Glance"."""
 
     code = StringField("Code", validators=[
@@ -128,23 +147,23 @@ class ServerForm(FlaskForm):
     notes = TextAreaField("Notes shown on its page", validators=[Length(max=5000)])
 
 
-class TagForm(FlaskForm):
+class TagForm(StaffForm):
     """A tag's name and the address of its page."""
 
-    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    name = StringField("Name", filters=[tidy_tag_name], validators=[DataRequired(), Length(max=64)])
     slug = StringField("Address", description="Changing it breaks links and feed subscriptions to the old one.",
                        validators=[DataRequired(), Length(max=80),
                                    Regexp(r"^[a-z0-9]+(-[a-z0-9]+)*$",
                                           message="Use lowercase letters and digits joined by single dashes.")])
 
 
-class TagMergeForm(FlaskForm):
+class TagMergeForm(StaffForm):
     """The tag that takes over another tag's posts."""
 
     target = SelectField("Merge into", coerce=int)
 
 
-class AccountForm(FlaskForm):
+class AccountForm(StaffForm):
     """A staff account as an admin sees it; the password is set only when typed."""
 
     email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])

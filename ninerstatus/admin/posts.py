@@ -13,6 +13,7 @@ from ..public.pagination import paginate
 from ..public.views import like_pattern, search_words
 from ..timeutil import utcnow
 from . import bp
+from .contention import retries_lost_races
 from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, post_form, post_state,
                       preview_post, publishing_error, record_revision)
 from .errors import redisplays_form
@@ -134,6 +135,7 @@ def preview(post_id: int | None = None):
 
 @bp.post("/posts/autosave")
 @bp.post("/posts/<int:post_id>/autosave")
+@retries_lost_races
 def autosave(post_id: int | None = None):
     """Save a draft's text in the background while it is being written."""
     post = post_or_404(post_id) if post_id is not None else None

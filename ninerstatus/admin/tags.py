@@ -8,8 +8,9 @@ from wtforms import SelectChoice
 from ..extensions import db
 from ..models import Tag, post_tags
 from . import bp
+from .contention import retries_lost_races
 from .errors import redisplays_form
-from .forms import TagForm, TagMergeForm
+from .forms import TagForm, TagMergeForm, tag_key
 
 
 def tag_or_404(tag_id: int) -> Tag:
@@ -26,11 +27,14 @@ def merge_form(tag: Tag) -> TagMergeForm:
 
 
 def _clash(form: TagForm, tag: Tag) -> bool:
-    """Record on the form, and report, a name or address another tag already has."""
-    others = select(Tag).where(Tag.id != tag.id)
-    if db.session.scalar(others.where(func.lower(Tag.name) == form.name.data.strip().lower())):
+    """Record on the form, and report, a name or address another tag already has.
+
+    Names are compared the way tags are told apart everywhere: tidy, ignoring case.
+    """
+    other_names = db.session.scalars(select(Tag.name).where(Tag.id != tag.id))
+    if tag_key(form.name.data) in {tag_key(name) for name in other_names}:
         form.name.errors.append("Another tag has this name: merge into it instead.")
-    if db.session.scalar(others.where(Tag.slug == form.slug.data)):
+    if db.session.scalar(select(Tag).where(Tag.id != tag.id, Tag.slug == form.slug.data)):
         form.slug.errors.append("Another tag has this address.")
     return bool(form.name.errors or form.slug.errors)
 
@@ -51,7 +55,7 @@ def edit_tag(tag_id: int):
     tag = tag_or_404(tag_id)
     form = TagForm(obj=tag)
     if form.validate_on_submit() and not _clash(form, tag):
-        tag.name, tag.slug = " ".join(form.name.data.split()), form.slug.data
+        tag.name, tag.slug = form.name.data, form.slug.data
         db.session.commit()
         flash(f"Tag “{tag.name}” is saved.")
         return redirect(url_for("admin.tags"))
@@ -60,6 +64,7 @@ def edit_tag(tag_id: int):
 
 
 @bp.post("/tags/<int:tag_id>/merge")
+@retries_lost_races
 def merge_tag(tag_id: int):
     """Move every post of a tag to another tag, then delete the first."""
     tag = tag_or_404(tag_id)

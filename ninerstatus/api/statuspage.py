@@ -33,7 +33,7 @@ from flask import current_app, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..checks.status import MAINTENANCE_LABEL, ServerState, check_state, server_state
+from ..checks.status import MAINTENANCE_LABEL, ServerState, check_state, public_checks, server_state
 from ..extensions import db
 from ..markup import html_to_text
 from ..models import Post, PostKind, PostUpdate, Server, UpdateState, Visibility
@@ -142,7 +142,7 @@ class StatusPage:
         return {server.id: component for (server, _), component in zip(self.servers, self.components)}
 
     def _component(self, server: Server, state: ServerState, position: int) -> dict[str, Any]:
-        checks = [check for check in server.checks if check.is_public]
+        checks = public_checks(server)
         changes = [server.state_since, *(c.state_since for c in state.checks)]
         if state.label == MAINTENANCE_LABEL:
             changes.append(state.maintenance.starts_at)

@@ -4,13 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..columns import BoundedFloat, BoundedInteger, StoredJSON, enum_column
 from ..extensions import db
-from ..models import Server, Visibility, enum_column
+from ..models import Server, Visibility
 from ..probing import Family, ProbeResult, Status, Target, TlsMode, TlsPolicy
 from ..timeutil import UTCDateTime, utcnow
+
+
+MAX_INT32 = 2**31 - 1
 
 
 class Check(db.Model):
@@ -29,24 +33,29 @@ class Check(db.Model):
     label: Mapped[str] = mapped_column(String(80), default="")
     host: Mapped[str] = mapped_column(String(253))
     port: Mapped[int]
-    tls_mode: Mapped[TlsMode] = enum_column(TlsMode, TlsMode.NONE)
-    family: Mapped[Family] = enum_column(Family, Family.ANY)
+    # A mode no member names is kept as it was stored (an UnknownMember): the runner reports
+    # such a check and never probes it with a guessed mode.
+    tls_mode: Mapped[TlsMode] = enum_column(TlsMode, TlsMode.NONE, unknown=None)
+    family: Mapped[Family] = enum_column(Family, Family.ANY, unknown=None)
     tls_name: Mapped[str | None] = mapped_column(String(253))
     tls_verify: Mapped[bool] = mapped_column(default=True)
     ca_file: Mapped[str | None] = mapped_column(String(500))
     warn_days: Mapped[int] = mapped_column(default=21)
     crit_days: Mapped[int] = mapped_column(default=7)
-    # The check type's own settings, as parse_settings returned them.
-    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    interval_seconds: Mapped[int] = mapped_column(default=60)
-    timeout_seconds: Mapped[float] = mapped_column(Float, default=10.0)
-    visibility: Mapped[Visibility] = enum_column(Visibility, Visibility.PUBLIC)
+    # The check type's own settings, as parse_settings returned them (see checks/validity.py
+    # for what the runner makes of anything else).
+    settings: Mapped[dict[str, Any]] = mapped_column(StoredJSON, default=dict)
+    # Read within what PostgreSQL's integer holds (SQLite holds more), and a timeout within a
+    # day (infinite, NaN or negative ones read as 0, which the runner refuses to probe with).
+    interval_seconds: Mapped[int] = mapped_column(BoundedInteger(-MAX_INT32 - 1, MAX_INT32), default=60)
+    timeout_seconds: Mapped[float] = mapped_column(BoundedFloat(0.0, 86400.0), default=10.0)
+    visibility: Mapped[Visibility] = enum_column(Visibility, Visibility.PUBLIC, unknown=Visibility.INTERNAL)
     enabled: Mapped[bool] = mapped_column(default=True)
     display_order: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # The latest result, kept beside the check so pages read one row per check.
-    last_result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    last_result: Mapped[dict[str, Any] | None] = mapped_column(StoredJSON)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     # Flap damping: the confirmed state changes only after this many results in a row.
@@ -62,10 +71,10 @@ class Check(db.Model):
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # True when the last probe timed out or ran long: the runner probes the check in its slow lane.
+    slow_lane: Mapped[bool] = mapped_column(default=False)
 
-    server: Mapped[Server] = relationship(backref=backref(
-        "checks", cascade="all, delete-orphan", passive_deletes=True,
-        order_by="(Check.display_order, Check.id)"))
+    server: Mapped[Server] = relationship(back_populates="checks")
 
     @property
     def title(self) -> str:
@@ -88,8 +97,18 @@ class Check(db.Model):
 
     @property
     def result(self) -> ProbeResult | None:
-        """The latest result, or None when the check has not run yet."""
-        return ProbeResult.from_dict(self.last_result) if self.last_result else None
+        """The latest result, or None when the check has not run yet.
+
+        A stored result that cannot be read back (written by hand, or cut
+        short) is an UNKNOWN result that says so, never an error.
+        """
+        if not self.last_result:
+            return None
+        try:
+            return ProbeResult.from_dict(self.last_result)
+        except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
+            return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
+                                       checked_at=self.last_checked_at or utcnow())
 
     def record(self, result: ProbeResult) -> None:
         """Keep ``result`` as the latest one."""

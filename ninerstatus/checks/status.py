@@ -60,7 +60,8 @@ def check_state(check: Check, now: datetime | None = None) -> CheckState:
     """The runner's confirmed state of ``check``, or UNKNOWN when its latest result is missing or stale.
 
     A check the runner has never judged (``state_since`` unset; say one only
-    probed from the admin page) shows its latest result as it is.
+    probed from the admin page), or whose stored state names no status,
+    shows its latest result as it is.
     """
     result = latest_result(check)
     if result is None or check.last_checked_at is None:
@@ -69,9 +70,9 @@ def check_state(check: Check, now: datetime | None = None) -> CheckState:
     if now - check.last_checked_at > timedelta(seconds=STALE_AFTER_INTERVALS * check.interval_seconds):
         return CheckState(Status.UNKNOWN, f"no data since {short_time(check.last_checked_at, now)}",
                           stale_since=check.last_checked_at, fresh=False)
-    if check.state_since is None:
+    status = Status.__members__.get(check.state.upper())
+    if check.state_since is None or status is None:  # never judged, or a state no status names
         return CheckState(result.status, result.summary)
-    status = Status[check.state.upper()]
     # A result the damping has not confirmed yet is shown, but marked as such.
     return CheckState(status, result.summary if result.status is status else f"{result.summary} (unconfirmed)")
 

@@ -27,6 +27,7 @@ from flask import current_app
 from sqlalchemy import and_, case, false, func, literal_column, select, union_all
 
 from ..checks.models import Check
+from ..checks.status import public_checks
 from ..extensions import db
 from ..models import Server, Visibility
 from ..probing import Status
@@ -118,8 +119,8 @@ def server_uptime(server: Server, now: datetime) -> dict[str, float | None]:
 
 
 def public_check_ids(server: Server) -> list[int]:
-    """The checks that make up a server's public figures (none for an internal server)."""
-    return [check.id for check in server.checks if check.is_public]
+    """The checks that make up a server's public figures: those visitors see (none for an internal server)."""
+    return [check.id for check in public_checks(server)]
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,7 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
     query = (select(Check.server_id, HistoryRollup.bucket_start, *sums)
              .join(Check, Check.id == HistoryRollup.check_id)
              .join(Server, Server.id == Check.server_id)
-             .where(Check.visibility == Visibility.PUBLIC, Server.visibility == Visibility.PUBLIC,
+             .where(Check.enabled, Check.visibility == Visibility.PUBLIC, Server.visibility == Visibility.PUBLIC,
                     HistoryRollup.width == DAILY.width, HistoryRollup.bucket_start >= first,
                     HistoryRollup.bucket_start < first + days * DAILY.width)
              .group_by(Check.server_id, HistoryRollup.bucket_start))

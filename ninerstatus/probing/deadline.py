@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .failure import ProbeFailure, failure_from_os_error
+from .failure import ProbeFailure, failure_from_datagram_error, failure_from_os_error
 from .result import ErrorKind
 from .targets import Family
 
@@ -115,6 +115,25 @@ def open_connection(addresses: Sequence[Address], deadline: Deadline) -> socket.
     if last is None:
         raise ValueError("no addresses to connect to")
     raise last
+
+
+def open_datagram(address: Address) -> socket.socket:
+    """A UDP socket connected to ``address`` (nothing is sent yet); the caller closes it.
+
+    A connected datagram socket is what makes a closed port visible: the
+    kernel then hands over only that peer's datagrams and reports the ICMP
+    "port unreachable" it sends back as ``ConnectionRefusedError`` on the next
+    send or receive, at once, where an unconnected socket would wait out the
+    whole timeout. Translate such errors with ``failure_from_datagram_error``.
+    """
+    family, sockaddr = address
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.connect(sockaddr)
+    except OSError as exc:  # e.g. no route to that network
+        sock.close()
+        raise failure_from_datagram_error(exc, connecting=True, where=_describe(sockaddr)) from exc
+    return sock
 
 
 def _describe(sockaddr: Any) -> str:

@@ -1,11 +1,16 @@
 """Run one plugin's probe so that nothing it does can hurt the others.
 
 ``run_probe`` is the only way the core calls a probe. A probe that raises
-gets an UNKNOWN result for its own check only (with the exception's type and
-message, never a traceback, which goes to the log for staff). A probe that
-ignores its deadline and hangs is abandoned after ``timeout + grace``: it runs
-in a daemon worker thread that is left behind, since Python threads cannot be
-killed. Retries and flap damping are the scheduler's business, not this one's.
+(``SystemExit`` and ``KeyboardInterrupt`` included: in a probe they are a
+plugin's bug, never a request to stop) gets an UNKNOWN result for its own
+check only, at once, with the exception's type and message, never a
+traceback, which goes to the log for staff. A probe that ignores its
+deadline and hangs is abandoned after ``timeout + grace``: it runs in a
+daemon worker thread that is left behind, since Python threads cannot be
+killed. Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
+for a check whose abandoned one still runs, so a plugin that hangs holds at
+most one thread per check instead of one more at every probe. Retries and
+flap damping are the scheduler's business, not this one's.
 """
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -35,16 +40,51 @@ class ProbeFunction(Protocol):
     def __call__(self, target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult: ...
 
 
+class HungProbes:
+    """The threads of abandoned probes that still run, by key (the runner uses check ids); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._threads: dict[Hashable, threading.Thread] = {}
+
+    def holds(self, key: Hashable) -> bool:
+        """True while the probe abandoned under ``key`` still runs."""
+        with self._lock:
+            thread = self._threads.get(key)
+            if thread is not None and not thread.is_alive():
+                del self._threads[key]
+                thread = None
+            return thread is not None
+
+    def keep(self, key: Hashable, thread: threading.Thread) -> None:
+        """Remember ``thread``, abandoned while it still runs the probe of ``key``."""
+        with self._lock:
+            self._threads[key] = thread
+
+    def count(self) -> int:
+        """How many abandoned probe threads still run."""
+        with self._lock:
+            return sum(thread.is_alive() for thread in self._threads.values())
+
+
 def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any], timeout: float, *,
               tls_policy: TlsPolicy = DEFAULT_POLICY, clock: Callable[[], datetime] = utc_now,
-              grace: float = WATCHDOG_GRACE) -> ProbeResult:
+              grace: float = WATCHDOG_GRACE, hung: HungProbes | None = None,
+              key: Hashable = None) -> ProbeResult:
     """Run ``probe`` against ``target`` and always return a result within ``timeout + grace`` seconds.
 
     The result's ``timings.total`` is the time the probe took (or the time we
-    waited for it) and ``checked_at`` the wall-clock time it started.
+    waited for it) and ``checked_at`` the wall-clock time it started. With
+    ``hung``, a probe abandoned at its deadline is kept there under ``key``,
+    and while it still runs, probing ``key`` again starts no thread and
+    returns UNKNOWN at once.
     """
     checked_at = clock()
     started = time.monotonic()
+    if hung is not None and hung.holds(key):
+        return ProbeResult.unknown(
+            f"not probed: the previous probe ({_name(probe)}) still runs past its deadline; the plugin hangs, "
+            "and this check is probed again once that probe returns", checked_at=checked_at)
     ctx = ProbeContext(timeout=timeout, tls_policy=tls_policy, clock=clock)
     outcome: list[ProbeResult] = []
     worker = threading.Thread(target=lambda: outcome.append(_call(probe, target, settings, ctx)),
@@ -54,11 +94,19 @@ def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any],
     if outcome:
         result = outcome[0]
     else:
-        log.warning("probe %r for %s still running after %.1f s; abandoned", probe, target, timeout + grace)
-        result = ProbeResult.unknown(f"the probe did not finish within {timeout + grace:g} s")
+        log.warning("probe %s for %s still running after %.1f s; abandoned", _name(probe), target, timeout + grace)
+        reason = f"the probe did not finish within {timeout + grace:g} s"
+        if hung is not None:
+            hung.keep(key, worker)
+            reason += "; it still runs, and this check is not probed again until it returns"
+        result = ProbeResult.unknown(reason)
     total = time.monotonic() - started
     return dataclasses.replace(result, timings=dataclasses.replace(result.timings, total=total),
                                checked_at=checked_at)
+
+
+def _name(probe: ProbeFunction) -> str:
+    return f"{getattr(probe, '__module__', '?')}.{getattr(probe, '__qualname__', type(probe).__name__)}"
 
 
 def _call(probe: ProbeFunction, target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult:
@@ -67,9 +115,9 @@ def _call(probe: ProbeFunction, target: Target, settings: Mapping[str, Any], ctx
         result = probe(target, settings, ctx)
     except ProbeFailure as failure:
         return failure.result or failure.to_result()
-    except Exception as exc:
-        log.exception("probe %r for %s raised", probe, target)
-        return ProbeResult.unknown(f"probe error: {type(exc).__name__}: {exc}")
+    except BaseException as exc:  # noqa: BLE001 - SystemExit in a probe thread would end it without a result
+        log.exception("probe %s for %s raised", _name(probe), target)
+        return ProbeResult.unknown(f"probe error: {type(exc).__name__}" + (f": {exc}" if str(exc) else ""))
     if not isinstance(result, ProbeResult):
         return ProbeResult.unknown(f"probe returned {type(result).__name__}, not a ProbeResult")
     return result

@@ -69,6 +69,19 @@ def failure_from_os_error(exc: OSError, *, connecting: bool = False, where: str 
     return ProbeFailure(ErrorKind.PROTOCOL_ERROR, f"connection error: {reason}")
 
 
+def failure_from_datagram_error(exc: OSError, *, connecting: bool = False, where: str = "") -> ProbeFailure:
+    """Translate an error from a connected UDP socket (see ``deadline.open_datagram``).
+
+    UDP has no handshake, so a refusal there can only mean the peer's ICMP
+    "port unreachable": nothing listens on that port. Other errors read as
+    in ``failure_from_os_error``.
+    """
+    if isinstance(exc, ConnectionRefusedError):
+        return ProbeFailure(ErrorKind.CONNECT_REFUSED, "nothing listens on "
+                            + (f"{where} over UDP" if where else "that UDP port") + " (ICMP port unreachable)")
+    return failure_from_os_error(exc, connecting=connecting, where=where)
+
+
 def error_reason(exc: OSError) -> str:
     """The short text of an OS or TLS error, without errno numbers or source locations."""
     if isinstance(exc, ssl.SSLError) and exc.reason:

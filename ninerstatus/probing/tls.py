@@ -19,8 +19,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-
-from cryptography import x509
+from typing import TYPE_CHECKING
 
 from .deadline import Deadline
 from .failure import ProbeFailure, error_reason
@@ -30,6 +29,9 @@ from .result import ErrorKind, Status, SubCheck, TlsInfo
 # verification failure means the chain cannot be trusted.
 _EXPIRED_CODES = {10}  # CERT_HAS_EXPIRED
 _HOSTNAME_CODES = {62, 63, 64}  # HOSTNAME_MISMATCH, EMAIL_MISMATCH, IP_ADDRESS_MISMATCH
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -255,6 +257,10 @@ def _unverified_leaf(tls_sock: ssl.SSLSocket) -> bytes | None:
 def _load(der: bytes | None) -> x509.Certificate | None:
     if not der:
         return None
+    # Imported when a certificate is read: a check of a plaintext service never needs it, and
+    # importing it costs `ninerstatus check` more than many probes take.
+    from cryptography import x509
+
     try:
         return x509.load_der_x509_certificate(der)
     except ValueError:  # malformed certificate: report the connection without it
@@ -262,6 +268,8 @@ def _load(der: bytes | None) -> x509.Certificate | None:
 
 
 def _subject_alt_names(certificate: x509.Certificate) -> tuple[list[str], list[IPAddress]]:
+    from cryptography import x509
+
     try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (x509.ExtensionNotFound, ValueError):

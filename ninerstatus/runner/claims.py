@@ -7,7 +7,9 @@ other), move each one's ``next_due_at`` to its next slot and lease it to
 this runner until its probe must have ended. What a probe needs is copied
 out of the row into a ``Claim``, so the probe threads never touch the
 database. A runner that dies holding leases only delays those checks until
-the leases lapse.
+the leases lapse. Each lane (``lanes.py``) is claimed on its own, up to the
+room it has, so checks waiting for a full slow lane never hold back the
+quick ones.
 """
 from __future__ import annotations
 
@@ -16,14 +18,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, update
 from sqlalchemy.orm import defer
 
 from ..checks.models import Check
+from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
 from ..probing import ErrorKind, ProbeResult, Target, TlsPolicy, run_probe
-from ..probing.execute import WATCHDOG_GRACE
+from ..probing.execute import WATCHDOG_GRACE, HungProbes
+from .lanes import Lane
 from .schedule import first_slot, next_slot
 from .transactions import write_transaction
 
@@ -42,26 +46,26 @@ class Claim:
     # Why the check cannot be probed at all (no plugin, a target that no longer validates).
     problem: str | None = None
 
-    def run(self, clock: Callable[[], datetime]) -> ProbeResult:
-        """Probe the check; returns within its timeout plus the watchdog's grace, whatever the plugin does."""
+    def run(self, clock: Callable[[], datetime], hung: HungProbes | None = None) -> ProbeResult:
+        """Probe the check; returns within its timeout plus the watchdog's grace, whatever the plugin does.
+
+        With ``hung``, a probe of this check abandoned earlier that still runs
+        means no new one is started (see ``run_probe``).
+        """
         if self.problem is not None:
             return ProbeResult.unknown(self.problem, ErrorKind.CONFIG_ERROR, checked_at=clock())
         return run_probe(self.check_type.probe, self.target, self.settings, self.timeout,
-                         tls_policy=self.tls_policy, clock=clock)
+                         tls_policy=self.tls_policy, clock=clock, hung=hung, key=self.check_id)
 
 
 def claim_of(check: Check, check_types: Mapping[str, CheckType]) -> Claim:
-    """Copy out of ``check`` what its probe needs."""
+    """Copy out of ``check`` what its probe needs; a check that cannot be probed as stored carries why."""
     base = {"check_id": check.id, "due": check.next_due_at, "timeout": check.timeout_seconds}
-    check_type = check_types.get(check.type_name)
-    if check_type is None:
-        return Claim(**base, problem=f"no loaded plugin provides the check type {check.type_name!r}")
-    try:
-        target = check.target()
-    except ValueError as error:  # InvalidTarget: edited into something no probe may reach
-        return Claim(**base, problem=f"invalid target: {error}")
-    return Claim(**base, check_type=check_type, target=target, settings=dict(check.settings or {}),
-                 tls_policy=check.tls_policy())
+    problem = check_problem(check, check_types)
+    if problem is not None:
+        return Claim(**base, problem=problem)
+    return Claim(**base, check_type=check_types[check.type_name], target=check.target(),
+                 settings=dict(check.settings or {}), tls_policy=check.tls_policy())
 
 
 def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:
@@ -69,34 +73,44 @@ def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:
     return now + timedelta(seconds=check.timeout_seconds + WATCHDOG_GRACE + lease_seconds)
 
 
-def claim_due(owner: str, now: datetime, limit: int, lease_seconds: float,
-              check_types: Mapping[str, CheckType]) -> tuple[list[Claim], datetime | None]:
-    """Claim up to ``limit`` due checks for ``owner``; also return when the next unclaimed one falls due."""
+def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_seconds: float,
+              check_types: Mapping[str, CheckType]) -> tuple[dict[Lane, list[Claim]], datetime | None]:
+    """Claim for ``owner`` up to ``rooms[lane]`` due checks of each lane.
+
+    Also return when the next unclaimed check of a lane with room falls due
+    (the runner sleeps until then; a full lane wakes it when a probe ends).
+    """
+    open_lanes = [lane for lane, room in rooms.items() if room > 0]
+    in_open_lane = or_(false(), *(lane.holds() for lane in open_lanes))
     free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
-    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now, free))
+    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now, free, in_open_lane))
     # Most rounds find nothing due: a read says so without taking SQLite's write lock.
     if db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
-        earliest = _earliest_due(db.session)
+        earliest = _earliest_due(db.session, in_open_lane)
         db.session.rollback()
-        return [], earliest
+        return {}, earliest
+    claimed: dict[Lane, list[Claim]] = {}
     with write_transaction() as session:
         _place_new_checks(session, now)
-        checks = session.scalars(
-            select(Check).where(Check.enabled, Check.next_due_at <= now, free)
-            .options(defer(Check.last_result))  # only the probe's settings are needed
-            .order_by(Check.next_due_at, Check.id).limit(limit)
-            .with_for_update(skip_locked=True)).all()
-        claims = [claim_of(check, check_types) for check in checks]
+        checks = []
+        for lane in open_lanes:
+            in_lane = session.scalars(
+                select(Check).where(Check.enabled, Check.next_due_at <= now, free, lane.holds())
+                .options(defer(Check.last_result))  # only the probe's settings are needed
+                .order_by(Check.next_due_at, Check.id).limit(rooms[lane])
+                .with_for_update(skip_locked=True)).all()
+            claimed[lane] = [claim_of(check, check_types) for check in in_lane]
+            checks += in_lane
         if checks:
             session.execute(update(Check), [
                 {"id": check.id, "next_due_at": next_slot(check.next_due_at, check.interval_seconds, now),
                  "lease_owner": owner, "lease_until": lease_end(check, now, lease_seconds)} for check in checks])
-        earliest = _earliest_due(session)
-    return claims, earliest
+        earliest = _earliest_due(session, in_open_lane)
+    return claimed, earliest
 
 
-def _earliest_due(session) -> datetime | None:
-    return session.scalar(select(func.min(Check.next_due_at)).where(Check.enabled))
+def _earliest_due(session, in_lane) -> datetime | None:
+    return session.scalar(select(func.min(Check.next_due_at)).where(Check.enabled, in_lane))
 
 
 def _place_new_checks(session, now: datetime) -> None:

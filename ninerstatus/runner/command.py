@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import sys
 import threading
 
 import click
@@ -23,8 +25,9 @@ def runner_command() -> None:
 
     def request_stop(signum: int, _frame) -> None:
         # Probes in flight end by their deadline (the check's timeout), so stopping never hangs.
-        click.echo(f"{signal.Signals(signum).name}: finishing the probes in flight, then stopping.")
+        # The stop comes first: saying so may fail (output to a closed pipe) and must not undo it.
         stop.set()
+        say(f"{signal.Signals(signum).name}: finishing the probes in flight, then stopping.")
 
     signal.signal(signal.SIGTERM, request_stop)
     # Started in the background by a script, the runner inherits an ignored SIGINT and
@@ -33,7 +36,22 @@ def runner_command() -> None:
         signal.signal(signal.SIGINT, request_stop)
     try:
         with ProbeRunner(current_app._get_current_object()) as runner:
-            click.echo(f"Probe runner {runner.owner} running; Ctrl-C or SIGTERM stops it.")
+            say(f"Probe runner {runner.owner} running; Ctrl-C or SIGTERM stops it.")
             runner.run(stop)
     except RunnerRefused as refusal:
         raise click.ClickException(str(refusal)) from None
+
+
+def say(message: str) -> None:
+    """Print ``message`` if anyone still reads it.
+
+    A runner started by a script that has gone away writes into a closed
+    pipe; it carries on (and stops when asked) with its output sent nowhere,
+    as Python's documentation advises for SIGPIPE.
+    """
+    try:
+        click.echo(message)
+    except OSError:  # BrokenPipeError, or the terminal gone
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

@@ -26,24 +26,30 @@ BACKLOG_PAUSE = 1.0
 
 
 class Housekeeper(threading.Thread):
-    """Calls ``deliver_due`` and ``prune_batch`` on their cadences until ``stop`` is set."""
+    """Calls ``deliver_due`` and ``prune_batch`` on their cadences until ``stop`` is set.
 
-    def __init__(self, app: Flask, clock: Callable[[], datetime], stop: threading.Event) -> None:
+    ``clock`` is the wall clock the duties are given; ``monotonic`` paces them
+    (both injectable, so tests play the cadences without waiting for them).
+    """
+
+    def __init__(self, app: Flask, clock: Callable[[], datetime], stop: threading.Event, *,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__(name="housekeeping", daemon=True)
-        self.app, self.clock, self.stop = app, clock, stop
+        self.app, self.clock, self.stop, self.monotonic = app, clock, stop, monotonic
         self.delivery_every = float(app.config["RUNNER_DELIVERY_SECONDS"])
         self.prune_every = float(app.config["RUNNER_PRUNE_SECONDS"])
 
     def run(self) -> None:
-        next_delivery = next_prune = time.monotonic()
-        while not self.stop.wait(max(0.0, min(next_delivery, next_prune) - time.monotonic())):
+        now = self.monotonic
+        next_delivery = next_prune = now()
+        while not self.stop.wait(max(0.0, min(next_delivery, next_prune) - now())):
             with self.app.app_context():
-                if time.monotonic() >= next_delivery:
+                if now() >= next_delivery:
                     self._safely("notification delivery", self.deliver)
-                    next_delivery = time.monotonic() + self.delivery_every
-                if time.monotonic() >= next_prune:
+                    next_delivery = now() + self.delivery_every
+                if now() >= next_prune:
                     full = self._safely("history pruning", self.prune)
-                    next_prune = time.monotonic() + (BACKLOG_PAUSE if full else self.prune_every)
+                    next_prune = now() + (BACKLOG_PAUSE if full else self.prune_every)
 
     def deliver(self) -> None:
         """Send what is due now, within one delivery period."""

@@ -1,13 +1,18 @@
 """The probe runner: claim due checks, probe them on a bounded pool of threads, record what they saw.
 
-Probes are blocking I/O, so they run on a thread pool of
-``RUNNER_POOL_SIZE``; each goes through ``run_probe``, whose watchdog
-abandons a plugin that hangs past its deadline. Everything that touches the
-database happens on the runner's own thread, in short transactions: claims
-(``claims.py``), results (``results.py``), the heartbeat and a sweep of
-server states every half minute (maintenance windows open and close by the
-clock, not by a probe). The clock is injectable, so tests drive schedules
-through hours in milliseconds.
+Probes are blocking I/O, so they run on a thread pool, counted in two
+lanes (``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer
+promptly and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or
+run long, so that silent targets cannot take the pool from healthy ones.
+Each probe goes through ``run_probe``, whose watchdog abandons a plugin that
+hangs past its deadline; while such a probe still runs, its check is not
+probed again (one stuck thread per check at most). Everything that touches
+the database happens on the runner's own thread, in short transactions:
+claims (``claims.py``), results (``results.py``; a batch the database refused
+is kept and tried again next round), the heartbeat with how late probes
+started (``lateness.py``) and a sweep of server states every half minute
+(maintenance windows open and close by the clock, not by a probe). The clock
+is injectable, so tests drive schedules through hours in milliseconds.
 """
 from __future__ import annotations
 
@@ -17,7 +22,8 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import IO
 
@@ -27,13 +33,16 @@ from sqlalchemy import delete
 from ..extensions import db
 from ..plugins import get_plugins
 from ..probing import ProbeResult
+from ..probing.execute import HungProbes
 from ..timeutil import utcnow
-from .claims import Claim, claim_due, release_all
+from .claims import claim_due, release_all
 from .housekeeping import Housekeeper
+from .lanes import Flight, Flights, Lane
+from .lateness import Lateness
 from .lock import hold_sqlite_lock, lock_path
 from .maintenance import windows_by_server
 from .models import RunnerHeartbeat
-from .results import record_results
+from .results import Outcome, record_results
 from .servers import stale_server_ids, update_servers
 from .transactions import write_transaction
 
@@ -49,6 +58,9 @@ SWEEP_EVERY = timedelta(seconds=30)
 FORGET_RUNNERS_AFTER = timedelta(days=1)
 #: After the database failed a round, wait this long before the next.
 RETRY_SECONDS = 2.0
+#: Rounds in which a batch of results is offered to the database before it is given up. Failed
+#: rounds are RETRY_SECONDS apart, so this ends well within the checks' leases.
+RECORD_ATTEMPTS = 5
 
 
 def runner_id() -> str:
@@ -67,12 +79,20 @@ class ProbeRunner:
         config = app.config
         self.app, self.clock = app, clock
         self.owner = owner or runner_id()
-        self.pool_size = int(config["RUNNER_POOL_SIZE"])
+        # A lane of no room would never be claimed: each gets one probe at least.
+        self.lane_sizes = {Lane.QUICK: max(1, int(config["RUNNER_POOL_SIZE"])),
+                           Lane.SLOW: max(1, int(config["RUNNER_SLOW_POOL_SIZE"]))}
+        self.slow_after = timedelta(seconds=float(config["RUNNER_SLOW_PROBE_SECONDS"]))
         self.claim_batch = int(config["RUNNER_CLAIM_BATCH"])
         self.lease_seconds = float(config["RUNNER_LEASE_SECONDS"])
         self.heartbeat_every = timedelta(seconds=float(config["RUNNER_HEARTBEAT_SECONDS"]))
         self.plugins = get_plugins(app)
-        self._inflight: dict[Future[ProbeResult], Claim] = {}
+        self.flights = Flights(self.lane_sizes, self.slow_after)
+        self.hung = HungProbes()
+        self.lateness: Lateness | None = None
+        # Results the database has not taken yet, and in how many rounds it refused them.
+        self._unrecorded: list[Outcome] = []
+        self._record_failures = 0
         self._pool: ThreadPoolExecutor | None = None
         self._lock: IO[str] | None = None
         self._context = None
@@ -88,13 +108,16 @@ class ProbeRunner:
             url = db.engine.url
             if url.get_backend_name() == "sqlite":
                 self._lock = hold_sqlite_lock(lock_path(url.database, self.app.instance_path), url.database)
-            self._pool = ThreadPoolExecutor(self.pool_size, thread_name_prefix="probe")
+            self._pool = ThreadPoolExecutor(sum(self.lane_sizes.values()), thread_name_prefix="probe")
             self._started_at = self.clock()
+            self.lateness = Lateness(self.lane_sizes, self._started_at)
             self._beat(self._started_at)
         except BaseException:
             self._let_go()
             raise
-        log.info("probe runner %s started: %d probes at a time", self.owner, self.pool_size)
+        log.info("probe runner %s started: %d probes at a time, and %d more of checks whose probes time out "
+                 "or take %g s or longer", self.owner, self.lane_sizes[Lane.QUICK], self.lane_sizes[Lane.SLOW],
+                 self.slow_after.total_seconds())
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -133,27 +156,25 @@ class ProbeRunner:
         keeper.join()
 
     def tick(self, stop: threading.Event) -> None:
-        """One round: upkeep when due, claim what the pool has room for, record what has finished."""
+        """One round: upkeep when due, claim what the lanes have room for, record what has finished."""
         now = self.clock()
         if now >= self._next_beat:
             self._beat(now)
         if self._next_sweep is None or now >= self._next_sweep:
             self.sweep_servers(now)
         self._claim(now)
-        if len(self._inflight) >= self.pool_size:
-            wait(self._inflight, MAX_IDLE_SECONDS, FIRST_COMPLETED)
-        else:
-            stop.wait(self._idle_seconds(now))
+        self._pause(stop, now)
         self._collect(0)
 
     def run_due(self) -> int:
         """Probe every check due now and record all results before returning; return how many ran."""
         probed = 0
         while True:
-            probed += self._claim(self.clock())
-            if not self._inflight:
-                return probed
+            claimed = self._claim(self.clock())
+            probed += claimed
             self._collect(None)
+            if not claimed:
+                return probed
 
     def sweep_servers(self, now: datetime) -> None:
         """Bring server states in line with the clock: maintenance windows opening and closing."""
@@ -168,32 +189,70 @@ class ProbeRunner:
     # ------------------------------------------------------------ parts
 
     def _claim(self, now: datetime) -> int:
-        room = min(self.pool_size - len(self._inflight), self.claim_batch)
-        if room <= 0:
+        self.flights.move_overrunning(now)
+        rooms = {lane: min(self.flights.room(lane), self.claim_batch) for lane in Lane}
+        if all(room <= 0 for room in rooms.values()):
             return 0
-        claims, self._earliest_due = claim_due(self.owner, now, room, self.lease_seconds,
-                                               self.plugins.check_types)
-        for claim in claims:
-            self._inflight[self._pool.submit(claim.run, self.clock)] = claim
-        return len(claims)
+        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds,
+                                                self.plugins.check_types)
+        for lane, claims in claimed.items():
+            for claim in claims:
+                flight = Flight(claim, lane, now)
+                self.flights.add(self._pool.submit(self._probe, flight), flight)
+                self.lateness.started(lane, claim.due, now)
+        return sum(len(claims) for claims in claimed.values())
+
+    def _probe(self, flight: Flight) -> ProbeResult:
+        """Probe the claimed check (on a pool thread) and note when the probe ended."""
+        try:
+            return flight.claim.run(self.clock, self.hung)
+        finally:
+            flight.ended = self.clock()
+
+    def _pause(self, stop: threading.Event, now: datetime) -> None:
+        """Wait until a check falls due or, while a lane is full, until one of its probes ends."""
+        idle = self._idle_seconds(now)
+        full = self.flights.in_full_lanes()
+        if not full:
+            stop.wait(idle)
+        # A round lasts a tick at least even so: probes ending close together are recorded,
+        # and their places claimed, in one transaction each.
+        elif not stop.wait(TICK_SECONDS):
+            wait(full, idle - TICK_SECONDS, FIRST_COMPLETED)
 
     def _idle_seconds(self, now: datetime) -> float:
-        if self._earliest_due is None:
+        """Until the next check falls due or the next quick probe runs long enough to move lanes."""
+        moments = [moment for moment in (self._earliest_due, self.flights.next_move()) if moment is not None]
+        if not moments:
             return MAX_IDLE_SECONDS
-        return min(max((self._earliest_due - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
+        return min(max((min(moments) - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
 
     def _collect(self, timeout: float | None) -> None:
         """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them)."""
-        if not self._inflight:
-            return
-        done, _ = wait(self._inflight, timeout, ALL_COMPLETED)
-        outcomes = [(self._inflight.pop(future), _result_of(future)) for future in done]
-        record_results(self.owner, outcomes, self.plugins, self.clock())
+        for flight, future in self.flights.finished(timeout):
+            result = _result_of(future)
+            self._unrecorded.append(Outcome(flight.claim, result, flight.ran_long(result, self.slow_after)))
+        if self._unrecorded:
+            self._record()
+
+    def _record(self) -> None:
+        """Record the results kept so far; when the database refuses, keep them for the next round, a few times."""
+        try:
+            record_results(self.owner, self._unrecorded, self.plugins, self.clock())
+        except Exception:
+            self._record_failures += 1
+            if self._record_failures >= RECORD_ATTEMPTS:
+                log.error("gave up recording %d probe results after %d attempts; their checks are probed again "
+                          "in their next slot after their leases lapse", len(self._unrecorded), self._record_failures)
+                self._unrecorded, self._record_failures = [], 0
+            raise
+        self._unrecorded, self._record_failures = [], 0
 
     def _beat(self, now: datetime) -> None:
+        lags = self.lateness.summary(now)
         with write_transaction() as session:
             session.merge(RunnerHeartbeat(id=self.owner, hostname=socket.gethostname()[:255], pid=os.getpid(),
-                                          started_at=self._started_at, heartbeat_at=now))
+                                          started_at=self._started_at, heartbeat_at=now, **asdict(lags)))
             session.execute(delete(RunnerHeartbeat).where(RunnerHeartbeat.heartbeat_at < now - FORGET_RUNNERS_AFTER))
         self._next_beat = now + self.heartbeat_every
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Float, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -20,6 +20,13 @@ class RunnerHeartbeat(db.Model):
     pid: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How late it started probes in the window before its latest heartbeat (see lateness.py).
+    lag_window_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    probes: Mapped[int] = mapped_column(default=0)
+    late_probes: Mapped[int] = mapped_column(default=0)
+    late_slow_probes: Mapped[int] = mapped_column(default=0)
+    lag_p99_seconds: Mapped[float | None] = mapped_column(Float)
+    lag_max_seconds: Mapped[float | None] = mapped_column(Float)
 
 
 class StatusEvent(db.Model):

@@ -52,7 +52,8 @@ def verdict(server_id: int, states: Iterable[str], windows: WindowsByServer, now
     """What the state of server ``server_id``, whose counted checks are in ``states``, should be at ``now``."""
     if active_window(windows.get(server_id, []), now) is not None:
         return MAINTENANCE
-    return state_name(Status.worst(Status[state.upper()] for state in states))
+    # A state no status names (a hand edit, an older release) counts as UNKNOWN, which is never downtime.
+    return state_name(Status.worst(Status.__members__.get(state.upper(), Status.UNKNOWN) for state in states))
 
 
 def update_servers(server_ids: Iterable[int], windows: WindowsByServer, now: datetime) -> None:

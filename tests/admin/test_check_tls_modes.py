@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from sqlalchemy import select
@@ -112,3 +113,91 @@ def test_the_command_line_refuses_a_tls_mode_the_type_lacks(runner):
                                  "--tls", "implicit", "--nagios"])
     assert (nagios.exit_code, nagios.output.strip()) == (
         3, "DNS UNKNOWN - dns cannot use TLS mode implicit (it supports none)")
+
+
+# --- settings that must agree with the TLS mode: SIP's transport ------------------------------------
+
+SIP_FORM = {**HTTP_FORM, "label": "Phones", "settings-uri": "", "settings-alive_codes": "401,403,404,405"}
+TLS_TRANSPORT = "The tls transport speaks TLS from the first byte: choose “TLS from the first byte”, or set the " \
+                "transport to udp, tcp or auto."
+
+
+def plaintext_transport(transport: str) -> str:
+    return f"The {transport} transport is plaintext: choose “No TLS”, or set the transport to tls or auto."
+
+
+def field_errors(page: str) -> list[tuple[str, str]]:
+    """Every field error on the page: (the field's id, the message)."""
+    return re.findall(r'<p class="field-error" id="([^"]+)-error">(.*?)</p>', page)
+
+
+@pytest.mark.parametrize("transport, tls_mode, port, message", [
+    ("tls", "none", "", TLS_TRANSPORT),
+    ("udp", "implicit", "", plaintext_transport("udp")),
+    ("tcp", "implicit", "", plaintext_transport("tcp")),
+    # The port's usual mode counts when none is chosen, and the message names it.
+    ("tls", "", "5060", TLS_TRANSPORT + " (On port 5060 this check type uses “No TLS”.)"),
+    ("udp", "", "5061", plaintext_transport("udp") + " (On port 5061 this check type uses “TLS from the first byte”.)"),
+])
+def test_a_sip_transport_that_contradicts_the_tls_mode_is_refused_by_the_tls_field(app, auth, server_id, transport,
+                                                                                   tls_mode, port, message):
+    auth.login()
+    response = auth.post("/admin/checks/new/sip", {**SIP_FORM, "server_id": server_id, "tls_mode": tls_mode,
+                                                   "port": port, "settings-transport": transport})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert field_errors(page) == [("tls_mode", message)]
+    assert 'value="Phones"' in page and re.search(rf'<option selected value="{transport}">', page)
+    with app.app_context():
+        assert db.session.scalars(select(Check)).all() == []
+
+
+@pytest.mark.parametrize("transport, tls_mode, port, stored", [
+    ("tls", "implicit", "", TlsMode.IMPLICIT),
+    ("tls", "", "5061", TlsMode.IMPLICIT),
+    ("udp", "none", "", TlsMode.NONE),
+    ("tcp", "", "", TlsMode.NONE),
+    ("auto", "none", "", TlsMode.NONE),
+    ("auto", "implicit", "", TlsMode.IMPLICIT),
+])
+def test_a_sip_transport_that_agrees_with_the_tls_mode_is_saved(app, auth, server_id, transport, tls_mode, port,
+                                                                stored):
+    auth.login()
+    response = auth.post("/admin/checks/new/sip", {**SIP_FORM, "server_id": server_id, "tls_mode": tls_mode,
+                                                   "port": port, "settings-transport": transport})
+    assert response.status_code == 302, field_errors(response.get_data(as_text=True))
+    with app.app_context():
+        [check] = db.session.scalars(select(Check)).all()
+        assert (check.settings["transport"], check.tls_mode) == (transport, stored)
+
+
+@pytest.mark.parametrize("transport, tls_mode, message, reason", [
+    ("tls", TlsMode.NONE, TLS_TRANSPORT, "the tls transport speaks TLS from the first byte: use TLS mode implicit"),
+    ("udp", TlsMode.IMPLICIT, plaintext_transport("udp"), "the udp transport is plaintext: use TLS mode none"),
+])
+def test_a_stored_sip_check_that_contradicts_itself_is_flagged_and_probes_to_unknown_without_a_packet(
+        app, auth, server_id, transport, tls_mode, message, reason):
+    # A UDP and a TCP socket on one port, neither answering: whatever the probe sent would wait there.
+    with socket.create_server(("127.0.0.1", 0)) as stream, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dgram:
+        port = stream.getsockname()[1]
+        dgram.bind(("127.0.0.1", port))
+        with app.app_context():
+            check = Check(server_id=server_id, type_name="sip", host="127.0.0.1", port=port, tls_mode=tls_mode,
+                          settings={"transport": transport, "uri": "", "alive_codes": "401"})
+            db.session.add(check)
+            db.session.commit()
+            check_id = check.id
+        auth.login()
+        page = auth.client.get(f"/admin/checks/{check_id}").get_data(as_text=True)
+        assert field_errors(page) == [("tls_mode", message)]
+        response = auth.post(f"/admin/checks/{check_id}/probe")
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert "UNKNOWN" in page and "config_error" in page and reason in page
+        assert auth.client.get("/admin/checks").status_code == 200
+        stream.setblocking(False)
+        dgram.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            stream.accept()
+        with pytest.raises(BlockingIOError):
+            dgram.recv(65535)

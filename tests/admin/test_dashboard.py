@@ -251,6 +251,28 @@ def test_a_silent_runner_is_a_warning(app, auth):
     assert "No probe runner has reported" not in page and "host-new · pid 42" in page
 
 
+def test_each_runner_shows_how_late_it_started_probes(app, auth):
+    with app.app_context():
+        now = utcnow()
+        for name, lateness in (("busy", dict(probes=1234, late_probes=37, late_slow_probes=30, lag_p99_seconds=1.34,
+                                              lag_max_seconds=8.21)),
+                               ("calm", dict(probes=50, late_probes=0, lag_p99_seconds=0.12, lag_max_seconds=0.2))):
+            db.session.add(RunnerHeartbeat(id=name, hostname=f"host-{name}", pid=42, started_at=now, heartbeat_at=now,
+                                           lag_window_seconds=10, **lateness))
+        db.session.commit()
+    auth.login()
+    page = dashboard(auth)
+
+    def row(name: str) -> str:
+        start = page.index(f"host-{name}")
+        return page[start:page.index("</tr>", start)]
+
+    assert ('<td><strong class="field-error">late</strong>: 1,234 probes in the last 10 s; 37 started over 1 s after '
+            "their slot (p99 lag 1.3 s, worst 8.2 s); 30 of them of checks whose probes time out or run long</td>"
+            ) in row("busy")
+    assert "<td>50 probes in the last 10 s, on time (p99 lag 0.1 s)</td>" in row("calm")
+
+
 def test_notifications_that_failed_show_why(app, auth):
     with app.app_context():
         db.session.add(Notification(channel="webhook", payload={"url": "https://hooks.example.net/x"}, attempts=3,

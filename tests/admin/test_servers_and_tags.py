@@ -1,6 +1,7 @@
 """Servers (admins: add, edit, reorder, hide, delete keeping posts) and tags (rename, merge, delete)."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from ninerstatus.extensions import db
@@ -162,3 +163,43 @@ def test_deleting_a_tag_asks_first_and_keeps_its_posts(app, auth, client):
     with app.app_context():
         assert db.session.scalars(select(Tag)).all() == []
         assert db.session.scalar(select(Post)).tags == []
+
+
+@pytest.mark.parametrize("typed", ["  Mail   delivery ", "mail\tdelivery", "MAIL DELIVERY", "Mail delivery"])
+def test_renaming_a_tag_to_a_spacing_or_case_variant_of_another_is_refused_on_the_form(app, auth, typed):
+    with app.app_context():
+        make_tag("Mail delivery"), make_tag("dns")
+        db.session.commit()
+        dns_id = db.session.scalar(select(Tag.id).where(Tag.name == "dns"))
+    auth.login()
+    response = auth.post(f"/admin/tags/{dns_id}", {"name": typed, "slug": "dns"})
+    assert response.status_code == 400
+    assert "Another tag has this name: merge into it instead." in response.get_data(as_text=True)
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Tag.name))) == ["Mail delivery", "dns"]
+
+
+def test_tag_names_are_told_apart_ignoring_case_beyond_ascii(app, auth):
+    with app.app_context():
+        make_post("Old", tags=("Ärger",))
+        make_tag("dns")
+        db.session.commit()
+        dns_id = db.session.scalar(select(Tag.id).where(Tag.name == "dns"))
+    auth.login()
+    assert auth.post(f"/admin/tags/{dns_id}", {"name": "ärger", "slug": "dns"}).status_code == 400
+    assert auth.post("/admin/posts/new", {"title": "New", "body": "<p>x</p>", "kind": "notice",
+                                          "tags": "ÄRGER", "action": "publish"}).status_code == 302
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Tag.name))) == ["dns", "Ärger"]
+        assert [t.name for t in db.session.scalar(select(Post).where(Post.title == "New")).tags] == ["Ärger"]
+
+
+def test_a_tag_renamed_to_a_spacing_variant_of_its_own_name_keeps_the_tidy_name(app, auth):
+    with app.app_context():
+        make_tag("mail delivery")
+        db.session.commit()
+        tag_id = db.session.scalar(select(Tag.id))
+    auth.login()
+    assert auth.post(f"/admin/tags/{tag_id}", {"name": " Mail   Delivery", "slug": "mail-delivery"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Tag, tag_id).name == "Mail Delivery"

@@ -1,7 +1,6 @@
 """Sign-in throttling: per account and per network, kept in the database, expiring by itself."""
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -112,6 +111,7 @@ def test_success_forgets_the_accounts_failures_and_old_rows_are_purged(app, auth
 
 
 def test_unknown_account_costs_one_password_hash_check_like_a_wrong_password(app, auth, monkeypatch):
+    # The same work, so the same time: bench/sign_in.py measures the time itself.
     checked = []
     real = credentials.check_password_hash
     monkeypatch.setattr(credentials, "check_password_hash",
@@ -121,14 +121,3 @@ def test_unknown_account_costs_one_password_hash_check_like_a_wrong_password(app
     assert len(checked) == 2
     assert checked[0] == credentials.DUMMY_PASSWORD_HASH
     assert checked[0].split("$")[0] == checked[1].split("$")[0] == PASSWORD_METHOD
-
-
-def test_unknown_account_takes_about_as_long_as_a_wrong_password(auth):
-    def timed(email):
-        start = time.perf_counter()
-        _fail(auth, email, address="203.0.113.1")
-        return time.perf_counter() - start
-
-    known = min(timed(ADMIN_EMAIL) for _ in range(2))
-    unknown = min(timed("nobody@example.net") for _ in range(2))
-    assert unknown > known / 2

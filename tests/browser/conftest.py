@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import make_server
 
 from ninerstatus.extensions import db
@@ -20,10 +20,15 @@ from ninerstatus.models import Role
 
 from ..admin.accounts import ADMIN_EMAIL, PASSWORD, add_user
 from ..conftest import dispose, make_test_app
+from ..waiting import PATIENCE
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+# What a page should come to show, it may take its time to show on a loaded machine (Playwright's
+# own default is 5 s); the limit only turns a page that never gets there into a failure.
+expect.set_options(timeout=PATIENCE * 1000)
 
 
 @dataclass

@@ -68,7 +68,7 @@ def _interact(page) -> None:
     """Hover, click and toggle whatever the post shows, as a curious visitor would."""
     for element in page.locator("article.post .body *").all():
         if element.is_visible() and element.bounding_box()["height"] > 0:
-            element.hover(timeout=2000)
+            element.hover()
     for link in page.locator("article.post .body a").all():
         href = (link.get_attribute("href") or "").strip().lower()
         assert not href.startswith(("javascript:", "data:", "vbscript:")), href

@@ -93,11 +93,12 @@ def check_type(module: str, name: str) -> CheckType:
 
 
 def probe(module: str, type_name: str, port: int, /, *, tls: TlsMode = TlsMode.NONE, policy: TlsPolicy | None = None,
-          tls_name: str | None = None, host: str = "127.0.0.1", timeout: float = 5.0,
+          tls_name: str | None = None, host: str = "127.0.0.1", timeout: float = 30.0,
           **options: str) -> ProbeResult:
     """Run check type ``type_name`` of plugin ``module`` once, as the runner and CLI do.
 
-    ``options`` are the check's settings as text, as on the command line.
+    ``options`` are the check's settings as text, as on the command line. The daemons answer
+    at once; the long default ``timeout`` only leaves room for a loaded machine.
     """
     kind = check_type(module, type_name)
     settings = kind.parse_settings({key: str(value) for key, value in options.items()})

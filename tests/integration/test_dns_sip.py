@@ -6,10 +6,13 @@ kamailio answers OPTIONS 200 on UDP, TCP and TLS, and 503 on its degraded port.
 """
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from ninerstatus import ErrorKind, Status, TlsMode
 
+from ..probing.servers import closed_port
 from .conftest import probe
 
 pytestmark = pytest.mark.integration
@@ -54,6 +57,15 @@ def test_dns_sync_is_ok_for_a_transferred_zone(services):
                    secondaries=f"127.0.0.1:{services.port('DNS_SECONDARY')}")
     serial = services["DNS_SYNC_SERIAL"]
     assert result.status is Status.OK and result.summary == f"serials {serial} = {serial}"
+
+
+def test_dns_sync_reports_a_secondary_that_is_down_as_refused_at_once(services):
+    down = closed_port(socket.SOCK_DGRAM)
+    # 30 s: the ICMP port unreachable comes at once; a probe deaf to it would end in read_timeout.
+    result = probe("dns", "dns_sync", services.port("DNS_PRIMARY"), zone=services["DNS_SYNC_ZONE"], timeout=30,
+                   secondaries=f"127.0.0.1:{services.port('DNS_SECONDARY')}, 127.0.0.1:{down}")
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert [sub.status for sub in result.subchecks] == [Status.OK, Status.CRITICAL]
 
 
 @pytest.mark.parametrize("transport, port, tls", [

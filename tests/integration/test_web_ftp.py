@@ -47,7 +47,7 @@ def test_http_probe_reports_missing_body_text(services):
 
 
 def test_ftp_login_after_auth_tls_is_ok_and_the_passive_port_opens(services):
-    result = probe("ftp", "ftp", services.port("FTP"), policy=services.trusting, auth_tls="required",
+    result = probe("ftp", "ftp", services.port("FTP"), tls=TlsMode.STARTTLS, policy=services.trusting,
                    username=services["TEST_USER"], password=services["TEST_PASSWORD"], check_pasv="y")
     assert result.status is Status.OK, result.summary
     assert "AUTH TLS ok" in result.summary and "login ok" in result.summary
@@ -55,20 +55,34 @@ def test_ftp_login_after_auth_tls_is_ok_and_the_passive_port_opens(services):
 
 
 def test_ftp_login_with_a_wrong_password_is_auth_failed(services):
-    result = probe("ftp", "ftp", services.port("FTP"), policy=services.trusting, auth_tls="required",
+    result = probe("ftp", "ftp", services.port("FTP"), tls=TlsMode.STARTTLS, policy=services.trusting,
                    username=services["TEST_USER"], password="not-the-password")
     assert result.error_kind is ErrorKind.AUTH_FAILED
 
 
 def test_ftp_never_sends_the_password_when_the_certificate_is_untrusted(services):
-    result = probe("ftp", "ftp", services.port("FTP"), auth_tls="required",
+    result = probe("ftp", "ftp", services.port("FTP"), tls=TlsMode.STARTTLS,
                    username=services["TEST_USER"], password=services["TEST_PASSWORD"])
     assert result.error_kind is ErrorKind.CERT_UNTRUSTED
     assert not any(line.startswith(("C: USER", "C: PASS")) for line in result.transcript)
 
 
-def test_ftp_without_tls_is_refused_by_a_server_that_requires_it(services):
-    # vsftpd's force_local_logins_ssl: the login itself says why.
-    result = probe("ftp", "ftp", services.port("FTP"), auth_tls="off",
+def test_ftp_with_tls_none_stays_in_plaintext_and_says_auth_tls_is_offered(services):
+    result = probe("ftp", "ftp", services.port("FTP"))
+    assert result.status is Status.OK, result.summary
+    assert result.summary == "FTP ok, AUTH TLS offered" and result.tls is None
+    assert not any(line.startswith("C: AUTH") for line in result.transcript)
+
+
+def test_ftp_never_sends_a_password_without_tls(services):
+    result = probe("ftp", "ftp", services.port("FTP"),
                    username=services["TEST_USER"], password=services["TEST_PASSWORD"])
-    assert result.error_kind is ErrorKind.AUTH_FAILED and "encryption" in result.summary
+    assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.CONFIG_ERROR)
+    assert result.transcript == ()  # refused before connecting
+
+
+@pytest.mark.parametrize("tls", [TlsMode.STARTTLS, TlsMode.NONE])
+def test_ftp_check_of_postfix_is_not_taken_for_an_ftp_server(services, tls):
+    result = probe("ftp", "ftp", services.port("SMTP_SUBMISSION"), tls=tls)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.PROTOCOL_ERROR), result.summary
+    assert result.summary.startswith("not an FTP server: FEAT answered 500 ")

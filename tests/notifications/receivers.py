@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -78,9 +79,11 @@ class WebhookReceiver:
 
     :param answers: status codes for the first requests, in order; 204 after them.
     :param delay: seconds to wait before answering (a hanging receiver).
+    :param on_request: called as each request arrives, before the answer (a test moves its clock).
     """
 
-    def __init__(self, answers: tuple[int, ...] = (), delay: float = 0.0) -> None:
+    def __init__(self, answers: tuple[int, ...] = (), delay: float = 0.0,
+                 on_request: Callable[[], None] = lambda: None) -> None:
         self.requests: list[Hook] = []
         self.answers = list(answers)
         self.delay = delay
@@ -90,6 +93,7 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(Hook(dict(self.headers), body))
+                on_request()
                 time.sleep(receiver.delay)
                 code = receiver.answers.pop(0) if receiver.answers else 204
                 self.send_response(code)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import quote
 
 import pytest
@@ -17,7 +16,6 @@ from ..probing.servers import Peer
 from .webservers import WELCOME, WebServer
 
 TIMEOUT = 1.0
-GRACE = 0.5
 (HTTP,) = http_plugin.ninerstatus_check_types()
 
 
@@ -384,19 +382,15 @@ def tls_hello_then_close(peer: Peer) -> None:
 ])
 def test_hostile_peer_gets_the_right_error_within_the_timeout(serve, script, tls, settings, kind):
     server = serve(script)
-    started = time.monotonic()
     result = probe(server.port, tls=tls, **settings)
-    elapsed = time.monotonic() - started
+    # The probe's own verdict, so within its timeout and the watchdog's grace (the watchdog's would be UNKNOWN).
     assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
-    assert elapsed < TIMEOUT + GRACE
 
 
 def test_huge_body_is_read_only_up_to_the_limit(serve):
     server = serve(endless_body)
-    started = time.monotonic()
     result = probe(server.port, max_body="65536")
-    assert time.monotonic() - started < TIMEOUT
-    assert result.status is Status.OK, result.summary
+    assert result.status is Status.OK, result.summary  # not a timeout: it stopped reading at the limit
     assert (result.details["bytes_read"], result.details["body_truncated"]) == (65536, True)
 
 

@@ -15,12 +15,12 @@ from ninerstatus.probing import ErrorKind, Status, Target, TlsMode, TlsPolicy, r
 from ninerstatus_plugins import sip
 
 from ..probing.conftest import server_tls
+from ..probing.servers import closed_port
 from ..probing.test_hostile_peers import drip, endless_line, garbage, silent, tls_hello_then_close
 from .sipservers import ALLOW, SDP, SERVER, SipResponder, headers_of
 
 SIP = sip.ninerstatus_check_types()[0]
 TIMEOUT = 1.0
-GRACE = 0.5
 
 
 def settings(**raw: str) -> dict[str, Any]:
@@ -44,8 +44,11 @@ def responder() -> Iterator[Any]:
 
 
 def probe(port: int, transport: str, *, timeout: float = TIMEOUT, ca_file: str | None = None,
-          tls: TlsMode = TlsMode.NONE, host: str = "127.0.0.1", **raw: str):
+          tls: TlsMode | None = None, host: str = "127.0.0.1", **raw: str):
+    """Probe with ``transport`` and, unless told otherwise, the TLS mode that agrees with it."""
     policy = TlsPolicy(ca_file=ca_file) if ca_file else TlsPolicy()
+    if tls is None:
+        tls = TlsMode.IMPLICIT if transport == "tls" else TlsMode.NONE
     return run_probe(SIP.probe, Target(host, port, tls=tls), settings(transport=transport, **raw), timeout,
                      tls_policy=policy)
 
@@ -213,24 +216,22 @@ def test_sip_probe_retransmits_over_udp_on_timer_e(responder):
     assert result.details["retransmissions"] == 2 and result.metrics["retransmissions"] == 2
     assert result.summary.endswith("(2 retransmissions)")
     assert len(set(server.requests)) == 1 and len(server.requests) == 3  # the same request, sent again
-    assert 1.5 <= elapsed < 2.0  # T1 = 0.5 s, then 1 s: the third copy goes out at 1.5 s
+    assert elapsed >= 1.5  # T1 = 0.5 s, then 1 s: the third copy goes out at 1.5 s, not sooner
 
 
 def test_sip_probe_reports_a_silent_udp_server_as_down(responder):
     server = responder("udp", behaviour="silent")
-    started = time.monotonic()
     result = probe(server.port, "udp")
+    # The probe's own verdict at its deadline (the watchdog's would be UNKNOWN).
     assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.READ_TIMEOUT)
     assert result.summary == "no answer over UDP within 1 s (1 retransmissions)"
-    assert time.monotonic() - started < TIMEOUT + GRACE
 
 
 def test_sip_probe_reports_a_closed_udp_port_as_refused():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    result = probe(port, "udp")
-    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)
+    # 30 s: the ICMP answer comes at once; a probe deaf to it would end with READ_TIMEOUT instead.
+    result = probe(closed_port(socket.SOCK_DGRAM), "udp", timeout=30)
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED), result.summary
+    assert result.summary == "nothing listens on that UDP port (ICMP port unreachable)"
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -254,10 +255,9 @@ def test_sip_probe_reports_garbage_as_a_protocol_error(responder, transport):
 ])
 def test_sip_probe_survives_hostile_peers_within_its_timeout(serve, script, transport, kind):
     server = serve(script)
-    started = time.monotonic()
     result = probe(server.port, transport)
+    # The probe's own verdict, so within its timeout and the watchdog's grace (the watchdog's would be UNKNOWN).
     assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
-    assert time.monotonic() - started < TIMEOUT + GRACE
 
 
 def test_sip_probe_refuses_a_body_larger_than_its_bound(serve):

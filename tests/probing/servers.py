@@ -42,6 +42,14 @@ class Peer:
 Script = Callable[[Peer], None]
 
 
+def closed_port(kind: socket.SocketKind = socket.SOCK_STREAM, host: str = "127.0.0.1") -> int:
+    """A ``kind`` (TCP or UDP) port on ``host`` that nothing listens on: bound for a moment, then closed."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, kind) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 class LoopbackServer:
     """A TCP server on a loopback address that runs ``script`` for every connection.
 

@@ -8,7 +8,11 @@ import time
 import pytest
 
 from ninerstatus.probing import Deadline, DeadlineExceeded, ErrorKind, Family, ProbeFailure
-from ninerstatus.probing.deadline import DeadlineSocket, open_connection, resolve
+from ninerstatus.probing.deadline import DeadlineSocket, open_connection, open_datagram, resolve
+from ninerstatus.probing.failure import failure_from_datagram_error
+
+from ..waiting import PATIENCE
+from .servers import closed_port
 
 
 class FakeClock:
@@ -77,6 +81,31 @@ def test_connect_tries_the_next_address_when_one_refuses():
             assert sock.getpeername() == good
 
 
+def test_a_connected_datagram_socket_hears_icmp_port_unreachable_as_a_refusal():
+    port = closed_port(socket.SOCK_DGRAM)
+    with open_datagram((socket.AF_INET, ("127.0.0.1", port))) as sock:
+        sock.settimeout(30)  # the ICMP answer comes at once; only a broken socket would wait this out
+        sock.send(b"anyone there?")
+        with pytest.raises(ConnectionRefusedError) as refused:
+            sock.recv(512)
+    failure = failure_from_datagram_error(refused.value)
+    assert failure.kind is ErrorKind.CONNECT_REFUSED
+    assert failure.message == "nothing listens on that UDP port (ICMP port unreachable)"
+
+
+def test_a_connected_datagram_socket_receives_only_from_its_peer():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as peer, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        peer.bind(("127.0.0.1", 0))
+        with open_datagram((socket.AF_INET, peer.getsockname())) as sock:
+            stranger.sendto(b"injected", sock.getsockname())
+            sock.send(b"question")
+            _, client = peer.recvfrom(512)
+            peer.sendto(b"answer", client)
+            sock.settimeout(30)
+            assert sock.recv(512) == b"answer"
+
+
 def test_connect_that_hangs_is_connect_timeout_within_the_deadline():
     # A listener whose accept queue is full drops new SYNs, so connect() hangs.
     with socket.socket() as listener:
@@ -102,7 +131,7 @@ def test_connect_that_hangs_is_connect_timeout_within_the_deadline():
             for sock in queued:
                 sock.close()
     assert caught.value.kind is ErrorKind.CONNECT_TIMEOUT
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < PATIENCE / 2  # the kernel alone would retry its SYN for two minutes
 
 
 @pytest.fixture
@@ -144,15 +173,13 @@ def test_a_peer_dripping_bytes_cannot_outlast_the_deadline(pair):
 
     dripper = threading.Thread(target=drip, daemon=True)
     dripper.start()
-    started = time.monotonic()
     try:
         with pytest.raises(ProbeFailure) as caught:
             stream.read_line(100_000)
     finally:
         stop.set()
         dripper.join()
-    assert caught.value.kind is ErrorKind.READ_TIMEOUT
-    assert time.monotonic() - started < 1.5
+    assert caught.value.kind is ErrorKind.READ_TIMEOUT  # only the deadline stops it: each read gets a byte
 
 
 def test_read_exact_and_read_until_and_read_some(pair):

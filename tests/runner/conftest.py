@@ -21,6 +21,7 @@ from ninerstatus.models import Server
 from ninerstatus.plugins import get_plugins
 from ninerstatus.runner.loop import ProbeRunner
 
+from ..waiting import PATIENCE
 from .services import GreetingServer
 
 TESTS = Path(__file__).parent.parent
@@ -140,5 +141,5 @@ def running(app, owners: tuple[str | None, ...] = (None,)):
     finally:
         stop.set()
         for thread in threads:
-            thread.join(timeout=10)
+            thread.join(timeout=PATIENCE)
     assert not any(thread.is_alive() for thread in threads)

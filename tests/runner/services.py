@@ -1,4 +1,4 @@
-"""A loopback service for the runner tests: it greets, or hangs up when "down", and counts every visit."""
+"""Loopback services for the runner tests: one greets (or hangs up when "down"), one never answers; both count visits."""
 from __future__ import annotations
 
 import time
@@ -29,3 +29,23 @@ class GreetingServer:
         if self.answering:
             time.sleep(self.delay)
             peer.send(self.greeting)
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word until it is closed.
+
+    A "banner" check of it waits for its timeout (or until ``close()``
+    hangs up on it). ``visits`` holds the monotonic time of every connection.
+    """
+
+    def __init__(self) -> None:
+        self.visits: list[float] = []
+        self._server = LoopbackServer(self._hold)
+        self.port = self._server.port
+
+    def close(self) -> None:
+        self._server.close()
+
+    def _hold(self, peer: Peer) -> None:
+        self.visits.append(time.monotonic())
+        peer.stop.wait()

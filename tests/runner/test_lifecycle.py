@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -17,7 +18,9 @@ from ninerstatus.runner.loop import ProbeRunner
 from ninerstatus.runner.models import RunnerHeartbeat
 from ninerstatus.timeutil import utcnow
 
+from .. import processes
 from ..factories import make_server
+from ..waiting import PATIENCE, wait_until
 from .conftest import START, add_check, reread
 from .services import GreetingServer
 
@@ -50,30 +53,26 @@ def test_a_running_runner_keeps_a_heartbeat_and_removes_it_when_it_stops(ctx, cl
     assert db.session.get(RunnerHeartbeat, runner.owner) is None
 
 
-def runner_process(ctx, tmp_path) -> subprocess.Popen:
-    """``ninerstatus runner`` on the test's database, as staff would start it."""
+def runner_process(ctx, tmp_path, **streams):
+    """``ninerstatus runner`` on the test's database, as staff would start it; stopped after the block.
+
+    Its output comes through one pipe unless ``streams`` say otherwise.
+    """
     env = {**os.environ, "NINERSTATUS_DATABASE_URL": ctx.config["SQLALCHEMY_DATABASE_URI"],
            "NINERSTATUS_INSTANCE_PATH": str(tmp_path / "instance"),
            "NINERSTATUS_PLUGINS_FOLDER": ctx.config["PLUGINS_FOLDER"]}
-    return subprocess.Popen([str(NINERSTATUS), "runner"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for(condition, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
+    return processes.started([NINERSTATUS, "runner"], env=env, text=True,
+                             **{"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, **streams})
 
 
 def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everything(ctx, tmp_path):
     slow = GreetingServer(delay=1.5)
     try:
         check = add_check(make_server(), slow.port, due=utcnow(), interval_seconds=3600, timeout_seconds=5)
-        process = runner_process(ctx, tmp_path)
-        wait_for(lambda: slow.visits)          # the probe is waiting for the slow greeting now
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
+        with runner_process(ctx, tmp_path) as process:
+            wait_until(lambda: slow.visits)          # the probe is waiting for the slow greeting now
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=PATIENCE)
     finally:
         slow.close()
     assert process.returncode == 0, output
@@ -85,10 +84,38 @@ def test_sigterm_lets_the_probe_in_flight_finish_records_it_and_releases_everyth
     assert db.session.scalars(db.select(RunnerHeartbeat)).all() == []
 
 
+def read_until(stream, text: str, seconds: float = 60) -> None:
+    """Read ``stream`` line by line until one holds ``text``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no line with {text!r}"
+        if select.select([stream], [], [], remaining)[0]:
+            line = stream.readline()
+            assert line, f"the stream ended before a line with {text!r}"
+            if text in line:
+                return
+
+
+def test_a_runner_whose_output_pipes_are_closed_still_stops_on_sigterm(ctx, tmp_path, greeter):
+    add_check(make_server(), greeter.port, due=utcnow(), interval_seconds=1)
+    with runner_process(ctx, tmp_path, stderr=subprocess.PIPE) as process:
+        read_until(process.stdout, "running; Ctrl-C or SIGTERM stops it")
+        wait_until(lambda: len(greeter.visits) >= 2)     # in its loop, round after round
+        # Whoever started it has gone away: its "stopping" line now goes into closed pipes.
+        process.stdout.close()
+        process.stderr.close()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    assert process.returncode == 0
+    reread()
+    assert db.session.scalars(db.select(RunnerHeartbeat)).all() == []
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_runner_command_refuses_a_second_runner_on_sqlite_with_a_clear_message(probe_runner, ctx, tmp_path):
-    process = runner_process(ctx, tmp_path)
-    output, _ = process.communicate(timeout=20)
+    with runner_process(ctx, tmp_path) as process:
+        output, _ = process.communicate(timeout=PATIENCE)
     assert process.returncode == 1
     assert "A probe runner is already running on the SQLite database" in output
     assert "move the site to PostgreSQL" in output

@@ -1,0 +1,130 @@
+"""Lanes: checks whose probes take long get threads of their own, so they cannot starve the others.
+
+A probe holds a thread for as long as its target takes: milliseconds for a
+healthy service, its whole timeout for a port that accepts and never answers.
+With one pool, 200 such silent targets at a 10 s timeout hold every thread,
+and healthy checks wait behind them until their results go stale although
+nothing is wrong with them. So the runner counts its probes in two lanes,
+each with its own number of probes in flight:
+
+- the quick lane (``RUNNER_POOL_SIZE``) for checks whose last probe ended
+  within ``RUNNER_SLOW_PROBE_SECONDS``;
+- the slow lane (``RUNNER_SLOW_POOL_SIZE``) for checks whose last probe timed
+  out or ran longer.
+
+Each lane is claimed on its own (``claims.claim_due``): a full slow lane
+leaves slow checks waiting, late and said so, while the quick lane keeps to
+its schedule. A quick-lane probe that runs past the limit is counted in the
+slow lane from then on when the slow lane has room, so a target that falls
+silent holds a quick place for about that long, not for its whole timeout.
+Only when more targets fall silent at once than the slow lane has room for
+do the others keep their quick places until they time out, once: from then
+on they are known to be slow. The pool has threads for both lanes together;
+they are started as probes need them, so an unused slow lane costs nothing.
+
+Why lanes, decided by how long each check's own last probe held its thread:
+
+- a cap per host does not help when a data centre goes dark (many hosts fall
+  silent at once), and would hold back the many quick checks one mail server
+  rightly has; the time a probe holds its thread is what starves the others;
+- a pool that grows within a bound only moves the limit: enough silent
+  targets fill any bound, and the healthy checks are starved again; the slow
+  lane is that bound, kept apart from the quick one.
+
+The lane is kept on the check's row (``Check.slow_lane``), so a restarted
+runner, or another runner sharing the database, knows it at once.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ALL_COMPLETED, Future, wait
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from ..checks.models import Check
+from ..probing import ErrorKind, ProbeResult
+
+if TYPE_CHECKING:
+    from .claims import Claim
+
+#: Error kinds that say the target kept the probe waiting until its deadline.
+TIMEOUTS = frozenset({ErrorKind.CONNECT_TIMEOUT, ErrorKind.READ_TIMEOUT})
+
+
+class Lane(enum.Enum):
+    """Where a check's probe is counted: with the quick probes, or with those that time out or run long."""
+
+    QUICK = "quick"
+    SLOW = "slow"
+
+    def holds(self):
+        """SQL condition on ``checks``: the checks of this lane (a missing flag counts as quick)."""
+        slow = Check.slow_lane.is_(True)
+        return slow if self is Lane.SLOW else Check.slow_lane.is_not(True)
+
+
+@dataclass
+class Flight:
+    """A probe in flight: its claim, the lane it counts in, when it started and ended by the runner's clock."""
+
+    claim: Claim
+    lane: Lane
+    started: datetime
+    ended: datetime | None = None
+
+    def ran_long(self, result: ProbeResult, slow_after: timedelta) -> bool:
+        """True when the check's next probe belongs in the slow lane: this one timed out or took ``slow_after``."""
+        return result.error_kind in TIMEOUTS or (self.ended or self.started) - self.started >= slow_after
+
+
+class Flights:
+    """The runner's probes in flight, each counted in its lane; used from the runner's thread only."""
+
+    def __init__(self, sizes: Mapping[Lane, int], slow_after: timedelta) -> None:
+        self.sizes = dict(sizes)
+        self.slow_after = slow_after
+        self._flights: dict[Future[ProbeResult], Flight] = {}
+
+    def __len__(self) -> int:
+        return len(self._flights)
+
+    def room(self, lane: Lane) -> int:
+        """How many more probes ``lane`` may start now."""
+        return self.sizes[lane] - sum(flight.lane is lane for flight in self._flights.values())
+
+    def add(self, future: Future[ProbeResult], flight: Flight) -> None:
+        self._flights[future] = flight
+
+    def move_overrunning(self, now: datetime) -> None:
+        """Count quick probes that have run ``slow_after`` or longer in the slow lane, as far as it has room.
+
+        Their threads stay busy either way; what changes is that the quick
+        lane may start other probes in their place.
+        """
+        overrunning = sorted((flight for flight in self._flights.values()
+                              if flight.lane is Lane.QUICK and now - flight.started >= self.slow_after),
+                             key=lambda flight: flight.started)
+        for flight in overrunning[:max(0, self.room(Lane.SLOW))]:
+            flight.lane = Lane.SLOW
+
+    def next_move(self) -> datetime | None:
+        """When the oldest quick probe will have run ``slow_after`` (None: no quick probe, or no room to move to)."""
+        if self.room(Lane.SLOW) <= 0:
+            return None
+        return min((flight.started + self.slow_after for flight in self._flights.values()
+                    if flight.lane is Lane.QUICK), default=None)
+
+    def in_full_lanes(self) -> list[Future[ProbeResult]]:
+        """The probes of lanes that have no room left: one of them ending makes room."""
+        full = {lane for lane in Lane if self.room(lane) <= 0}
+        return [future for future, flight in self._flights.items() if flight.lane in full]
+
+    def finished(self, timeout: float | None) -> Iterator[tuple[Flight, Future[ProbeResult]]]:
+        """Take out the probes that have ended, after waiting up to ``timeout`` (None: for all of them)."""
+        if not self._flights:
+            return
+        done, _ = wait(self._flights, timeout, ALL_COMPLETED)
+        for future in done:
+            yield self._flights.pop(future), future

@@ -1,0 +1,59 @@
+"""Every GET route visitors and machines use, with a URL for each, for tests that must visit them all.
+
+``make_routed_site`` adds what the URLs point at; ``route_urls`` fails when a
+route has been added without a URL here, so no test that visits every route
+silently misses a new one.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ninerstatus.models import Post
+from ninerstatus.probing import Status
+
+from .api.conftest import add_check
+from .factories import make_post, make_server
+
+#: A URL for each GET route of the visitors' and the machines' blueprints.
+URLS = {
+    "public.home": "/",
+    "public.post": "/posts/mail-delays",
+    "public.tags": "/tags/",
+    "public.tag": "/tags/mail",
+    "public.server": "/servers/NC036",
+    "public.archive": "/archive/",
+    "public.archive_month": "/archive/{year}/{month}",
+    "public.search": "/search?q=delays",
+    "public.favicon": "/favicon.ico",
+    "public.site_feed": "/feed.atom",
+    "public.server_feed": "/servers/NC036/feed.rss",
+    "public.tag_feed": "/tags/mail/feed.atom",
+    "api.servers": "/api/servers",
+    "api.server": "/api/servers/NC036",
+    "api.summary": "/api/v2/summary.json",
+    "api.status": "/api/v2/status.json",
+    "api.components": "/api/v2/components.json",
+    "api.incidents": "/api/v2/incidents.json",
+    "api.unresolved_incidents": "/api/v2/incidents/unresolved.json",
+    "api.scheduled_maintenances": "/api/v2/scheduled-maintenances.json",
+    "api.active_maintenances": "/api/v2/scheduled-maintenances/active.json",
+    "api.upcoming_maintenances": "/api/v2/scheduled-maintenances/upcoming.json",
+}
+#: What each URL answers when all is well: the favicon redirects to the static file.
+EXPECTED = {"/favicon.ico": 301}
+
+
+def make_routed_site() -> Post:
+    """Server NC036 with a public check that is OK, and the post "Mail delays" tagged mail; returns the post."""
+    server = make_server("NC036")
+    add_check(server, Status.OK, "STARTTLS ok", label="Submission")
+    return make_post("Mail delays", "<p>Queues were slow.</p>", tags=("mail",), servers=(server,),
+                     age=timedelta(days=3))
+
+
+def route_urls(app, post: Post) -> list[str]:
+    """The URL of every public and API GET route of ``app``, pointing at ``make_routed_site``'s data."""
+    routes = {rule.endpoint for rule in app.url_map.iter_rules()
+              if rule.endpoint.split(".")[0] in ("public", "api") and "GET" in rule.methods}
+    assert routes == set(URLS), "tests/public_routes.py needs a URL for each new route"
+    return [url.format(year=post.published_at.year, month=post.published_at.month) for url in URLS.values()]
