@@ -22,6 +22,7 @@ from ..checks.validity import check_problem
 from ..extensions import db
 from ..models import Post, PostStatus, PostUpdate, UpdateState
 from ..notifications.models import Notification
+from ..notifications.outbox import payload_problem, receiver
 from ..plugins import get_plugins
 from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
@@ -90,6 +91,8 @@ def dashboard():
     undelivered = db.session.scalars(select(Notification)
                                      .where(Notification.sent_at.is_(None), Notification.attempts > 0)
                                      .order_by(Notification.created_at.desc()).limit(UNDELIVERED_SHOWN)).all()
+    # Stored payloads are untrusted: each is shown as far as it can be read, and why not beyond.
+    undelivered = [(message, receiver(message.payload), payload_problem(message.payload)) for message in undelivered]
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
                            findings={post.id: post_findings(post, now) for post in drafts},
                            troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
