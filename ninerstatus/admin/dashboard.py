@@ -98,7 +98,8 @@ def dashboard():
                            troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
                            heartbeat_limit=HEARTBEAT_LIMIT, runner_lateness=runner_lateness, undelivered=undelivered,
-                           max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"])
+                           max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"],
+                           update_states=[state.value for state in UpdateState])
 
 
 @bp.post("/dashboard/posts/<int:post_id>/publish")
@@ -131,8 +132,14 @@ def publish_suggested_update(post_id: int):
     """Add the update the runner suggested to the post's timeline."""
     post = _post_with_suggestion(post_id)
     now = utcnow()
-    update = PostUpdate(state=UpdateState(post.pending_update_state), created_at=now,
-                        author=current_user._get_current_object())
+    try:
+        state = UpdateState(post.pending_update_state)
+    except ValueError:  # a stored row is untrusted: a hand edit or an older release may name any state
+        flash(f"The suggested update on “{post.title}” names no state an update can have "
+              f"(“{post.pending_update_state}”), so it was not published: dismiss it, and add an update in the "
+              "editor instead.")
+        return redirect(url_for("admin.dashboard"))
+    update = PostUpdate(state=state, created_at=now, author=current_user._get_current_object())
     update.set_body(post.pending_update_html or "")
     post.updates.insert(0, update)
     post.pending_update_state = post.pending_update_html = None
