@@ -1,7 +1,13 @@
-"""Checks (admins only): add, edit, switch off, delete, and probe one now."""
+"""Checks (admins only): add, edit, switch off, delete, and probe one now.
+
+"Probe now" runs the probe in the web worker, bounded as the runner bounds it:
+a probe that hangs past its deadline is abandoned and kept in the app's
+``HungProbes`` registry, and while it still runs a click on its check starts
+no other thread (a hung plugin holds at most one per check, whatever the clicks).
+"""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -13,11 +19,26 @@ from ..extensions import db
 from ..models import Server, Visibility
 from ..plugins import get_plugins
 from ..probing import ErrorKind, Family, ProbeResult, run_probe
+from ..probing.execute import HungProbes
 from . import bp
 from .check_forms import check_form_class, tls_mode_problem
 from .errors import redisplays_form
 from .editing import server_choices
 from .servers import server_or_404
+
+
+HUNG_PROBES_KEY = "ninerstatus.hung_probes"
+
+
+@bp.record_once
+def _keep_hung_probes(state) -> None:
+    # One registry per application, shared by all its request threads (HungProbes is thread-safe).
+    state.app.extensions[HUNG_PROBES_KEY] = HungProbes()
+
+
+def hung_probes() -> HungProbes:
+    """The probes that "probe now" abandoned in this worker and that still run, by check id."""
+    return current_app.extensions[HUNG_PROBES_KEY]
 
 
 def check_or_404(check_id: int) -> Check:
@@ -108,12 +129,16 @@ def probe_check(check_id: int):
     """Probe one check now and show everything it saw."""
     check = check_or_404(check_id)
     check_type = check_type_or_404(check.type_name)
+    if hung_probes().holds(check.id):
+        flash(f"Check {check.title} of {check.server.code} was not probed: its previous probe still runs past its "
+              "deadline (the plugin hangs). Try again once that probe returns.")
+        return redirect(url_for("admin.checks"))
     problem = check_problem(check, get_plugins().check_types)
     if problem is not None:  # as the runner does: say why, probe nothing
         result = ProbeResult.unknown(problem, ErrorKind.CONFIG_ERROR)
     else:
         result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
-                           tls_policy=check.tls_policy())
+                           tls_policy=check.tls_policy(), hung=hung_probes(), key=check.id)
     check.record(result)
     db.session.commit()
     return render_template("admin/checks/result.html", check=check, result=result)

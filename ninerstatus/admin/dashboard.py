@@ -22,6 +22,7 @@ from ..checks.validity import check_problem
 from ..extensions import db
 from ..models import Post, PostStatus, PostUpdate, UpdateState
 from ..notifications.models import Notification
+from ..notifications.outbox import payload_problem, receiver
 from ..plugins import get_plugins
 from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
@@ -90,12 +91,15 @@ def dashboard():
     undelivered = db.session.scalars(select(Notification)
                                      .where(Notification.sent_at.is_(None), Notification.attempts > 0)
                                      .order_by(Notification.created_at.desc()).limit(UNDELIVERED_SHOWN)).all()
+    # Stored payloads are untrusted: each is shown as far as it can be read, and why not beyond.
+    undelivered = [(message, receiver(message.payload), payload_problem(message.payload)) for message in undelivered]
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
                            findings={post.id: post_findings(post, now) for post in drafts},
                            troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
                            heartbeat_limit=HEARTBEAT_LIMIT, runner_lateness=runner_lateness, undelivered=undelivered,
-                           max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"])
+                           max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"],
+                           update_states=[state.value for state in UpdateState])
 
 
 @bp.post("/dashboard/posts/<int:post_id>/publish")
@@ -128,8 +132,14 @@ def publish_suggested_update(post_id: int):
     """Add the update the runner suggested to the post's timeline."""
     post = _post_with_suggestion(post_id)
     now = utcnow()
-    update = PostUpdate(state=UpdateState(post.pending_update_state), created_at=now,
-                        author=current_user._get_current_object())
+    try:
+        state = UpdateState(post.pending_update_state)
+    except ValueError:  # a stored row is untrusted: a hand edit or an older release may name any state
+        flash(f"The suggested update on “{post.title}” names no state an update can have "
+              f"(“{post.pending_update_state}”), so it was not published: dismiss it, and add an update in the "
+              "editor instead.")
+        return redirect(url_for("admin.dashboard"))
+    update = PostUpdate(state=state, created_at=now, author=current_user._get_current_object())
     update.set_body(post.pending_update_html or "")
     post.updates.insert(0, update)
     post.pending_update_state = post.pending_update_html = None

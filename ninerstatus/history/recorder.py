@@ -12,9 +12,15 @@ two statements:
 
 Nothing here commits: the caller's transaction holds the result and its history
 together.
+
+A stored bucket row is untrusted like every row: when the upsert fails (a
+histogram spoiled by hand cannot be merged), it is tried again one bucket at
+a time, and only the buckets that still fail are skipped and logged, so one
+bad row never costs the history of every check recorded with it.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
@@ -27,6 +33,8 @@ from .models import HistoryResult, HistoryRollup
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
 from .tiers import TIERS
+
+log = logging.getLogger(__name__)
 
 
 def record_result(check: Check, result: ProbeResult, *, in_maintenance: bool) -> None:
@@ -42,10 +50,29 @@ def record_samples(samples: Iterable[Sample]) -> int:
     try:
         new = _insert_new(cursor, dialect, list(samples))
         if new:
-            cursor.executemany(_upsert_sql(dialect), rollup_rows(new))
+            _add_to_buckets(connection, cursor, _upsert_sql(dialect), rollup_rows(new))
     finally:
         cursor.close()
     return len(new)
+
+
+def _add_to_buckets(connection, cursor, upsert: str, rows: list[tuple]) -> None:
+    """Run ``upsert`` for all ``rows``; if that fails, for each row alone, skipping (and logging) those that fail."""
+    error = connection.dialect.dbapi.Error
+    try:
+        # Savepoints of the connection itself: they are set at once, before the cursor runs.
+        with connection.begin_nested():
+            cursor.executemany(upsert, rows)
+        return
+    except error:
+        pass
+    for row in rows:
+        try:
+            with connection.begin_nested():
+                cursor.execute(upsert, row)
+        except error as failure:
+            log.warning("history bucket of check %s (width %s s, start %s) cannot be updated as stored, so this "
+                        "result is left out of it: %s", *row[:3], failure)
 
 
 # Both statements go to the database driver directly, a Sample or a rollup row

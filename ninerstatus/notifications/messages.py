@@ -6,6 +6,7 @@ one-line summary and error kind, never its transcript or the check's settings.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,36 @@ def status_change(check: Any, previous: str | None, current: str, result: ProbeR
         "checked_at": result.checked_at.isoformat(),
         "noticed_at": utcnow().isoformat(),
     }
+
+
+#: Where each fact that ``subject`` and ``text`` read sits in a change, and the types it may have.
+FACTS: dict[tuple[str, ...], tuple[type, ...]] = {
+    ("check", "name"): (str,), ("check", "target"): (str,), ("server", "code"): (str,),
+    ("previous",): (str, type(None)), ("current",): (str,), ("summary",): (str,),
+    ("error_kind",): (str, type(None)), ("checked_at",): (str,),
+}
+
+
+def change_problem(change: Any) -> str | None:
+    """Why ``change``, read back from a stored message, cannot be told, in words for staff; None when it can.
+
+    A stored message is untrusted (an older release, a hand edit): this is
+    asked before ``subject`` or ``text`` is, so they never meet a fact that
+    is missing or of the wrong kind.
+    """
+    if not isinstance(change, Mapping):
+        return "it holds no state change"
+    for path, types in FACTS.items():
+        value: Any = change
+        for key in path:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        if not isinstance(value, types):
+            return f"its {'.'.join(path)} is {'missing' if value is None else 'not text'}"
+    try:
+        datetime.fromisoformat(change["checked_at"])
+    except ValueError:
+        return "its checked_at is not a time"
+    return None
 
 
 def subject(change: dict[str, Any]) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..columns import StoredJSON
 from ..extensions import db
 from ..timeutil import UTCDateTime, utcnow
 
@@ -19,7 +20,8 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(40))
     event_id: Mapped[int | None] = mapped_column(ForeignKey("status_events.id", ondelete="SET NULL"))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Read without trust: see outbox.payload_problem.
+    payload: Mapped[dict[str, Any]] = mapped_column(StoredJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -10,6 +10,10 @@ the error and tries again later with exponential backoff and jitter, until
 Several runners may share one PostgreSQL database: a message is claimed (its
 next attempt moved past the attempt's end) before it is sent, so two runners
 never send it at the same time, and a runner that dies mid-send only delays it.
+
+A stored message is untrusted like every row: one whose payload cannot make a
+message (see ``payload_problem``) is given up at once, with the reason, and
+the others are delivered as usual.
 """
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from ..extensions import db
 from ..probing import ProbeResult
 from ..timeutil import utcnow
 from .channels import DeliveryError, channel_named
-from .messages import status_change, worth_telling
+from .messages import change_problem, status_change, worth_telling
 from .models import Notification
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,8 @@ MIN_ATTEMPT_SECONDS = 1.0
 CLAIM_GRACE = timedelta(seconds=60)
 #: Errors are stored this long at most.
 MAX_ERROR_LENGTH = 1000
+#: The keys of every queued message beside its receiver's, whose key the channel chooses (see ``enqueue_change``).
+ENVELOPE_KEYS = ("change", "delivery")
 
 
 def enqueue(channel: str, payload: Mapping[str, Any]) -> Notification:
@@ -67,6 +73,25 @@ def enqueue_change(channel: str, key: str, targets: list[str], check: Any, previ
     change = status_change(check, previous, current, result)
     for target in targets:
         enqueue(channel, {key: target, "change": change})
+
+
+def receiver(payload: Any) -> str | None:
+    """Who a stored message is for (an address, a URL...), or None when its payload does not say."""
+    if not isinstance(payload, Mapping):
+        return None
+    found = [value for key, value in payload.items() if key not in ENVELOPE_KEYS]
+    return found[0] if len(found) == 1 and isinstance(found[0], str) and found[0] else None
+
+
+def payload_problem(payload: Any) -> str | None:
+    """Why a stored message's payload cannot be sent, in words for staff; None when it can."""
+    if not isinstance(payload, Mapping):
+        return "its payload is not a JSON object"
+    if receiver(payload) is None:
+        return "it names no one receiver"
+    if not isinstance(payload.get("delivery"), str):
+        return "it has no delivery id"
+    return change_problem(payload.get("change"))
 
 
 def retry_delay(attempts: int, base: float, maximum: float, rng: random.Random | None = None) -> timedelta:
@@ -119,10 +144,12 @@ def _claim(now: datetime, hold_until: datetime, max_attempts: int) -> Notificati
         if row is None:
             db.session.rollback()
             return None
-        # Compare-and-set: only one runner moves this message's next attempt.
+        # Compare-and-set: only one runner moves this message's next attempt past ``now``. Asked as
+        # "still due", not "still the time read": SQLite compares the stored text, and a time written
+        # by hand (no microseconds, say) would never equal the one read back, and this would spin.
         claimed = db.session.execute(
             update(Notification)
-            .where(Notification.id == row.id, Notification.next_attempt_at == row.next_attempt_at,
+            .where(Notification.id == row.id, Notification.next_attempt_at <= now,
                    Notification.sent_at.is_(None))
             .values(next_attempt_at=hold_until)
             .execution_options(synchronize_session=False)).rowcount
@@ -154,6 +181,10 @@ def deliver_due(now: datetime | None = None, budget_seconds: float = 5.0, *,
         row = _claim(clock(), clock() + timedelta(seconds=attempt_seconds) + CLAIM_GRACE, max_attempts)
         if row is None:
             break
+        problem = payload_problem(row.payload)
+        if problem is not None:
+            _give_up_unreadable(row, problem, max_attempts)
+            continue
         channel = channel_named(app, row.channel)
         try:
             if channel is None:
@@ -167,6 +198,14 @@ def deliver_due(now: datetime | None = None, budget_seconds: float = 5.0, *,
         row.attempts += 1
         db.session.commit()
     return sent
+
+
+def _give_up_unreadable(row: Notification, problem: str, max_attempts: int) -> None:
+    """Mark a message whose payload cannot be sent as failed for good: every retry would read the same row."""
+    row.last_error = f"the stored message cannot be read: {problem}"[:MAX_ERROR_LENGTH]
+    row.attempts = max(row.attempts + 1, max_attempts)
+    db.session.commit()
+    log.warning("giving up notification %s (%s): %s", row.id, row.channel, row.last_error)
 
 
 def _record_failure(row: Notification, error: Exception, now: datetime, settings: Mapping[str, Any],

@@ -22,6 +22,11 @@ WEBHOOK_SECRET = "hook-secret-1"
 #: What a check's settings and a probe's transcript hold that no notification may repeat.
 CHECK_PASSWORD = "check-pass-1"
 TRANSCRIPT_LINE = "S: 220 mail.example.net ESMTP internal-build-7"
+#: A change as the runner stores it, in JSON (tests spoil it to make payloads no message can be made from).
+CHANGE = ('{"check": {"id": 1, "name": "SMTP", "type": "smtp", "target": "mail.example.net:25"}, '
+          '"server": {"code": "NC036", "role": "mail", "visibility": "public"}, "previous": "ok", '
+          '"current": "critical", "summary": "refused", "error_kind": null, '
+          '"checked_at": "2026-03-02T12:00:00+00:00"}')
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from ninerstatus.notifications.outbox import deliver_due, enqueue
 from ninerstatus.plugins import get_plugins
 
 from ..probing.conftest import server_tls
-from .conftest import (CHECK_PASSWORD, SMTP_PASSWORD, SMTP_USER, STAFF, TRANSCRIPT_LINE, WEBHOOK_SECRET,
+from .conftest import (CHANGE, CHECK_PASSWORD, SMTP_PASSWORD, SMTP_USER, STAFF, TRANSCRIPT_LINE, WEBHOOK_SECRET,
                        report_change)
 from .receivers import StaffMailbox, WebhookReceiver
 
@@ -49,7 +49,7 @@ class TestWithTheEmailNotifierDisabled:
 
     def test_mail_queued_before_stays_queued_with_the_reason(self, app, mailbox):
         with app.app_context():
-            enqueue("email", {"to": STAFF[0], "change": {}})
+            enqueue("email", {"to": STAFF[0], "change": json.loads(CHANGE)})
             db.session.commit()
         assert deliver(app) == 0
         [row] = queued(app)
