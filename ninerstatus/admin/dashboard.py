@@ -70,7 +70,7 @@ def runner_lateness(runner: RunnerHeartbeat) -> str:
     window = f"the last {runner.lag_window_seconds:.0f} s"
     if not runner.probes:
         return f"no probes in {window}"
-    said = f"{runner.probes:,} probes in {window}"
+    said = f"{runner.probes:,} probe{'' if runner.probes == 1 else 's'} in {window}"
     if not runner.late_probes:
         return f"{said}, on time (p99 lag {seconds(runner.lag_p99_seconds)})"
     slow = (f"; {runner.late_slow_probes:,} of them of checks whose probes time out or run long"
