@@ -234,16 +234,13 @@ def test_serve_workers_end_when_its_main_process_is_killed(site_env):
     with _started([BIN / "ninerstatus", "serve", "--port", port, "--workers", 2, "--threads", 2], site_env,
                   port) as serve:
         try:
-            deadline = time.monotonic() + 30
-            while len(workers := _descendants(serve.pid)) < 2 and time.monotonic() < deadline:
-                time.sleep(0.1)
+            workers = wait_until(lambda: found if len(found := _descendants(serve.pid)) >= 2 else None,
+                                 message="serve's two workers")
             assert len(workers) == 2
             os.kill(serve.pid, signal.SIGKILL)
-            serve.wait(30)
-            deadline = time.monotonic() + 60
-            while (alive := [pid for pid in workers if _alive(pid)]) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            assert not alive, "workers still running after their serve was killed"
+            serve.wait(PATIENCE)
+            wait_until(lambda: not any(_alive(pid) for pid in workers),
+                       message="workers still running after their serve was killed")
             assert _refuses_connections(port)
         finally:
             # Its session's process group outlives serve: whatever is left of it goes too.
