@@ -14,7 +14,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .columns import enum_column
+from .columns import StoredEnum, enum_column
 from .extensions import db
 from .markup import html_to_text, make_excerpt, sanitise_html
 from .timeutil import UTCDateTime, utcnow
@@ -61,6 +61,23 @@ class UpdateState(str, enum.Enum):
     RESOLVED = "resolved"
 
 
+class IncidentImpact(str, enum.Enum):
+    """How bad an incident is for customers, as staff judge it (Statuspage's impact levels), mildest first."""
+
+    NONE = "none"
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+
+class AffectedState(str, enum.Enum):
+    """The state an open incident holds its servers in at least, whatever the probes say; mildest first."""
+
+    DEGRADED = "degraded"
+    PARTIAL_OUTAGE = "partial_outage"
+    MAJOR_OUTAGE = "major_outage"
+
+
 class Role(str, enum.Enum):
     """Staff roles: admins run the site, editors write posts."""
 
@@ -71,7 +88,8 @@ class Role(str, enum.Enum):
 # A stored value that names no member (typed into the database by hand, say) is read as
 # the member the SQL conditions already treat it like: a post no visitor sees, a server
 # that is not public, neither incident nor maintenance, an incident not yet resolved, an
-# account without admin rights. (See columns.py.)
+# account without admin rights, an incident's declared impact and server state as the mildest
+# it could have meant. (See columns.py.)
 
 
 post_tags = Table(
@@ -224,6 +242,12 @@ class Post(db.Model):
     # visitors only once staff publish it as a PostUpdate.
     pending_update_state: Mapped[str | None] = mapped_column(String(16))
     pending_update_html: Mapped[str | None] = mapped_column(Text)
+    # An incident's impact and the state it holds its servers in while it is open, both
+    # chosen by staff; None when not declared (posts from before they could be, notices).
+    impact: Mapped[IncidentImpact | None] = mapped_column(
+        StoredEnum(IncidentImpact, IncidentImpact.MINOR), nullable=True)
+    affected_state: Mapped[AffectedState | None] = mapped_column(
+        StoredEnum(AffectedState, AffectedState.DEGRADED), nullable=True)
 
     author: Mapped[User | None] = relationship(back_populates="posts")
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, back_populates="posts",

@@ -1,0 +1,221 @@
+"""The whole site's state at one moment: one level, the open incidents and maintenance windows behind it.
+
+This is the one answer to "is it down, and since when?". The banner at the
+top of every public page and the Statuspage-shaped ``status.json`` both read
+it from ``site_summary()``, so they cannot disagree.
+
+The level is the worst of:
+
+- each public server's state (``checks.status.server_state``): DEGRADED and
+  UNKNOWN make the site degraded (no data is not good news), PARTIAL OUTAGE
+  a partial outage, and OUTAGE a partial outage too unless every public
+  server is out, which is a major outage;
+- each open incident's impact as staff declared it: minor is degraded,
+  major a partial outage, critical a major outage (none changes nothing).
+
+With nothing worse, an open maintenance window makes the site "under
+maintenance". Drafts, posts scheduled for later and internal servers never
+count: everything starts from ``Post.visible_clause`` and public servers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import g, has_request_context
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .checks.status import ServerState, server_state
+from .extensions import db
+from .markup import html_to_text
+from .models import IncidentImpact, Post, PostKind, PostUpdate, Server, UpdateState, Visibility
+from .public.maintenance import UNDER_WAY, window_phase
+from .timeutil import utcnow
+
+OPERATIONAL, DEGRADED, PARTIAL_OUTAGE, MAJOR_OUTAGE = "operational", "degraded", "partial_outage", "major_outage"
+MAINTENANCE = "maintenance"
+#: Site levels, mildest first; maintenance is shown only when nothing is worse than operational.
+LEVELS = (OPERATIONAL, DEGRADED, PARTIAL_OUTAGE, MAJOR_OUTAGE)
+HEADLINES = {OPERATIONAL: "All systems operational", DEGRADED: "Degraded service",
+             PARTIAL_OUTAGE: "Partial outage", MAJOR_OUTAGE: "Major outage", MAINTENANCE: "Under maintenance"}
+#: The level and description Statuspage's clients expect for each site level.
+STATUSPAGE = {OPERATIONAL: ("none", "All Systems Operational"), DEGRADED: ("minor", "Partially Degraded Service"),
+              PARTIAL_OUTAGE: ("major", "Partial System Outage"), MAJOR_OUTAGE: ("critical", "Major System Outage"),
+              MAINTENANCE: ("none", "Service Under Maintenance")}
+#: The site level each server label makes; OUTAGE is a major outage only when every public server is out.
+SERVER_LEVELS = {"DEGRADED": DEGRADED, "UNKNOWN": DEGRADED, "PARTIAL OUTAGE": PARTIAL_OUTAGE,
+                 "OUTAGE": PARTIAL_OUTAGE}
+IMPACT_LEVELS = {IncidentImpact.NONE: OPERATIONAL, IncidentImpact.MINOR: DEGRADED,
+                 IncidentImpact.MAJOR: PARTIAL_OUTAGE, IncidentImpact.CRITICAL: MAJOR_OUTAGE}
+#: How much of the newest update the banner quotes.
+LATEST_TEXT_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class OpenPost:
+    """An open incident, or a maintenance window not over yet, as the banner lists it."""
+
+    kind: str  # "incident" or "maintenance"
+    title: str
+    slug: str
+    # An incident's newest update state (investigating, identified, monitoring); a maintenance
+    # window's phase ("scheduled" or "under way").
+    state: str
+    # none, minor, major or critical for an incident; "maintenance" for a window.
+    impact: str
+    # When the incident started, or when the window opens.
+    since: datetime
+    # When the window closes; None for incidents.
+    until: datetime | None
+    # The newest update in plain text (shortened), or the post's excerpt when it has none.
+    latest: str
+    latest_at: datetime | None
+    servers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AffectedServer:
+    """A public server that is not operational: its code, its label for visitors and since when."""
+
+    code: str
+    label: str
+    css: str
+    since: datetime | None
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """The site's level, since when, and what makes it so."""
+
+    level: str
+    since: datetime | None
+    incidents: tuple[OpenPost, ...]
+    maintenances: tuple[OpenPost, ...]
+    servers: tuple[AffectedServer, ...]
+
+    @property
+    def headline(self) -> str:
+        """The banner's one line: "All systems operational", "Partial outage"..."""
+        return HEADLINES[self.level]
+
+    @property
+    def css(self) -> str:
+        """The class name the stylesheet colours the banner by."""
+        return self.level.replace("_", "-")
+
+    @property
+    def indicator(self) -> str:
+        """Statuspage's page indicator: none, minor, major or critical."""
+        return STATUSPAGE[self.level][0]
+
+    @property
+    def description(self) -> str:
+        """Statuspage's page description, e.g. "Partial System Outage"."""
+        return STATUSPAGE[self.level][1]
+
+
+def worse(level: str, other: str) -> str:
+    """The worse of two site levels (maintenance counts as operational here)."""
+    rank = {name: index for index, name in enumerate(LEVELS)}
+    return max(level, other, key=lambda name: rank.get(name, 0))
+
+
+def newest_update(post: Post) -> PostUpdate | None:
+    """The newest update on ``post`` (updates are loaded newest first)."""
+    return post.updates[0] if post.updates else None
+
+
+def incident_is_open(post: Post) -> bool:
+    """True for an incident whose newest update is not "resolved"; one without updates was written after the fact."""
+    latest = newest_update(post)
+    return latest is not None and latest.state is not UpdateState.RESOLVED
+
+
+def incident_started_at(post: Post) -> datetime:
+    """When an incident started: its publication or its first update, whichever came first."""
+    return min([post.published_at, *(u.created_at for u in post.updates)])
+
+
+def _latest_text(post: Post) -> tuple[str, datetime | None]:
+    latest = newest_update(post)
+    text = html_to_text(latest.body_html) if latest else post.excerpt
+    text = " ".join(text.split())
+    if len(text) > LATEST_TEXT_LENGTH:
+        text = text[:LATEST_TEXT_LENGTH - 1].rsplit(" ", 1)[0] + "…"
+    return text, latest.created_at if latest else post.published_at
+
+
+def _open_incident(post: Post) -> OpenPost:
+    text, at = _latest_text(post)
+    return OpenPost(kind="incident", title=post.title, slug=post.slug, state=newest_update(post).state.value,
+                    impact=(post.impact or IncidentImpact.MINOR).value, since=incident_started_at(post),
+                    until=None, latest=text, latest_at=at, servers=tuple(s.code for s in post.servers))
+
+
+def _open_window(post: Post, now: datetime) -> OpenPost:
+    text, at = _latest_text(post)
+    return OpenPost(kind="maintenance", title=post.title, slug=post.slug, state=window_phase(post, now),
+                    impact="maintenance", since=post.starts_at, until=post.ends_at, latest=text, latest_at=at,
+                    servers=tuple(s.code for s in post.servers))
+
+
+def open_incidents(now: datetime) -> list[Post]:
+    """Published incidents not resolved at ``now``, newest first."""
+    posts = db.session.scalars(
+        select(Post).where(Post.visible_clause(now), Post.kind == PostKind.INCIDENT)
+        .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc()))
+    # Few incidents are open at once, but the newest update is checked here rather than in SQL
+    # so the rule stays in one place (incident_is_open).
+    return [post for post in posts if incident_is_open(post)]
+
+
+def open_windows(now: datetime) -> list[Post]:
+    """Published maintenance windows not over at ``now`` and not declared finished, soonest first."""
+    posts = db.session.scalars(
+        select(Post).where(Post.announced_window_clause(now))
+        .options(selectinload(Post.servers)).order_by(Post.starts_at, Post.id))
+    return [post for post in posts
+            if not (newest_update(post) and newest_update(post).state is UpdateState.RESOLVED)]
+
+
+def public_server_states(now: datetime) -> list[tuple[Server, ServerState]]:
+    """Public servers in sidebar order, with their state at ``now``."""
+    rows = db.session.scalars(select(Server).where(Server.visibility == Visibility.PUBLIC)
+                              .options(selectinload(Server.checks))
+                              .order_by(Server.display_order, Server.code))
+    return [(server, server_state(server, now)) for server in rows]
+
+
+def summarise(now: datetime) -> SiteSummary:
+    """Work out the site's summary at ``now`` from the database."""
+    servers = public_server_states(now)
+    incidents = [_open_incident(post) for post in open_incidents(now)]
+    windows = [_open_window(post, now) for post in open_windows(now)]
+    level, causes = OPERATIONAL, []
+    affected = []
+    for server, state in servers:
+        if state.label in SERVER_LEVELS:
+            affected.append(AffectedServer(server.code, state.label, state.css, server.state_since))
+            level = worse(level, SERVER_LEVELS[state.label])
+            causes.append(server.state_since)
+    if servers and all(state.label == "OUTAGE" for _, state in servers):
+        level = MAJOR_OUTAGE
+    for incident in incidents:
+        level = worse(level, IMPACT_LEVELS[IncidentImpact(incident.impact)])
+        causes.append(incident.since)
+    if level == OPERATIONAL:
+        under_way = [w for w in windows if w.state == UNDER_WAY]
+        if under_way:
+            level, causes = MAINTENANCE, [w.since for w in under_way]
+    since = min((c for c in causes if c), default=None) if level != OPERATIONAL else None
+    return SiteSummary(level, since, tuple(incidents), tuple(windows), tuple(affected))
+
+
+def site_summary(now: datetime | None = None) -> SiteSummary:
+    """The site's summary, worked out once per request however many parts of the page ask."""
+    if not has_request_context():
+        return summarise(now or utcnow())
+    if "site_summary" not in g:
+        g.site_summary = summarise(now or utcnow())
+    return g.site_summary
