@@ -6,6 +6,7 @@ from collections.abc import Callable
 from ninerstatus.probing import ErrorKind, Status, Target, run_probe
 from ninerstatus.probing.transcript import printable
 
+from ..guide_examples import frame, read_frame
 from .probes import frame_probe
 from .servers import Peer
 
@@ -14,25 +15,10 @@ TIMEOUT = 0.5
 PATIENT_GRACE = 30.0
 
 
-def frame(body: bytes) -> bytes:
-    return len(body).to_bytes(4, "big") + body
-
-
-def read_request(peer: Peer) -> bytes:
-    """The client's frame, read byte by byte."""
-    received = b""
-    while len(received) < 4 or len(received) < 4 + int.from_bytes(received[:4], "big"):
-        byte = peer.conn.recv(1)
-        if not byte:
-            raise ConnectionError("client went away")
-        received += byte
-    return received
-
-
 def answering(data: bytes, *, then: str = "idle") -> Callable[[Peer], None]:
     """A script that reads the client's frame, sends ``data``, then idles or (``then="close"``) hangs up."""
     def script(peer: Peer) -> None:
-        read_request(peer)
+        read_frame(peer)
         peer.send(data)
         if then == "idle":
             peer.idle()
@@ -43,14 +29,14 @@ def test_a_length_prefixed_reply_is_read_whole_and_recorded_with_binary_made_pri
     requests = []
 
     def answer(peer: Peer) -> None:
-        requests.append(read_request(peer))
+        requests.append(read_frame(peer))
         peer.send(frame(b"PONG \x00\xff\\ done"))
         peer.idle()
 
     server = serve(answer)
     result = run_probe(frame_probe, Target("127.0.0.1", server.port), {}, timeout=2)
     assert (result.status, result.summary) == (Status.OK, "13 bytes back"), result.summary
-    assert requests == [b"\x00\x00\x00\x04PING"]
+    assert requests == [b"PING"]
     assert result.transcript == ("C: [8 bytes] \\x00\\x00\\x00\\x04PING",
                                  "S: [4 bytes] \\x00\\x00\\x00\\r",
                                  "S: [13 bytes] PONG \\x00\\xff\\\\ done")
@@ -78,7 +64,7 @@ def test_a_server_that_sends_too_little_and_stalls_runs_into_the_deadline(serve)
 
 def test_a_server_that_drips_its_body_cannot_stretch_the_deadline(serve):
     def drip(peer: Peer) -> None:
-        read_request(peer)
+        read_frame(peer)
         peer.send(b"\x00\x00\x10\x00")
         while not peer.stop.wait(0.05):  # each byte well within any per-read socket timeout
             peer.send(b"x")
