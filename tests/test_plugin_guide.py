@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 
 from ninerstatus import CheckType, ErrorKind, ProbeResult, Status, create_app, get_plugins, hookspecs
-from ninerstatus.probing import Conversation, Deadline, ProbeContext, ProbeSession, Reply
+from ninerstatus.probing import Conversation, Deadline, ProbeContext, ProbeSession, Reply, Target, run_probe
 from ninerstatus.probing.deadline import DeadlineSocket
+from ninerstatus.probing.result import MAX_PHASES, PHASE_NAME
 from ninerstatus.probing.transcript import Transcript
 
 from .guide_examples import install_frames_example, toy_frames_server  # noqa: F401 - a fixture
@@ -224,10 +225,12 @@ def documented_form(cls: type, name: str, member: object) -> str:
     """How the guide writes ``member``: ``Class.method(params) -> Return`` or ``Class.property -> Type``."""
     if isinstance(member, property):
         return f"{cls.__name__}.{name} -> {_shown_annotation(inspect.signature(member.fget).return_annotation)}"
-    signature = inspect.signature(member)
+    function = member.__func__ if isinstance(member, (classmethod, staticmethod)) else member
+    signature = inspect.signature(function)
+    bound = not isinstance(member, staticmethod)  # self or cls comes first, and is not written
     parameters = [parameter.replace(annotation=_shown_annotation(parameter.annotation),
                                     default=_shown_default(parameter.default))
-                  for parameter in list(signature.parameters.values())[1:]]  # without self
+                  for parameter in list(signature.parameters.values())[bound:]]
     shown = signature.replace(parameters=parameters,
                               return_annotation=_shown_annotation(signature.return_annotation))
     return f"{cls.__name__}.{name}{shown}"
@@ -241,7 +244,7 @@ def public_methods(cls: type) -> dict[str, str]:
         for name, member in vars(klass).items():
             if name.startswith("_") or name in fields:
                 continue
-            if inspect.isfunction(member) or isinstance(member, property):
+            if inspect.isfunction(member) or isinstance(member, (property, classmethod, staticmethod)):
                 members[name] = documented_form(cls, name, member)
     return members
 
@@ -294,13 +297,17 @@ def test_api_reference_check_reports_an_entry_the_code_does_not_have():
     assert api_reference_problems(guide) == ["the guide documents Conversation.read_all, which the code does not have"]
 
 
-def test_api_reference_check_sees_a_method_added_to_the_code(monkeypatch):
-    def read_frame(self, *, limit: int = 1024) -> bytes:
-        """A method a later release might add."""
+def read_frame(self, *, limit: int = 1024) -> bytes:
+    """A method a later release might add."""
 
-    monkeypatch.setattr(Conversation, "read_frame", read_frame, raising=False)
+
+@pytest.mark.parametrize("added", [read_frame, classmethod(read_frame), staticmethod(read_frame)],
+                         ids=["method", "classmethod", "staticmethod"])
+def test_api_reference_check_sees_a_method_added_to_the_code(monkeypatch, added):
+    monkeypatch.setattr(Conversation, "read_frame", added, raising=False)
+    form = "(self, *, limit: int = 1024)" if isinstance(added, staticmethod) else "(*, limit: int = 1024)"
     assert api_reference_problems(GUIDE.read_text()) == [
-        "Conversation.read_frame is missing; document it as `Conversation.read_frame(*, limit: int = 1024) -> bytes`"]
+        f"Conversation.read_frame is missing; document it as `Conversation.read_frame{form} -> bytes`"]
 
 
 def check_with_the_frames_example(instance, port: int, *options: str) -> subprocess.CompletedProcess:
@@ -330,3 +337,16 @@ def test_guide_frames_example_records_the_transcript_the_guide_shows(tmp_path, t
     transcript = checked.stdout.split("  transcript:\n")[1].splitlines()
     shown = re.search(r"readably,.*?```\n(.*?)```", GUIDE.read_text(), flags=re.S)[1]
     assert [line.strip() for line in transcript] == [line.strip() for line in shown.strip().splitlines()]
+
+
+def test_guide_states_the_phase_rules_the_session_enforces():
+    text = " ".join(GUIDE.read_text().split())
+    assert f"(`{PHASE_NAME.pattern}`)" in text
+    assert f"more than {MAX_PHASES - 1} distinct phases in one probe" in text
+
+    def times_total(target, settings, ctx):
+        with ctx.session(target) as s, s.phase("total"):
+            return s.ok("never")
+
+    result = run_probe(times_total, Target("127.0.0.1", 7), {}, timeout=1)
+    assert f"`{result.summary}`" in text
