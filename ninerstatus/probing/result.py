@@ -109,6 +109,7 @@ TOTAL = "total"
 #: must not bloat the stored result.
 MAX_PHASES = 24
 
+
 def phase_name_problem(name: object) -> str | None:
     """Why ``name`` cannot name a phase, or None when it can."""
     if not isinstance(name, str) or not PHASE_NAME.fullmatch(name):

@@ -35,6 +35,7 @@ from .targets import Target, TlsMode, validate_port
 from .tls import DEFAULT_POLICY, TlsPolicy, assess_certificate
 from .transcript import Transcript
 
+
 @dataclass(frozen=True)
 class ProbeContext:
     """What the runner hands a probe besides its target and settings.
