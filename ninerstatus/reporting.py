@@ -1,7 +1,6 @@
 """Probe results as text: a Nagios plugin line with perfdata, and a readable report."""
 from __future__ import annotations
 
-import dataclasses
 import re
 
 from .probing import ProbeResult, Status, TlsPolicy
@@ -16,10 +15,9 @@ def _number(value: float) -> str:
 def perfdata(result: ProbeResult, policy: TlsPolicy) -> str:
     """Perfdata in the Nagios plugin format: ``'label'=value[UOM];warn;crit;min;max``."""
     items = []
-    for name, seconds in dataclasses.asdict(result.timings).items():
-        if seconds is not None:
-            label = "time" if name == "total" else f"time_{name}"
-            items.append(f"'{label}'={_number(seconds)}s;;;0;")
+    for name, seconds in result.timings.items():
+        label = "time" if name == "total" else f"time_{name}"
+        items.append(f"'{label}'={_number(seconds)}s;;;0;")
     for name, value in sorted(result.metrics.items()):
         label = _UNSAFE_LABEL.sub("_", name)
         if name == "cert_days_left":
@@ -48,8 +46,7 @@ def readable_report(title: str, result: ProbeResult) -> str:
     lines = [f"{title}: {result.status.name} ({result.status.label})", f"  {result.summary}"]
     if result.error_kind is not None:
         lines.append(f"  error: {result.error_kind.value}")
-    phases = [f"{name} {_ms(value)}" for name, value in dataclasses.asdict(result.timings).items()
-              if value is not None]
+    phases = [f"{name} {_ms(value)}" for name, value in result.timings.items()]
     if phases:
         lines.append("  timings: " + ", ".join(phases))
     if result.tls is not None:

@@ -1,7 +1,8 @@
-"""One line-conversation helper for the text protocols: SMTP, IMAP, POP3, FTP.
+"""One conversation helper for the text protocols (SMTP, IMAP, POP3, FTP) and framed binary ones.
 
 A ``Conversation`` sits on a ``DeadlineSocket``: it sends commands, reads
-lines and whole replies (bounded in line length, line count and size), keeps
+lines and whole replies (bounded in line length, line count and size), sends
+and reads exact byte counts (a length prefix, then that many bytes), keeps
 the transcript, and upgrades to TLS. Protocol plugins use it instead of
 ``smtplib`` and friends because those cannot bound a reply, time the phases,
 or report what the server said when things go wrong.
@@ -21,7 +22,7 @@ from .deadline import DeadlineSocket
 from .failure import ProbeFailure
 from .result import ErrorKind, Status, TlsInfo
 from .tls import TlsPolicy, handshake
-from .transcript import Transcript
+from .transcript import Transcript, printable
 
 MAX_LINE = 4096
 MAX_REPLY_LINES = 100
@@ -53,13 +54,13 @@ class Reply:
 
 
 class Conversation:
-    """Line-by-line talk with one server over a deadline-bound socket.
+    """Talk with one server, in lines or exact byte counts, over a deadline-bound socket.
 
     :param stream: the connected socket.
     :param transcript: where lines are recorded (shared with the session).
     :param max_line: longest line accepted from the server, in bytes.
     :param max_reply_lines: most lines in one multi-line reply.
-    :param max_reply_bytes: most bytes in one multi-line reply.
+    :param max_reply_bytes: most bytes in one multi-line reply or one ``read_exact``.
     """
 
     def __init__(self, stream: DeadlineSocket, transcript: Transcript | None = None, *,
@@ -73,7 +74,7 @@ class Conversation:
 
     @property
     def stream(self) -> DeadlineSocket:
-        """The current socket; a new one after ``starttls``."""
+        """The current socket; a new one after ``starttls``. Reads and writes through it are not recorded."""
         return self._stream
 
     def send(self, line: str, *, shown: str | None = None) -> None:
@@ -88,6 +89,31 @@ class Conversation:
                                Status.UNKNOWN)
         self.transcript.client(line if shown is None else shown)
         self._stream.sendall(line.encode("utf-8") + b"\r\n")
+
+    def send_bytes(self, data: bytes, *, shown: str | None = None) -> None:
+        """Send ``data`` as it is (no line end added); the transcript records ``shown`` instead when given.
+
+        For binary protocols: a frame, a length prefix. The transcript shows
+        the bytes as ``[n bytes] ...`` with anything unprintable escaped.
+        """
+        self.transcript.client(printable(data) if shown is None else shown)
+        self._stream.sendall(data)
+
+    def read_exact(self, count: int) -> bytes:
+        """Read exactly ``count`` bytes, e.g. the body after a length prefix, and record them.
+
+        ``count`` must lie between 0 and ``max_reply_bytes``: a length that came
+        from the server is checked here before anything is read, so a peer
+        announcing four gigabytes fails with PROTOCOL_ERROR instead of making
+        the probe wait for them. A server that closes early is a
+        PROTOCOL_ERROR; one that stalls runs into the deadline (READ_TIMEOUT).
+        """
+        if not 0 <= count <= self.max_reply_bytes:
+            raise ProbeFailure(ErrorKind.PROTOCOL_ERROR,
+                               f"refusing to read {count} bytes: one read takes 0 to {self.max_reply_bytes} bytes")
+        data = self._stream.read_exact(count)
+        self.transcript.server(printable(data))
+        return data
 
     def read_line(self) -> str:
         """Read one line from the server (without its line end)."""

@@ -101,7 +101,7 @@ def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any],
             reason += "; it still runs, and this check is not probed again until it returns"
         result = ProbeResult.unknown(reason)
     total = time.monotonic() - started
-    return dataclasses.replace(result, timings=dataclasses.replace(result.timings, total=total),
+    return dataclasses.replace(result, timings=result.timings.replace(total=total),
                                checked_at=checked_at)
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum, IntEnum
@@ -97,27 +98,113 @@ class ErrorKind(str, Enum):
     INTERNAL = "internal"
 
 
-@dataclass(frozen=True)
-class Timings:
-    """Seconds spent in each phase of a probe; None where the phase did not happen."""
+#: What a phase may be called: a short lower-case identifier, so it is safe as a
+#: perfdata label, a JSON key and a word on a page.
+PHASE_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
-    resolve: float | None = None
-    connect: float | None = None
-    banner: float | None = None
-    starttls: float | None = None
-    tls: float | None = None
-    first_byte: float | None = None
-    total: float | None = None
+#: The phase the runner measures around the whole probe.
+TOTAL = "total"
+
+#: Most phases one result carries: a probe that times a phase per loop turn
+#: must not bloat the stored result.
+MAX_PHASES = 24
+
+
+def phase_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot name a phase, or None when it can."""
+    if not isinstance(name, str) or not PHASE_NAME.fullmatch(name):
+        return (f"phase name {name!r} is not a short identifier: use 1 to 32 lower-case letters, "
+                "digits and underscores, starting with a letter (e.g. 'handshake')")
+    return None
+
+
+def _phase_attribute(name: str) -> property:
+    return property(lambda self: self._phases.get(name), doc=f"Seconds spent in phase {name!r}, or None.")
+
+
+class Timings(Mapping[str, float]):
+    """Seconds spent in each phase of a probe, by phase name, in the order the phases were first timed.
+
+    A mapping of phase name to seconds holding only the phases that happened;
+    ``timings.get("handshake")`` reads any phase, and the common ones are
+    attributes too (``timings.banner`` is None when there was no banner phase).
+    ``total`` is the whole probe, measured by the runner. Build one from keyword
+    arguments (``Timings(connect=0.01, total=0.2)``); None values are left out.
+    """
+
+    __slots__ = ("_phases",)
+
+    def __init__(self, **phases: float | None) -> None:
+        checked: dict[str, float] = {}
+        for name, seconds in phases.items():
+            problem = phase_name_problem(name)
+            if problem is not None:
+                raise ValueError(problem)
+            if seconds is None:
+                continue
+            seconds = float(seconds)
+            if not math.isfinite(seconds) or seconds < 0:
+                raise ValueError(f"phase {name!r} took {seconds!r} seconds, which is not a duration")
+            checked[name] = seconds
+        if len(checked) > MAX_PHASES:
+            raise ValueError(f"{len(checked)} phases timed, more than the {MAX_PHASES} a result may carry")
+        if TOTAL in checked:  # the whole probe reads best after its parts
+            checked[TOTAL] = checked.pop(TOTAL)
+        self._phases = checked
+
+    # The phases the session times and the bundled checks name, as attributes.
+    resolve = _phase_attribute("resolve")
+    connect = _phase_attribute("connect")
+    banner = _phase_attribute("banner")
+    starttls = _phase_attribute("starttls")
+    tls = _phase_attribute("tls")
+    first_byte = _phase_attribute("first_byte")
+    total = _phase_attribute(TOTAL)
+
+    def __getitem__(self, name: str) -> float:
+        return self._phases[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._phases)
+
+    def __len__(self) -> int:
+        return len(self._phases)
+
+    def __repr__(self) -> str:
+        return "Timings(" + ", ".join(f"{name}={seconds!r}" for name, seconds in self._phases.items()) + ")"
+
+    def replace(self, **phases: float | None) -> Timings:
+        """A copy with ``phases`` set (or, given None, left out)."""
+        return Timings(**{**self._phases, **phases})
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Timings:
-        """Build from ``to_dict`` output; unknown phases from newer versions are ignored."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{name: _optional_float(value) for name, value in data.items() if name in names})
+    def from_dict(cls, data: Any) -> Timings:
+        """Build from ``to_dict`` output, however it was stored.
 
-    def to_dict(self) -> dict[str, float | None]:
-        """Return the phases as a JSON-ready dict."""
-        return dataclasses.asdict(self)
+        Stored results are untrusted (older releases wrote every phase, None
+        where it did not happen; a row may be edited by hand): a phase whose
+        name or value ``Timings`` would refuse is left out, and anything but
+        an object reads as no timings, rather than making the whole result
+        unreadable.
+        """
+        if not isinstance(data, Mapping):
+            return cls()
+        kept: dict[str, float] = {}
+        for name, value in data.items():
+            if len(kept) == MAX_PHASES:
+                break
+            if phase_name_problem(name) is None and _is_duration(value):
+                kept[name] = float(value)
+        return cls(**kept)
+
+    def to_dict(self) -> dict[str, float]:
+        """Return the phases that happened as a JSON-ready dict."""
+        return dict(self._phases)
+
+
+def _is_duration(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
 
 
 @dataclass(frozen=True)
@@ -259,10 +346,6 @@ class ProbeResult:
             transcript=tuple(data.get("transcript") or ()),
             checked_at=datetime.fromisoformat(data["checked_at"]),
         )
-
-
-def _optional_float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def _aware_utc(moment: datetime, name: str) -> datetime:

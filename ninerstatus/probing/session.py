@@ -29,13 +29,11 @@ from typing import Any
 from .conversation import Conversation
 from .deadline import Deadline, DeadlineSocket, open_connection, resolve
 from .failure import failure_from_exception
-from .result import ErrorKind, ProbeResult, Status, SubCheck, Timings, TlsInfo, utc_now
+from .result import (MAX_PHASES, TOTAL, ErrorKind, ProbeResult, Status, SubCheck, Timings, TlsInfo,
+                     phase_name_problem, utc_now)
 from .targets import Target, TlsMode, validate_port
 from .tls import DEFAULT_POLICY, TlsPolicy, assess_certificate
 from .transcript import Transcript
-
-#: Phases a probe may time; "total" is measured by the runner around the whole probe.
-PHASES = tuple(f.name for f in dataclasses.fields(Timings) if f.name != "total")
 
 
 @dataclass(frozen=True)
@@ -98,9 +96,21 @@ class ProbeSession:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
-        """Time the block as phase ``name`` (see ``PHASES``); repeated phases add up."""
-        if name not in PHASES:
-            raise ValueError(f"unknown phase {name!r}; use one of {', '.join(PHASES)}")
+        """Time the block as phase ``name``; a phase timed again adds up.
+
+        ``name`` is any short identifier the probe chooses (``[a-z][a-z0-9_]{0,31}``,
+        e.g. ``"banner"`` or ``"handshake"``) except ``"total"``, which the runner
+        measures around the whole probe. Raises ``ValueError`` for a name that
+        is not one, or for more distinct phases than a result may carry.
+        """
+        problem = phase_name_problem(name)
+        if problem is None and name == TOTAL:
+            problem = ("phase 'total' is reserved for the whole probe, which the runner times; "
+                       "give this phase a name of its own")
+        if problem is None and name not in self._timings and len(self._timings) >= MAX_PHASES - 1:
+            problem = f"phase {name!r} would be one too many: a result carries at most {MAX_PHASES - 1} phases"
+        if problem is not None:
+            raise ValueError(problem)
         started = self.ctx.monotonic()
         try:
             yield

@@ -1,5 +1,7 @@
 """The record of a conversation: ``C: ...`` / ``S: ...`` lines for staff to read.
 
+Binary data (a length prefix, a frame) is recorded as one line made
+printable by ``printable``: ``S: [9 bytes] \\x00\\x00\\x00\\x05hello``.
 Secrets never reach it: a line sent with a ``shown`` stand-in is recorded as
 that stand-in, and every registered secret is masked in every line, in case a
 server echoes it back. Lines are capped at 1 KB and their number is bounded,
@@ -13,6 +15,27 @@ from .result import cap_text
 
 MAX_LINES = 200
 MASK = "***"
+
+#: Bytes of binary data rendered in one transcript line; the rest are counted, not shown.
+MAX_SHOWN_BYTES = 256
+
+# Printable ASCII stands for itself; the backslash is doubled so an escape is never ambiguous.
+_SHOWN_AS = {**{byte: f"\\x{byte:02x}" for byte in range(256)}, **{byte: chr(byte) for byte in range(0x20, 0x7F)},
+             0x5C: "\\\\", 0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"}
+
+
+def printable(data: bytes, limit: int = MAX_SHOWN_BYTES) -> str:
+    """``data`` as one readable line: its size, then the bytes with anything unprintable escaped.
+
+    ``printable(b"\\x00\\x00\\x00\\x02hi")`` is ``[6 bytes] \\x00\\x00\\x00\\x02hi``;
+    past ``limit`` bytes the rest is counted instead of shown.
+    """
+    size = f"[{len(data)} byte{'' if len(data) == 1 else 's'}]"
+    if not data:
+        return size
+    shown = "".join(_SHOWN_AS[byte] for byte in data[:limit])
+    rest = f" … ({len(data) - limit} more bytes)" if len(data) > limit else ""
+    return f"{size} {shown}{rest}"
 
 
 class Transcript:

@@ -33,3 +33,15 @@ def smtp_starttls_probe(target: Target, settings: Mapping[str, Any], ctx: ProbeC
         conv.command("QUIT")
         return s.ok(f"STARTTLS ok, certificate {tls.days_left} days",
                     details={"capabilities": list(capabilities)})
+
+
+def frame_probe(target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult:
+    """A length-prefixed exchange: send a 4-byte big-endian length and "PING", read a frame back the same way."""
+    with ctx.session(target) as s:
+        conv = s.connect()
+        with s.phase("exchange"):
+            conv.send_bytes(len(b"PING").to_bytes(4, "big") + b"PING")
+            size = int.from_bytes(conv.read_exact(4), "big")
+            body = conv.read_exact(size)
+        s.details["body"] = body.decode("utf-8", errors="replace")
+        return s.ok(f"{size} bytes back")

@@ -159,3 +159,34 @@ def test_read_tagged_is_bounded_too(wire):
     server.sendall(b"* 1 EXISTS\r\n" * 20)
     with pytest.raises(ProbeFailure, match="longer than 10 lines"):
         conv.read_tagged("a1")
+
+
+def test_read_exact_takes_bytes_already_buffered_after_a_line(wire):
+    conv, server = wire
+    server.sendall(b"+OK 5\r\nhello+OK\r\n")
+    assert conv.read_line() == "+OK 5"
+    assert conv.read_exact(5) == b"hello"
+    assert conv.read_line() == "+OK"
+    assert conv.transcript.lines == ("S: +OK 5", "S: [5 bytes] hello", "S: +OK")
+
+
+@pytest.mark.parametrize("count", [-1, 2001])
+def test_read_exact_refuses_counts_outside_zero_to_max_reply_bytes(wire, count):
+    conv, server = wire
+    server.sendall(b"x" * 2040)
+    with pytest.raises(ProbeFailure, match=f"refusing to read {count} bytes: one read takes 0 to 2000 bytes"):
+        conv.read_exact(count)
+    assert conv.read_exact(2000) == b"x" * 2000  # nothing was consumed by the refused read
+    assert conv.read_exact(0) == b""
+    assert conv.transcript.lines == ("S: [2000 bytes] " + "x" * 256 + " … (1744 more bytes)", "S: [0 bytes]")
+
+
+def test_send_bytes_sends_as_is_and_records_the_stand_in_for_secrets(wire):
+    conv, server = wire
+    conv.transcript.add_secret("hunter2")
+    conv.send_bytes(b"\x01hunter2", shown="[8 bytes] login ***")
+    conv.send_bytes(b"\x02hunter2")
+    assert server.recv(100) == b"\x01hunter2\x02hunter2"
+    server.sendall(b"\x00hunter2")
+    conv.read_exact(8)
+    assert conv.transcript.lines == ("C: [8 bytes] login ***", "C: [8 bytes] \\x02***", "S: [8 bytes] \\x00***")

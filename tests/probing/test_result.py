@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ninerstatus.probing import ErrorKind, ProbeResult, Status, SubCheck, Timings, TlsInfo, cap_text
+from ninerstatus.probing.result import MAX_PHASES
 
 WHEN = datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=timezone.utc)
 
@@ -43,13 +44,67 @@ def test_result_json_uses_readable_names():
     assert data["status"] == "WARNING"
     assert data["error_kind"] == "cert_expiring"
     assert data["checked_at"] == "2024-05-01T12:30:15.123456+00:00"
-    assert data["timings"]["first_byte"] is None
+    assert data["timings"] == {"resolve": 0.001, "connect": 0.0123, "banner": 0.2, "starttls": 0.01, "tls": 0.05,
+                               "total": 0.31}
 
 
-def test_from_dict_ignores_timing_phases_it_does_not_know():
-    data = full_result().to_dict()
-    data["timings"]["quantum"] = 1.0
-    assert ProbeResult.from_dict(data).timings == full_result().timings
+
+def test_phases_a_probe_named_itself_survive_a_json_round_trip_in_their_order():
+    result = ProbeResult(Status.OK, "fine", timings=Timings(connect=0.01, handshake=0.2, key_exchange=0.03, total=0.3))
+    restored = ProbeResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert list(restored.timings.items()) == [("connect", 0.01), ("handshake", 0.2), ("key_exchange", 0.03),
+                                              ("total", 0.3)]
+    assert (restored.timings.connect, restored.timings.banner) == (0.01, None)
+
+
+def test_total_is_listed_last_however_the_phases_were_given():
+    assert list(Timings(total=1.0, banner=0.5, handshake=0.1)) == ["banner", "handshake", "total"]
+
+
+# What releases before free phase names stored: every phase of the fixed set, None where it did not happen.
+OLDER_RELEASE_TIMINGS = {"resolve": 0.001, "connect": 0.0123, "banner": 0.2, "starttls": None, "tls": None,
+                         "first_byte": None, "total": 0.31}
+
+
+def test_timings_stored_by_an_older_release_still_read():
+    data = {**full_result().to_dict(), "timings": OLDER_RELEASE_TIMINGS}
+    timings = ProbeResult.from_dict(data).timings
+    assert timings == Timings(resolve=0.001, connect=0.0123, banner=0.2, total=0.31)
+    assert timings.starttls is None and "starttls" not in timings
+
+
+@pytest.mark.parametrize("bad", [
+    {"<script>alert(1)</script>": 1.0}, {"Banner": 1.0}, {"a" * 33: 1.0}, {"": 1.0}, {"hand shake": 1.0},
+    {"handshake": "slow"}, {"handshake": True}, {"handshake": -1.0}, {"handshake": [1.0]}, {"handshake": {"s": 1}},
+    {"handshake": 1e400},
+], ids=repr)
+def test_stored_timings_with_a_malformed_phase_keep_every_good_one(bad):
+    data = {**full_result().to_dict(), "timings": {"connect": 0.0123, **bad, "total": 0.31}}
+    restored = ProbeResult.from_dict(data)
+    assert restored.timings == Timings(connect=0.0123, total=0.31)
+    assert restored.summary == full_result().summary  # the rest of the result is untouched
+
+
+@pytest.mark.parametrize("stored", [["connect", 0.1], "connect=0.1", 3, None])
+def test_stored_timings_that_are_not_an_object_read_as_no_timings(stored):
+    data = {**full_result().to_dict(), "timings": stored}
+    assert ProbeResult.from_dict(data).timings == Timings()
+
+
+def test_stored_timings_are_bounded_in_number():
+    data = {**full_result().to_dict(), "timings": {f"step_{n}": 0.1 for n in range(1000)}}
+    assert len(ProbeResult.from_dict(data).timings) == MAX_PHASES
+
+
+@pytest.mark.parametrize(("phases", "message"), [
+    ({"Handshake": 1.0}, "is not a short identifier"),
+    ({"handshake": -0.5}, "which is not a duration"),
+    ({"handshake": float("nan")}, "which is not a duration"),
+    ({f"step_{n}": 0.1 for n in range(MAX_PHASES + 1)}, f"more than the {MAX_PHASES} a result may carry"),
+])
+def test_timings_refuse_what_they_could_not_store(phases, message):
+    with pytest.raises(ValueError, match=message):
+        Timings(**phases)
 
 
 @pytest.mark.parametrize(("statuses", "worst"), [

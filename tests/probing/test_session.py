@@ -9,6 +9,8 @@ import pytest
 
 from ninerstatus.probing import ErrorKind, Family, ProbeContext, ProbeFailure, ProbeResult, Status, Target, run_probe
 
+from ninerstatus.probing.result import MAX_PHASES
+
 from ..waiting import PATIENCE
 from .probes import banner_probe
 from .servers import Peer
@@ -131,10 +133,54 @@ def test_run_probe_hands_settings_and_a_running_deadline_to_the_probe():
     assert 2.5 < seen["remaining"] <= 3
 
 
-def test_session_refuses_an_unknown_phase():
-    session = ProbeContext(timeout=1).session(Target("127.0.0.1", 25))
-    with pytest.raises(ValueError, match="unknown phase 'handshake'"), session.phase("handshake"):
+def test_a_phase_the_probe_names_itself_is_timed_and_kept_in_the_order_it_ran():
+    ticks = iter(range(100))
+    session = ProbeContext(timeout=1000, monotonic=lambda: float(next(ticks))).session(Target("127.0.0.1", 25))
+    with session.phase("handshake"):
         pass
+    with session.phase("key_exchange_2"):
+        pass
+    timings = session.result(Status.OK, "fine").timings
+    assert dict(timings) == {"handshake": 1.0, "key_exchange_2": 1.0}
+    assert timings.to_dict() == {"handshake": 1.0, "key_exchange_2": 1.0}
+
+
+@pytest.mark.parametrize("name", ["Banner", "1st", "first byte", "first-byte", "", "é", "a" * 33, "handshake\n"])
+def test_session_refuses_a_phase_name_that_is_not_a_short_identifier(name):
+    session = ProbeContext(timeout=1).session(Target("127.0.0.1", 25))
+    with pytest.raises(ValueError, match=r"is not a short identifier: use 1 to 32 lower-case letters"), \
+            session.phase(name):
+        pass
+
+
+def test_session_refuses_total_and_says_the_runner_times_it():
+    session = ProbeContext(timeout=1).session(Target("127.0.0.1", 25))
+    with pytest.raises(ValueError, match="phase 'total' is reserved for the whole probe, which the runner times"), \
+            session.phase("total"):
+        pass
+
+
+def test_a_probe_timing_total_itself_gets_unknown_with_the_reason():
+    def times_total(target, settings, ctx):
+        with ctx.session(target) as s, s.phase("total"):
+            return s.ok("never")
+
+    result = run_probe(times_total, Target("127.0.0.1", 25), {}, timeout=1)
+    assert (result.status, result.error_kind) == (Status.UNKNOWN, ErrorKind.INTERNAL)
+    assert result.summary.startswith("probe error: ValueError: phase 'total' is reserved for the whole probe")
+
+
+def test_session_refuses_more_phases_than_a_result_may_carry():
+    session = ProbeContext(timeout=1).session(Target("127.0.0.1", 25))
+    for number in range(MAX_PHASES - 1):  # room is left for the runner's "total"
+        with session.phase(f"step_{number}"):
+            pass
+    with session.phase("step_0"):  # timing a phase again is no new phase
+        pass
+    with pytest.raises(ValueError, match=f"would be one too many: a result carries at most {MAX_PHASES - 1}"), \
+            session.phase("one_more"):
+        pass
+    assert len(session.result(Status.OK, "fine").timings) == MAX_PHASES - 1
 
 
 def test_session_phases_add_up_with_the_injected_clock():
