@@ -56,6 +56,17 @@ def reported_state(post: Post | None) -> UpdateState | None:
     return UpdateState.RESOLVED if post.is_visible() else None
 
 
+#: The state an incident usually moves to from each state, offered first for its next update.
+NEXT_STATES = {UpdateState.INVESTIGATING: UpdateState.IDENTIFIED, UpdateState.IDENTIFIED: UpdateState.MONITORING,
+               UpdateState.MONITORING: UpdateState.RESOLVED}
+
+
+def next_state(post: Post | None) -> UpdateState:
+    """The state offered first for a post's next update: the step after its newest one, else investigating."""
+    latest = post.updates[0].state if post is not None and post.updates else None
+    return NEXT_STATES.get(latest, UpdateState.INVESTIGATING)
+
+
 def incident_choices(post: Post | None) -> dict[str, str]:
     """The incident fields as ``post`` stands: its state, its impact and what it does to its servers.
 

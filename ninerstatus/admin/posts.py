@@ -15,8 +15,8 @@ from ..site_status import incident_is_open, open_incidents
 from ..timeutil import utcnow
 from . import bp
 from .contention import retries_lost_races
-from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, post_form, post_state,
-                      preview_post, publishing_error, record_incident_state, record_revision, reported_state)
+from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, next_state, post_form,
+                      post_state, preview_post, publishing_error, record_incident_state, record_revision, reported_state)
 from .errors import redisplays_form
 from .findings import post_findings
 from .forms import IMPACT_HELP, UpdateForm
@@ -82,7 +82,8 @@ def _editor(form, post: Post | None, message: str | None = None, status: int = 2
     now = utcnow()
     incident = post is not None and post.kind is PostKind.INCIDENT
     return render_template("admin/posts/edit.html", form=form, post=post, message=message,
-                           tag_names=existing_tag_names(), update_form=UpdateForm(formdata=None),
+                           tag_names=existing_tag_names(),
+                           update_form=UpdateForm(formdata=None, state=next_state(post).value),
                            state=post_state(post) if post is not None else "draft",
                            findings=post_findings(post, now) if incident else [],
                            reported_as=incident_status(post) if incident else None,

@@ -9,7 +9,7 @@ from ..models import PostUpdate, UpdateState
 from ..runner.incidents import standard_update_html
 from ..timeutil import utcnow
 from . import bp
-from .editing import site_host
+from .editing import next_state, site_host
 from .errors import redisplays_form
 from .forms import UpdateForm
 from .posts import post_or_404
@@ -21,6 +21,8 @@ def add_update(post_id: int):
     """Add an update to a post's timeline (``?state=resolved`` starts from that state and its standard text)."""
     post = post_or_404(post_id)
     form = UpdateForm()
+    if request.method == "GET":
+        form.state.data = next_state(post).value
     if request.method == "GET" and request.args.get("state") in {state.value for state in UpdateState}:
         # A starting point staff may reword: the standard sentence for that state.
         form.state.data = request.args["state"]

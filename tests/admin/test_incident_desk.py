@@ -243,3 +243,12 @@ def test_a_drafted_incident_proposes_its_impact_and_publishes_in_one_save(app, a
     assert post["affected"] is AffectedState.MAJOR_OUTAGE
     with app.app_context():
         assert db.session.get(Post, post_id).kind is PostKind.INCIDENT
+
+
+def test_the_next_update_offers_the_step_after_the_newest_one(app, auth):
+    auth.login()
+    write(auth, incident_state="identified")
+    post_id = read(app)["id"]
+    for path in (f"/admin/posts/{post_id}", f"/admin/posts/{post_id}/updates"):
+        page = auth.client.get(path).get_data(as_text=True)
+        assert re.search(r'<option selected value="monitoring">', page), path
