@@ -75,32 +75,39 @@ def test_the_incident_fields_show_only_for_incidents(page, live_site):
     expect(window).to_be_hidden()
 
 
-def test_without_javascript_every_part_shows_with_a_note_of_its_kind(browser, live_site):
+@pytest.fixture
+def page_without_javascript(browser):
+    """A tab of a browser profile with JavaScript off."""
     context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    try:
-        sign_in(page, live_site)
-        page.goto(live_site.url + "/admin/posts/new")
-        expect(page.locator("[data-for-kind=incident]")).to_be_visible()
-        expect(page.locator("[data-for-kind=maintenance]")).to_be_visible()
-        expect(page.locator("text=For incidents only")).to_be_visible()
-    finally:
-        context.close()
+    yield context.new_page()
+    context.close()
 
 
-def test_autosave_says_its_time_in_24_hour_utc_whatever_the_browsers_zone(browser, live_site):
-    # Los Angeles in English: a browser whose own time would read "6:02:07 AM", eight hours off.
+@pytest.fixture
+def page_in_los_angeles(browser):
+    """A tab of a browser in Los Angeles, in American English: its own clock would say "6:02:07 AM"."""
     context = browser.new_context(timezone_id="America/Los_Angeles", locale="en-US")
-    page = context.new_page()
-    try:
-        sign_in(page, live_site)
-        page.click("text=Write a new post")
-        page.fill("input[name=title]", "Half-written notice")
-        with page.expect_response(re.compile(r"/autosave$")) as answer:
-            page.locator("#post-form trix-editor").click()
-            page.keyboard.type("The first lines")
-        saved_at = datetime.fromisoformat(answer.value.json()["saved_at"]).astimezone(timezone.utc)
-        expect(page.locator(".autosave-status")).to_have_text(f"Draft saved at {saved_at:%H:%M} UTC.")
-        assert page.evaluate("new Date().getTimezoneOffset()") != 0     # the browser really is elsewhere
-    finally:
-        context.close()
+    yield context.new_page()
+    context.close()
+
+
+def test_without_javascript_every_part_shows_with_a_note_of_its_kind(page_without_javascript, live_site):
+    page = page_without_javascript
+    sign_in(page, live_site)
+    page.goto(live_site.url + "/admin/posts/new")
+    expect(page.locator("[data-for-kind=incident]")).to_be_visible()
+    expect(page.locator("[data-for-kind=maintenance]")).to_be_visible()
+    expect(page.locator("text=For incidents only")).to_be_visible()
+
+
+def test_autosave_says_its_time_in_24_hour_utc_whatever_the_browsers_zone(page_in_los_angeles, live_site):
+    page = page_in_los_angeles
+    sign_in(page, live_site)
+    page.click("text=Write a new post")
+    page.fill("input[name=title]", "Half-written notice")
+    with page.expect_response(re.compile(r"/autosave$")) as answer:
+        page.locator("#post-form trix-editor").click()
+        page.keyboard.type("The first lines")
+    saved_at = datetime.fromisoformat(answer.value.json()["saved_at"]).astimezone(timezone.utc)
+    expect(page.locator(".autosave-status")).to_have_text(f"Draft saved at {saved_at:%H:%M} UTC.")
+    assert page.evaluate("new Date().getTimezoneOffset()") != 0     # the browser really is elsewhere
