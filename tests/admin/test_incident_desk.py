@@ -231,6 +231,9 @@ def test_a_drafted_incident_proposes_its_impact_and_publishes_in_one_save(app, a
         db.session.commit()
         post_id, server_id_ = post.id, server.id
     auth.login()
+    dashboard = auth.client.get("/admin/dashboard").get_data(as_text=True)
+    assert ("Publishing declares impact <strong>major</strong> and shows NC036 as at least <strong>major outage"
+            "</strong> until it is resolved") in section(dashboard, "drafted-incidents", "suggested-updates")
     page = auth.client.get(f"/admin/posts/{post_id}").get_data(as_text=True)
     assert (checked(page, "impact"), checked(page, "affected_state")) == ("major", "major_outage")
     # Sent back as the browser shows it: one press of "Publish now".
