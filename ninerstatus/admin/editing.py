@@ -77,7 +77,12 @@ def incident_choices(post: Post | None) -> dict[str, str]:
     impact = post.impact if post is not None and post.impact else IncidentImpact.MINOR
     affected = post.affected_state if post is not None else None
     return {"incident_state": state.value, "impact": impact.value,
-            "affected_state": affected.value if affected else NO_CHANGE}
+            "affected_state": affected.value if affected else NO_CHANGE, "timeline_seen": timeline_mark(post)}
+
+
+def timeline_mark(post: Post | None) -> str:
+    """What identifies the timeline as it stands: its newest update's number, empty when it has none."""
+    return str(post.updates[0].id) if post is not None and post.updates and post.updates[0].id else ""
 
 
 def post_form(post: Post | None = None) -> PostForm:
@@ -251,12 +256,17 @@ def record_incident_state(post: Post, form: PostForm, was: UpdateState | None, n
     Saving again without changing the state or typing a note adds nothing,
     so a plain re-save never repeats an update.
     """
-    if post.kind is not PostKind.INCIDENT:
+    if post.kind is not PostKind.INCIDENT or timeline_moved_on(form, post):
         return None
     state, note = chosen_state(form), (form.state_note.data or "").strip()
     if state is was and not note:
         return None
     return add_state_update(post, state, note_html(note), now, author)
+
+
+def timeline_moved_on(form: PostForm, post: Post) -> bool:
+    """True when someone added or removed an update since this form was shown: its state choice is stale."""
+    return form.timeline_seen.data != timeline_mark(post)
 
 
 def _free_slug(title: str, post: Post | None) -> str:

@@ -7,7 +7,8 @@ and those are sanitised by ``markup.py`` when saved.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField,
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice,
+                     SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional,
@@ -121,9 +122,12 @@ class PostForm(StaffForm):
                                            for level in IncidentImpact], default=IncidentImpact.MINOR.value)
     affected_state = RadioField("Affected servers show", choices=AFFECTED_CHOICES, default=NO_CHANGE)
     state_note = TextAreaField("Timeline note", validators=[Length(max=MAX_NOTE_LENGTH)])
+    # The newest update when the form was shown, so a save from a page left open while someone
+    # else moved the timeline on does not move it back.
+    timeline_seen = HiddenField()
 
     #: Fields that only mean something for an incident.
-    INCIDENT_FIELDS = ("incident_state", "impact", "affected_state", "state_note")
+    INCIDENT_FIELDS = ("incident_state", "impact", "affected_state", "state_note", "timeline_seen")
 
     def validate(self, extra_validators=None) -> bool:
         """Each field's own rules, then the maintenance window's (an empty field skips its own validators).

@@ -15,8 +15,9 @@ from ..site_status import incident_is_open, open_incidents
 from ..timeutil import utcnow
 from . import bp
 from .contention import retries_lost_races
-from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, next_state, post_form,
-                      post_state, preview_post, publishing_error, record_incident_state, record_revision, reported_state)
+from .editing import (PUBLISH, SAVE_DRAFT, apply_action, chosen_state, existing_tag_names, fill_post, next_state,
+                      post_form, post_state, preview_post, publishing_error, record_incident_state, record_revision,
+                      reported_state, timeline_moved_on)
 from .errors import redisplays_form
 from .findings import post_findings
 from .forms import IMPACT_HELP, UpdateForm
@@ -110,8 +111,21 @@ def _save(form, post: Post | None):
     state = post_state(post, now)
     flash(f"“{post.title}” is {'saved as a draft' if state == 'draft' else state}."
           + (" Visitors can read it now." if action == PUBLISH else "")
-          + (f" Its timeline now says “{update.state.value.capitalize()}”." if update else ""))
+          + (f" Its timeline now says “{update.state.value.capitalize()}”." if update else "")
+          + _stale_state_note(form, post))
     return redirect(url_for("admin.edit_post", post_id=post.id))
+
+
+def _stale_state_note(form, post: Post) -> str:
+    """What to tell staff whose state choice was left out because the timeline changed meanwhile."""
+    if post.kind is not PostKind.INCIDENT or not timeline_moved_on(form, post):
+        return ""
+    now_says = reported_state(post)
+    if chosen_state(form) is now_says and not (form.state_note.data or "").strip():
+        return ""
+    says = f"it now says “{now_says.value.capitalize()}”" if now_says else "it has no updates now"
+    return (f" Its timeline changed while you were editing ({says}), so the "
+            "state and note you chose were not added: check them and save again if they still apply.")
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])

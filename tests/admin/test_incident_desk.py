@@ -34,7 +34,8 @@ def read(app, title="Sending mail fails") -> dict:
         post = db.session.scalar(select(Post).where(Post.title == title))
         return {"id": post.id, "slug": post.slug, "status": post.status, "impact": post.impact,
                 "affected": post.affected_state, "servers": [s.code for s in post.servers],
-                "updates": [(u.state, u.body_html) for u in post.updates]}
+                "updates": [(u.state, u.body_html) for u in post.updates],
+                "update_ids": [u.id for u in post.updates]}
 
 
 def server_id(app, code="NC036") -> int:
@@ -255,3 +256,22 @@ def test_the_next_update_offers_the_step_after_the_newest_one(app, auth):
     for path in (f"/admin/posts/{post_id}", f"/admin/posts/{post_id}/updates"):
         page = auth.client.get(path).get_data(as_text=True)
         assert re.search(r'<option selected value="monitoring">', page), path
+
+
+def test_a_form_left_open_while_the_timeline_moved_on_does_not_move_it_back(app, auth):
+    auth.login()
+    write(auth)
+    post_id = read(app)["id"]
+    page = auth.client.get(f"/admin/posts/{post_id}").get_data(as_text=True)
+    seen = re.search(r'name="timeline_seen" type="hidden" value="(\d+)"', page).group(1)
+    auth.post(f"/admin/posts/{post_id}/updates", {"state": "identified", "body": "<p>Found it.</p>"})
+    # The first page, still showing "investigating", is saved with a typo fixed.
+    response = write(auth, f"/admin/posts/{post_id}", title="Sending mail fails!", timeline_seen=seen)
+    assert [s for s, _ in read(app, "Sending mail fails!")["updates"]] == [UpdateState.IDENTIFIED,
+                                                                         UpdateState.INVESTIGATING]
+    notice = auth.client.get(response.location).get_data(as_text=True)
+    assert "Its timeline changed while you were editing (it now says “Identified”)" in notice
+    # Shown afresh, the form knows the new timeline and a change of state applies again.
+    write(auth, f"/admin/posts/{post_id}", title="Sending mail fails!", incident_state="resolved",
+          timeline_seen=str(read(app, "Sending mail fails!")["update_ids"][0]))
+    assert read(app, "Sending mail fails!")["updates"][0][0] is UpdateState.RESOLVED
