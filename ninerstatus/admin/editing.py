@@ -90,9 +90,10 @@ def post_form(post: Post | None = None) -> PostForm:
     if request.form:
         form = PostForm(data=incident_choices(post))
     else:
-        form = PostForm(obj=post, data=incident_choices(post)) if post is not None else PostForm()
+        form = PostForm(obj=post) if post is not None else PostForm()
     form.servers.choices = server_choices()
     if post is not None and not request.form:
+        # Set by hand: the post's enum attributes are not the form's string values.
         for name, value in incident_choices(post).items():
             form[name].data = value
         form.tags.data = ", ".join(t.name for t in post.tags)
