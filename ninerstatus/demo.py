@@ -1,5 +1,9 @@
 """Demo content: the reference company's ten servers, a dozen sample posts and one live check.
 
+Every demo incident is over: each ends in a "Resolved" update, and one shows
+a whole timeline (investigating, identified, resolved) with its impact and
+its servers' state, so a fresh site starts "all operational".
+
 The servers (codes, places, roles, public or internal) are facts from the
 hosting company's status page; the posts were written for this project to show
 what incident reports, maintenance notices and updates look like.
@@ -20,7 +24,8 @@ from sqlalchemy import func, select
 
 from .checks.models import Check
 from .extensions import db
-from .models import Post, PostKind, PostStatus, Server, Tag, Visibility
+from .models import (AffectedState, IncidentImpact, Post, PostKind, PostStatus, PostUpdate, Server, Tag, UpdateState,
+                     Visibility)
 from .plugins import get_plugins
 from .probing import TlsMode
 from .slugs import slugify, unique_slug
@@ -43,6 +48,11 @@ SERVERS = [
 
 # (days ago, hour, title, kind, servers, tags, body)
 POSTS = [
+    (6, 9, "NC036: Sending mail refused by some mail programs", PostKind.INCIDENT, ["NC036"],
+     ["email", "smtp", "tls certificate"],
+     "<p>This morning some customers could not send mail through <strong>NC036</strong>: their mail programs "
+     "refused the server's certificate on port 587. Incoming mail, collecting mail and webmail were not "
+     "affected, and no mail was lost.</p><p>The timeline below tells what we found and when.</p>"),
     (2, 3, "NC041: Web server unreachable after upstream fibre cut", PostKind.INCIDENT, ["NC041"],
      ["web server", "network", "down time"],
      "<p>From 02:40 UTC websites hosted on <strong>NC041</strong> could not be reached from most networks. "
@@ -100,6 +110,54 @@ POSTS = [
      "change on your side: the DNS records were updated during the move.</p>"),
 ]
 
+# How each demo incident went: (impact, servers' state, [(minutes after publication, state, text)]).
+# The reports written after the fact end in one "Resolved" update when they were published.
+TIMELINES = {
+    "NC036: Sending mail refused by some mail programs": (IncidentImpact.MINOR, AffectedState.PARTIAL_OUTAGE, [
+        (0, UpdateState.INVESTIGATING,
+         "<p>Some customers get a certificate error when sending mail through <strong>NC036</strong>. Incoming "
+         "mail and webmail work normally. We are investigating and will post an update here soon.</p>"),
+        (28, UpdateState.IDENTIFIED,
+         "<p>Yesterday's certificate renewal left the sending service on port 587 without its intermediate "
+         "certificate, and stricter mail programs refuse the connection. We are installing the full chain "
+         "now.</p>"),
+        (74, UpdateState.RESOLVED,
+         "<p>The full certificate chain is in place and every mail program we tried sends mail again. If yours "
+         "still shows a certificate warning, close it and start it again. We apologise for the trouble.</p>"),
+    ]),
+    "NC041: Web server unreachable after upstream fibre cut": (IncidentImpact.MAJOR, AffectedState.MAJOR_OUTAGE, [
+        (0, UpdateState.RESOLVED, "<p>Traffic runs through the second provider and every site on "
+                                  "<strong>NC041</strong> answers. This incident is resolved.</p>"),
+    ]),
+    "NC033: Slow DNS answers for some domains": (IncidentImpact.MINOR, AffectedState.DEGRADED, [
+        (0, UpdateState.RESOLVED, "<p>Both nameservers answer at their usual speed. This incident is "
+                                  "resolved.</p>"),
+    ]),
+    "NC036: Delayed delivery of incoming mail": (IncidentImpact.MINOR, AffectedState.DEGRADED, [
+        (0, UpdateState.RESOLVED, "<p>The queue is empty and mail is delivered as it arrives. This incident is "
+                                  "resolved.</p>"),
+    ]),
+    "NC035: Secondary nameserver behind on zone updates": (IncidentImpact.MINOR, AffectedState.DEGRADED, [
+        (0, UpdateState.RESOLVED, "<p>Both nameservers serve the same serial again. This incident is "
+                                  "resolved.</p>"),
+    ]),
+    "NC036: IMAP logins failing for some accounts": (IncidentImpact.MINOR, AffectedState.PARTIAL_OUTAGE, [
+        (0, UpdateState.RESOLVED, "<p>Every account can log in over IMAP again. This incident is resolved.</p>"),
+    ]),
+}
+
+
+def add_timeline(post: Post) -> None:
+    """Give a demo incident its impact, its servers' state and its updates, as TIMELINES tells them."""
+    if post.title not in TIMELINES:
+        return
+    post.impact, post.affected_state, steps = TIMELINES[post.title]
+    for minutes, state, body in steps:
+        update = PostUpdate(state=state, created_at=post.published_at + timedelta(minutes=minutes))
+        update.set_body(body)
+        post.updates.insert(0, update)
+    post.updated_at = post.updates[0].created_at
+
 
 def load_demo(now: datetime | None = None) -> tuple[int, int]:
     """Add the demo servers and posts (skipping what already exists); return how many of each were added."""
@@ -125,6 +183,7 @@ def load_demo(now: datetime | None = None) -> tuple[int, int]:
         post.set_body(body)
         post.servers = [servers[c] for c in server_codes]
         post.tags = [tags.setdefault(name, Tag(name=name, slug=slugify(name))) for name in tag_names]
+        add_timeline(post)
         db.session.add(post)
         db.session.flush()
         added_posts += 1

@@ -39,17 +39,17 @@ REFERENCE_SERVERS = {
 
 def test_demo_loads_the_reference_servers_and_a_dozen_posts_once(app, runner):
     result = runner.invoke(args=["demo", "--if-empty"])
-    assert "10 servers and 12 posts added" in result.output, result.output
+    assert "10 servers and 13 posts added" in result.output, result.output
     with app.app_context():
         servers = {s.code: (s.city, s.country, s.role, s.visibility.value) for s in db.session.scalars(select(Server))}
         assert servers == REFERENCE_SERVERS
-        assert db.session.scalar(select(func.count(Post.id))) == 12
+        assert db.session.scalar(select(func.count(Post.id))) == 13
         assert db.session.scalar(select(func.count(Tag.id))) >= 10
         assert all(p.is_visible() and p.body_html and p.excerpt for p in db.session.scalars(select(Post)))
     again = runner.invoke(args=["demo", "--if-empty"])
     assert "already has content" in again.output
     with app.app_context():
-        assert db.session.scalar(select(func.count(Post.id))) == 12
+        assert db.session.scalar(select(func.count(Post.id))) == 13
 
 
 def test_demo_servers_are_listed_in_the_reference_order(app, client, runner):

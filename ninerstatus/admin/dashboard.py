@@ -1,6 +1,7 @@
 """The staff dashboard: what needs a person now.
 
-Incidents the probes drafted (publish in one click, or edit first) beside
+Open incidents (published, not resolved yet) with a way to update or resolve
+each; incidents the probes drafted (publish in one click, or edit first) beside
 what the probes see now, for staff only; updates the runner suggests on
 recovery (publish or dismiss), checks that are not OK, checks that cannot
 run at all as they are stored, whether a probe runner is alive and how late
@@ -28,9 +29,10 @@ from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
 from ..runner.lateness import LATE_SECONDS
 from ..runner.models import RunnerHeartbeat
+from ..site_status import incident_started_at, open_incidents
 from ..timeutil import utcnow
 from . import bp
-from .editing import PUBLISH, apply_action, record_revision
+from .editing import PUBLISH, add_state_update, apply_action, record_revision
 from .findings import post_findings
 from .posts import post_or_404
 
@@ -81,7 +83,7 @@ def runner_lateness(runner: RunnerHeartbeat) -> str:
 
 @bp.get("/dashboard")
 def dashboard():
-    """What needs staff now: drafted incidents, suggested updates, failing checks, runners."""
+    """What needs staff now: open incidents, drafted ones, suggested updates, failing checks, runners."""
     now = utcnow()
     drafts = db.session.scalars(select(Post).where(Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT)
                                 .order_by(Post.created_at.desc(), Post.id.desc())).all()
@@ -94,6 +96,7 @@ def dashboard():
     # Stored payloads are untrusted: each is shown as far as it can be read, and why not beyond.
     undelivered = [(message, receiver(message.payload), payload_problem(message.payload)) for message in undelivered]
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
+                           open_now=open_incidents(now), started_at=incident_started_at,
                            findings={post.id: post_findings(post, now) for post in drafts},
                            troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
@@ -113,8 +116,12 @@ def publish_draft(post_id: int):
     if not post.body_text.strip():
         flash(f"“{post.title}” has no text yet: edit it before publishing.")
         return redirect(url_for("admin.edit_post", post_id=post.id))
-    apply_action(post, PUBLISH, None, now, current_user._get_current_object())
-    record_revision(post, current_user._get_current_object(), note="published from the dashboard")
+    author = current_user._get_current_object()
+    apply_action(post, PUBLISH, None, now)
+    # Without an update it would read as a report of something already over.
+    if not post.updates:
+        add_state_update(post, UpdateState.INVESTIGATING, "", now, author)
+    record_revision(post, author, note="published from the dashboard")
     db.session.commit()
     flash(f"“{post.title}” is published. Visitors can read it now.")
     return redirect(url_for("admin.dashboard"))

@@ -9,17 +9,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from flask import request
+from markupsafe import Markup, escape
 from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from wtforms import SelectChoice
 
 from ..extensions import db
 from ..markup import make_excerpt, sanitise_html
-from ..models import Post, PostKind, PostRevision, PostStatus, PostUpdate, Server, Tag, UpdateState, User
-from ..runner.incidents import PROBE_ORIGIN, investigating_html
+from ..models import (AffectedState, IncidentImpact, Post, PostKind, PostRevision, PostStatus, PostUpdate, Server,
+                      Tag, UpdateState, User)
+from ..runner.incidents import standard_update_html
 from ..slugs import slugify, unique_slug
 from ..timeutil import utcnow
-from .forms import PostForm, parse_tag_names, tag_key
+from .forms import NO_CHANGE, PostForm, parse_tag_names, tag_key
 
 # What the buttons of the post form ask for.
 SAVE_DRAFT, PUBLISH, SCHEDULE = "draft", "publish", "schedule"
@@ -42,11 +44,58 @@ def existing_tag_names() -> list[str]:
     return list(db.session.scalars(select(Tag.name).order_by(func.lower(Tag.name))))
 
 
+def reported_state(post: Post | None) -> UpdateState | None:
+    """The state visitors read an incident in now: its newest update's, "resolved" when out without any.
+
+    None for a post nobody has seen that has no updates yet: it has no state to change from.
+    """
+    if post is None:
+        return None
+    if post.updates:
+        return post.updates[0].state
+    return UpdateState.RESOLVED if post.is_visible() else None
+
+
+#: The state an incident usually moves to from each state, offered first for its next update.
+NEXT_STATES = {UpdateState.INVESTIGATING: UpdateState.IDENTIFIED, UpdateState.IDENTIFIED: UpdateState.MONITORING,
+               UpdateState.MONITORING: UpdateState.RESOLVED}
+
+
+def next_state(post: Post | None) -> UpdateState:
+    """The state offered first for a post's next update: the step after its newest one, else investigating."""
+    latest = post.updates[0].state if post is not None and post.updates else None
+    return NEXT_STATES.get(latest, UpdateState.INVESTIGATING)
+
+
+def incident_choices(post: Post | None) -> dict[str, str]:
+    """The incident fields as ``post`` stands: its state, its impact and what it does to its servers.
+
+    A request that leaves one of them out keeps what the post has, so an
+    older form or a script never changes an incident by omission.
+    """
+    state = reported_state(post) or UpdateState.INVESTIGATING
+    impact = post.impact if post is not None and post.impact else IncidentImpact.MINOR
+    affected = post.affected_state if post is not None else None
+    return {"incident_state": state.value, "impact": impact.value,
+            "affected_state": affected.value if affected else NO_CHANGE, "timeline_seen": timeline_mark(post)}
+
+
+def timeline_mark(post: Post | None) -> str:
+    """What identifies the timeline as it stands: its newest update's number, empty when it has none."""
+    return str(post.updates[0].id) if post is not None and post.updates and post.updates[0].id else ""
+
+
 def post_form(post: Post | None = None) -> PostForm:
     """The post form, filled from the request when one was sent, else from ``post``."""
-    form = PostForm(obj=post) if post is not None and not request.form else PostForm()
+    if request.form:
+        form = PostForm(data=incident_choices(post))
+    else:
+        form = PostForm(obj=post) if post is not None else PostForm()
     form.servers.choices = server_choices()
     if post is not None and not request.form:
+        # Set by hand: the post's enum attributes are not the form's string values.
+        for name, value in incident_choices(post).items():
+            form[name].data = value
         form.tags.data = ", ".join(t.name for t in post.tags)
         form.servers.data = [s.id for s in post.servers]
         form.kind.data = post.kind.value
@@ -157,6 +206,7 @@ def fill_post(post: Post | None, form: PostForm, author: User) -> Post:
     post.set_body(form.body.data or "", site_host=site_host())
     post.kind = form_kind(form)
     post.starts_at, post.ends_at = maintenance_window(form)
+    post.impact, post.affected_state = incident_effect(form)
     # Only now, complete, may it join the session: the tag queries below flush it.
     if is_new:
         db.session.add(post)
@@ -166,20 +216,68 @@ def fill_post(post: Post | None, form: PostForm, author: User) -> Post:
     return post
 
 
+def incident_effect(form: PostForm) -> tuple[IncidentImpact | None, AffectedState | None]:
+    """The impact and servers' state chosen in the form; none unless the post is an incident."""
+    if form_kind(form) is not PostKind.INCIDENT:
+        return None, None
+    impact = IncidentImpact(form.impact.data) if form.impact.data in {i.value for i in IncidentImpact} else None
+    affected = (AffectedState(form.affected_state.data)
+                if form.affected_state.data in {a.value for a in AffectedState} else None)
+    return impact, affected
+
+
+def chosen_state(form: PostForm) -> UpdateState:
+    """The incident state chosen in the form ("investigating" when the choice is missing)."""
+    values = {state.value for state in UpdateState}
+    return UpdateState(form.incident_state.data) if form.incident_state.data in values else UpdateState.INVESTIGATING
+
+
+def note_html(text: str) -> str:
+    """Plain text typed as a timeline note, as paragraphs of escaped text (for ``set_body``)."""
+    paragraphs = [part.strip() for part in text.replace("\r\n", "\n").split("\n\n") if part.strip()]
+    return "".join(f"<p>{Markup('<br>').join(escape(line) for line in part.splitlines())}</p>"
+                   for part in paragraphs)
+
+
+def add_state_update(post: Post, state: UpdateState, body_html: str, now: datetime,
+                     author: User | None) -> PostUpdate:
+    """Put an update in ``state`` at the top of the post's timeline; a standard sentence when no text is given."""
+    update = PostUpdate(state=state, created_at=now, author=author)
+    update.set_body(body_html or standard_update_html(post, state), site_host=site_host())
+    post.updates.insert(0, update)
+    post.updated_at = now
+    return update
+
+
+def record_incident_state(post: Post, form: PostForm, was: UpdateState | None, now: datetime,
+                          author: User | None) -> PostUpdate | None:
+    """Add a timeline update when the form changes the incident's state or carries a note; None otherwise.
+
+    ``was`` is what the incident read as before this save (``reported_state``).
+    Saving again without changing the state or typing a note adds nothing,
+    so a plain re-save never repeats an update.
+    """
+    if post.kind is not PostKind.INCIDENT or timeline_moved_on(form, post):
+        return None
+    state, note = chosen_state(form), (form.state_note.data or "").strip()
+    if state is was and not note:
+        return None
+    return add_state_update(post, state, note_html(note), now, author)
+
+
+def timeline_moved_on(form: PostForm, post: Post) -> bool:
+    """True when someone added or removed an update since this form was shown: its state choice is stale."""
+    return form.timeline_seen.data != timeline_mark(post)
+
+
 def _free_slug(title: str, post: Post | None) -> str:
     """A slug for ``title`` that no post other than ``post`` has."""
     others = select(func.count()).where(Post.id != post.id) if post is not None else select(func.count())
     return unique_slug(title, lambda slug: db.session.scalar(others.where(Post.slug == slug)) > 0, max_length=200)
 
 
-def apply_action(post: Post, action: str, form: PostForm | None, now: datetime, author: User | None = None) -> None:
-    """Set the post's status and publication time for the button pressed.
-
-    An incident the runner drafted starts its public timeline at "investigating"
-    (saying so in words) when it is first published, from the editor or the
-    dashboard alike: without an update it would read as a report of something
-    already over.
-    """
+def apply_action(post: Post, action: str, form: PostForm | None, now: datetime) -> None:
+    """Set the post's status and publication time for the button pressed."""
     if action == SAVE_DRAFT:
         # A post that was out keeps its date: it marks that its address is fixed now.
         if not post.is_visible(now):
@@ -192,10 +290,6 @@ def apply_action(post: Post, action: str, form: PostForm | None, now: datetime, 
         if not post.is_visible(now):
             post.published_at = now
         post.status = PostStatus.PUBLISHED
-        if post.origin == PROBE_ORIGIN and not post.updates:
-            first = PostUpdate(state=UpdateState.INVESTIGATING, created_at=now, author=author)
-            first.set_body(investigating_html(post))
-            post.updates.insert(0, first)
 
 
 def record_revision(post: Post, author: User | None, note: str = "") -> None:

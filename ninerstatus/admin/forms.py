@@ -7,14 +7,15 @@ and those are sanitised by ``markup.py`` when saved.
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, EmailField, IntegerField, PasswordField, RadioField, SelectChoice, SelectField,
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, RadioField, SelectChoice,
+                     SelectField,
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.fields import DateTimeLocalField
 from wtforms.validators import (DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional,
                                 Regexp, ValidationError)
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..models import PostKind, Role, UpdateState, Visibility
+from ..models import AffectedState, IncidentImpact, PostKind, Role, UpdateState, Visibility
 from .contention import database_was_busy
 
 MIN_PASSWORD_LENGTH = 10
@@ -82,8 +83,27 @@ def parse_tag_names(text: str) -> list[str]:
     return list(names.values())
 
 
+#: What each impact means for customers (after Statuspage's levels), shown beside the choice.
+IMPACT_HELP = {
+    IncidentImpact.NONE: "No visible effect on customers: a heads-up, or a fault caught before anyone noticed.",
+    IncidentImpact.MINOR: "Some customers notice: a service is slow, or fails for a few of them.",
+    IncidentImpact.MAJOR: "Many customers notice: a service fails for a large part of them.",
+    IncidentImpact.CRITICAL: "A service is down for everyone who uses it.",
+}
+#: "No change" is stored as None: the servers show what the probes see.
+NO_CHANGE = ""
+AFFECTED_CHOICES = [
+    SelectChoice(NO_CHANGE, "No change: they show what the probes see"),
+    SelectChoice(AffectedState.DEGRADED.value, "Degraded: working, but slowly or with errors"),
+    SelectChoice(AffectedState.PARTIAL_OUTAGE.value, "Partial outage: some of their services fail"),
+    SelectChoice(AffectedState.MAJOR_OUTAGE.value, "Major outage: they are down"),
+]
+#: The longest timeline note staff may type on the post form (an update's text, not a post).
+MAX_NOTE_LENGTH = 5000
+
+
 class PostForm(StaffForm):
-    """A post: title, body, kind, tags, affected servers and when to publish."""
+    """A post: title, body, kind, tags, affected servers and when to publish; an incident's state and impact."""
 
     title = StringField("Title", validators=[DataRequired(message="Give the post a title."), Length(max=200)])
     body = TextAreaField("Text")
@@ -95,10 +115,31 @@ class PostForm(StaffForm):
     # A maintenance post's window: its servers are under maintenance in between.
     starts_at = DateTimeLocalField("Maintenance starts (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField("Maintenance ends (UTC)", format="%Y-%m-%dT%H:%M", validators=[Optional()])
+    # An incident's state now, how bad it is and what it does to its servers (ignored for other kinds).
+    incident_state = RadioField("Incident state", choices=_choices(UpdateState),
+                                default=UpdateState.INVESTIGATING.value)
+    impact = RadioField("Impact", choices=[SelectChoice(level.value, level.value.capitalize())
+                                           for level in IncidentImpact], default=IncidentImpact.MINOR.value)
+    affected_state = RadioField("Affected servers show", choices=AFFECTED_CHOICES, default=NO_CHANGE)
+    state_note = TextAreaField("Timeline note", validators=[Length(max=MAX_NOTE_LENGTH)])
+    # The newest update when the form was shown, so a save from a page left open while someone
+    # else moved the timeline on does not move it back.
+    timeline_seen = HiddenField()
+
+    #: Fields that only mean something for an incident.
+    INCIDENT_FIELDS = ("incident_state", "impact", "affected_state", "state_note", "timeline_seen")
 
     def validate(self, extra_validators=None) -> bool:
-        """Each field's own rules, then the maintenance window's (an empty field skips its own validators)."""
+        """Each field's own rules, then the maintenance window's (an empty field skips its own validators).
+
+        The incident fields do not count for other kinds: a notice is never
+        refused over a choice it does not use.
+        """
         valid = super().validate(extra_validators)
+        if self.kind.data != PostKind.INCIDENT.value:
+            for name in self.INCIDENT_FIELDS:
+                self[name].errors = []
+            valid = not self.errors and not database_was_busy()
         problem = self.window_problem()
         if problem:
             self.ends_at.errors.append(problem)

@@ -11,17 +11,20 @@ from ..extensions import db
 from ..models import Post, PostKind, PostStatus, Server, Tag
 from ..public.pagination import paginate
 from ..public.views import like_pattern, search_words
+from ..site_status import incident_is_open, open_incidents
 from ..timeutil import utcnow
 from . import bp
 from .contention import retries_lost_races
-from .editing import (PUBLISH, SAVE_DRAFT, apply_action, existing_tag_names, fill_post, post_form, post_state,
-                      preview_post, publishing_error, record_revision)
+from .editing import (PUBLISH, SAVE_DRAFT, apply_action, chosen_state, existing_tag_names, fill_post, next_state,
+                      post_form, post_state, preview_post, publishing_error, record_incident_state, record_revision,
+                      reported_state, timeline_moved_on)
 from .errors import redisplays_form
 from .findings import post_findings
-from .forms import UpdateForm
+from .forms import IMPACT_HELP, UpdateForm
 
 POSTS_PER_PAGE = 25
-STATE_FILTERS = ("draft", "scheduled", "published")
+#: The list's status filter: each value with its label.
+STATE_FILTERS = {"draft": "Draft", "scheduled": "Scheduled", "published": "Published", "open": "Open incidents"}
 
 
 def post_or_404(post_id: int) -> Post:
@@ -41,6 +44,9 @@ def filtered_posts(args):
         statement = statement.where(Post.status == PostStatus.SCHEDULED, Post.published_at > now)
     elif state == "draft":
         statement = statement.where(Post.status == PostStatus.DRAFT)
+    elif state == "open":
+        # The one rule of what is open (site_status), not a copy of it in SQL: few incidents are open at once.
+        statement = statement.where(Post.id.in_([post.id for post in open_incidents(now)]))
     if args.get("tag"):
         statement = statement.where(Post.tags.any(Tag.slug == args["tag"]))
     if args.get("server"):
@@ -70,17 +76,19 @@ def posts():
                            tags=db.session.scalars(select(Tag).order_by(Tag.name)).all(),
                            servers=db.session.scalars(select(Server).order_by(Server.display_order,
                                                                               Server.code)).all(),
-                           post_state=post_state, filters=filters)
+                           post_state=post_state, incident_is_open=incident_is_open, filters=filters)
 
 
 def _editor(form, post: Post | None, message: str | None = None, status: int = 200):
     now = utcnow()
     incident = post is not None and post.kind is PostKind.INCIDENT
     return render_template("admin/posts/edit.html", form=form, post=post, message=message,
-                           tag_names=existing_tag_names(), update_form=UpdateForm(formdata=None),
+                           tag_names=existing_tag_names(),
+                           update_form=UpdateForm(formdata=None, state=next_state(post).value),
                            state=post_state(post) if post is not None else "draft",
                            findings=post_findings(post, now) if incident else [],
                            reported_as=incident_status(post) if incident else None,
+                           impact_help={impact.value: text for impact, text in IMPACT_HELP.items()},
                            now_utc=f"{now:%Y-%m-%d %H:%M}"), status
 
 
@@ -93,14 +101,31 @@ def _save(form, post: Post | None):
     problem = publishing_error(form, action, now)
     if problem:
         return _editor(form, post, message=problem, status=400)
-    post = fill_post(post, form, current_user._get_current_object())
-    apply_action(post, action, form, now, current_user._get_current_object())
-    record_revision(post, current_user._get_current_object())
+    author = current_user._get_current_object()
+    was = reported_state(post)
+    post = fill_post(post, form, author)
+    apply_action(post, action, form, now)
+    update = record_incident_state(post, form, was, now, author)
+    record_revision(post, author)
     db.session.commit()
     state = post_state(post, now)
     flash(f"“{post.title}” is {'saved as a draft' if state == 'draft' else state}."
-          + (" Visitors can read it now." if action == PUBLISH else ""))
+          + (" Visitors can read it now." if action == PUBLISH else "")
+          + (f" Its timeline now says “{update.state.value.capitalize()}”." if update else "")
+          + _stale_state_note(form, post))
     return redirect(url_for("admin.edit_post", post_id=post.id))
+
+
+def _stale_state_note(form, post: Post) -> str:
+    """What to tell staff whose state choice was left out because the timeline changed meanwhile."""
+    if post.kind is not PostKind.INCIDENT or not timeline_moved_on(form, post):
+        return ""
+    now_says = reported_state(post)
+    if chosen_state(form) is now_says and not (form.state_note.data or "").strip():
+        return ""
+    says = f"it now says “{now_says.value.capitalize()}”" if now_says else "it has no updates now"
+    return (f" Its timeline changed while you were editing ({says}), so the "
+            "state and note you chose were not added: check them and save again if they still apply.")
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])

@@ -1,4 +1,4 @@
-"""Earlier versions of a post: every save keeps one, and an admin may restore it."""
+"""Earlier versions of a post: every save keeps one, an admin sees what each changed and may restore it."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -6,9 +6,10 @@ from flask_login import current_user
 
 from ..accounts.roles import admin_required
 from ..extensions import db
-from ..models import PostRevision
+from ..models import Post, PostRevision
 from ..timeutil import format_timestamp
 from . import bp
+from .diffs import diff_html, diff_text
 from .editing import record_revision, site_host
 from .posts import post_or_404
 
@@ -28,12 +29,28 @@ def revisions(post_id: int):
     return render_template("admin/revisions/list.html", post=post_or_404(post_id))
 
 
+def changes(old_title: str, old_html: str, new_title: str, new_html: str) -> dict:
+    """The title's and the body's diffs from one version to another."""
+    return {"title": diff_text(old_title, new_title), "body": diff_html(old_html, new_html)}
+
+
+def version_before(post: Post, revision: PostRevision) -> PostRevision | None:
+    """The revision saved just before ``revision`` (revisions are loaded newest first)."""
+    older = post.revisions[post.revisions.index(revision) + 1:]
+    return older[0] if older else None
+
+
 @bp.get("/posts/<int:post_id>/revisions/<int:revision_id>")
 @admin_required
 def revision(post_id: int, revision_id: int):
-    """One earlier version of a post, as it was saved."""
-    return render_template("admin/revisions/show.html", post=post_or_404(post_id),
-                           revision=revision_or_404(post_id, revision_id))
+    """One earlier version of a post: what it changed, how it differs from the current text, and as it was."""
+    post = post_or_404(post_id)
+    revision = revision_or_404(post_id, revision_id)
+    before = version_before(post, revision)
+    return render_template(
+        "admin/revisions/show.html", post=post, revision=revision, before=before,
+        from_before=changes(before.title, before.body_html, revision.title, revision.body_html) if before else None,
+        to_current=changes(revision.title, revision.body_html, post.title, post.body_html))
 
 
 @bp.post("/posts/<int:post_id>/revisions/<int:revision_id>/restore")

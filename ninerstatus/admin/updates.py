@@ -1,14 +1,15 @@
 """Incident updates: timestamped entries on a post's timeline, newest first."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..extensions import db
 from ..models import PostUpdate, UpdateState
+from ..runner.incidents import standard_update_html
 from ..timeutil import utcnow
 from . import bp
-from .editing import site_host
+from .editing import next_state, site_host
 from .errors import redisplays_form
 from .forms import UpdateForm
 from .posts import post_or_404
@@ -17,9 +18,15 @@ from .posts import post_or_404
 @bp.route("/posts/<int:post_id>/updates", methods=["GET", "POST"])
 @redisplays_form
 def add_update(post_id: int):
-    """Add an update to a post's timeline."""
+    """Add an update to a post's timeline (``?state=resolved`` starts from that state and its standard text)."""
     post = post_or_404(post_id)
     form = UpdateForm()
+    if request.method == "GET":
+        form.state.data = next_state(post).value
+    if request.method == "GET" and request.args.get("state") in {state.value for state in UpdateState}:
+        # A starting point staff may reword: the standard sentence for that state.
+        form.state.data = request.args["state"]
+        form.body.data = standard_update_html(post, UpdateState(form.state.data))
     if not form.validate_on_submit():
         return render_template("admin/posts/update.html", post=post, form=form), 400 if form.errors else 200
     now = utcnow()

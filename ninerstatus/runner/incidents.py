@@ -6,6 +6,8 @@ the resolved update waits on the post (``pending_update_state`` and
 
 Everything written here is for visitors: which server, its role and place,
 which of its services fail, since when, and what that means in plain words.
+The server is named with its role and place once, in the draft's first
+sentence; every later mention, updates included, uses only its code.
 What only staff need (addresses and ports, error kinds, what the server
 said, the reminder to review) is never put in a post: staff read it where
 they review the draft (see ``ninerstatus.admin.findings``). The whole body is
@@ -13,6 +15,7 @@ sanitised by ``Post.set_body``, like anything staff write.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from markupsafe import escape
@@ -21,7 +24,7 @@ from sqlalchemy import func, select
 from ..checks.models import Check
 from ..extensions import db
 from ..markup import sanitise_html
-from ..models import Post, PostKind, PostStatus, Server
+from ..models import AffectedState, IncidentImpact, Post, PostKind, PostStatus, Server, UpdateState
 from ..plugins import get_plugins
 from ..probing import ErrorKind, Status
 from ..slugs import unique_slug
@@ -48,6 +51,15 @@ PLAIN_WORDS = {
     ErrorKind.READ_TIMEOUT: "it stops answering",
     ErrorKind.AUTH_FAILED: "it refuses to sign our test account in",
 }
+#: The impact a drafted incident proposes for each confirmed server state; staff may change it before publishing.
+DRAFT_IMPACT = {"critical": IncidentImpact.MAJOR, "warning": IncidentImpact.MINOR}
+#: What a standard timeline update says in each state, about ``{subject}`` (already escaped HTML).
+STATE_SENTENCES = {
+    UpdateState.INVESTIGATING: "We are investigating {subject}. We will post an update here as soon as we know more.",
+    UpdateState.IDENTIFIED: "We have found the cause of {subject} and are working on a fix.",
+    UpdateState.MONITORING: "A fix for {subject} is in place, and we are watching to make sure it holds.",
+    UpdateState.RESOLVED: "{Subject} is resolved: everything works normally again. Thank you for your patience.",
+}
 #: Said instead when a check failed in a way not listed above.
 STATE_WORDS = {Status.CRITICAL: "it does not work", Status.WARNING: "it works, but not as it should"}
 
@@ -72,17 +84,23 @@ def suggest_resolved(server: Server, now: datetime) -> None:
     post = server.incident_post
     post.pending_update_state = "resolved"
     post.pending_update_html = sanitise_html(
-        f"<p><strong>{escape(server.code)}</strong>{_where(server)} is operational again since "
+        f"<p><strong>{escape(server.code)}</strong> is operational again since "
         f"{escape(format_timestamp(now))}: our monitoring sees all its services working.</p>")
     post.updated_at = now
     server.incident_post = None
 
 
-def investigating_html(post: Post) -> str:
-    """The text of a published incident's first update: we know, and we are on it (for ``set_body``)."""
-    servers = " and ".join(f"<strong>{escape(s.code)}</strong>{_where(s)}" for s in post.servers)
+def standard_update_html(post: Post, state: UpdateState) -> str:
+    """A timeline update's text in ``state`` when staff wrote none (for ``set_body``).
+
+    The post's text has already named each server with its role and place,
+    so an update names them by code only.
+    """
+    codes = [f"<strong>{escape(server.code)}</strong>" for server in post.servers]
+    servers = ", ".join(codes[:-1]) + (" and " if len(codes) > 1 else "") + codes[-1] if codes else ""
     subject = f"the problem with {servers}" if servers else "this problem"
-    return f"<p>We are investigating {subject}. We will post an update here as soon as we know more.</p>"
+    sentence = STATE_SENTENCES[state].format(subject=subject, Subject=subject[0].upper() + subject[1:])
+    return f"<p>{sentence}</p>"
 
 
 def _awaiting_resolution(server: Server) -> Post | None:
@@ -97,9 +115,20 @@ def _draft(server: Server, state: str, failing: list[Check], now: datetime) -> P
     post = Post(title=title, slug=unique_slug(title, _slug_taken, max_length=220), kind=PostKind.INCIDENT,
                 status=PostStatus.DRAFT, origin=PROBE_ORIGIN, created_at=now, updated_at=now)
     post.set_body(incident_body(server, BODY_WORDS[state], failing, now))
+    post.impact, post.affected_state = DRAFT_IMPACT[state], affected_state(server, state, failing)
     post.servers = [server]
     db.session.add(post)
     return post
+
+
+def affected_state(server: Server, state: str, failing: list[Check]) -> AffectedState:
+    """The servers' state a drafted incident proposes: degraded on warnings, a major outage when every service fails."""
+    if state != "critical":
+        return AffectedState.DEGRADED
+    counted = [check for check in server.checks if check.enabled and check.is_public]
+    failed = {check.id for check in failing}
+    everything = bool(counted) and all(check.id in failed for check in counted)
+    return AffectedState.MAJOR_OUTAGE if everything else AffectedState.PARTIAL_OUTAGE
 
 
 def incident_body(server: Server, word: str, failing: list[Check], now: datetime) -> str:
@@ -112,18 +141,44 @@ def incident_body(server: Server, word: str, failing: list[Check], now: datetime
 
 
 def _where(server: Server) -> str:
-    where = ", ".join(part for part in (server.role, server.place) if part)
-    return f" ({escape(where)})" if where else ""
+    """The server's role and place after its code, in brackets unless they hold brackets themselves."""
+    where = ", ".join(" ".join(part.split()) for part in (server.role, server.city, server.country) if part.strip())
+    if not where:
+        return ""
+    return f" – {escape(where)} –" if "(" in where or ")" in where else f" ({escape(where)})"
+
+
+def service_suffix(title: str, service: str) -> str:
+    """What the draft adds after a check's title to say its kind of service (plain text, maybe empty).
+
+    Nothing when the title already says it ("Control panel (HTTP)" of an
+    HTTP(S) check); after a dash when brackets would nest or double
+    ("Webmail (Roundcube) – HTTP(S)", never "Webmail (Roundcube) (HTTP(S))").
+    """
+    service = " ".join(service.split())
+    if not service or _mentions(title, service):
+        return ""
+    if "(" in title or ")" in title or "(" in service or ")" in service:
+        return f" – {service}"
+    return f" ({service})"
+
+
+def _mentions(title: str, service: str) -> bool:
+    """True when ``title`` names ``service``, or the name it goes by before a bracket ("HTTP" of "HTTP(S)")."""
+    words = set(re.findall(r"\w+", title.casefold()))
+    stem = service.split("(")[0].strip().casefold()
+    return service.casefold() in title.casefold() or (bool(stem) and stem in words)
 
 
 def _check_item(check: Check) -> str:
     status = Status[check.state.upper()]
     check_type = get_plugins().check_types.get(check.type_name)
     service = check_type.label if check_type else check.type_name.upper()
+    title = " ".join(check.title.split()) or f"{check.type_name.upper()} {check.port}"
     since = f" since {format_timestamp(check.state_since)}" if check.state_since else ""
     result = check.result
     meaning = PLAIN_WORDS.get(result.error_kind) if result and result.error_kind else None
-    return (f"<li><strong>{escape(check.title)}</strong> ({escape(service)}): "
+    return (f"<li><strong>{escape(title)}</strong>{escape(service_suffix(title, service))}: "
             f"{escape(status.label)}{escape(since)}; {escape(meaning or STATE_WORDS[status])}.</li>")
 
 

@@ -129,14 +129,15 @@ def test_staff_see_the_probe_details_beside_the_draft_and_visitors_never_do(app,
     assert [text for text in STAFF_ONLY if text in notice] == list(STAFF_ONLY)
     editor = auth.client.get(f"/admin/posts/{post_id}").get_data(as_text=True)
     assert [text for text in STAFF_ONLY if text in editor] == list(STAFF_ONLY)
-    assert "Publishing this drafted incident starts its timeline with an “Investigating” update" in editor
+    assert "Publishing starts this timeline with an update in the state chosen under “Incident” above" in editor
 
     auth.post(f"/admin/dashboard/posts/{post_id}/publish")
     post = read_post(app, post_id)
     [(state, first, _)] = post["updates"]
     assert state is UpdateState.INVESTIGATING
-    assert first == ("<p>We are investigating the problem with <strong>NC036</strong> (Mail server, Amsterdam, "
-                     "Netherlands). We will post an update here as soon as we know more.</p>")
+    # The post's text has named the server with its role and place: the update names it by code only.
+    assert first == ("<p>We are investigating the problem with <strong>NC036</strong>. "
+                     "We will post an update here as soon as we know more.</p>")
     auth.logout()
     page = main_of(client.get(f"/posts/{post['slug']}"))
     assert "We are investigating the problem with" in page and "it refuses connections" in page

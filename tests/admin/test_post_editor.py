@@ -208,6 +208,8 @@ def test_autosave_creates_a_draft_then_keeps_saving_it(app, auth, client):
     assert saved["edit_url"] == f"/admin/posts/{post.id}"
     assert saved["autosave_url"] == f"/admin/posts/{post.id}/autosave"
     assert saved["csrf_token"]
+    # A UTC moment the page shows as "Draft saved at 14:02 UTC." (autosave.js), whatever the browser's zone.
+    assert saved["saved_at"].endswith("+00:00")
     assert post.status is PostStatus.DRAFT and post.author.email == EDITOR_EMAIL
     again = _autosave(auth, saved["autosave_url"], body="<p>So far, and more</p>", title="")
     assert again.status_code == 200

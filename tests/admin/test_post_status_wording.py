@@ -17,8 +17,10 @@ def status_and_notice(auth, response) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize("action, status, notice", [
-    ("draft", "This post is a draft.", "“Mail delayed” is saved as a draft."),
-    ("publish", "This post is published (", "“Mail delayed” is published. Visitors can read it now."),
+    # The incident's first save also starts its timeline, and says so.
+    ("draft", "This post is a draft.", "“Mail delayed” is saved as a draft. Its timeline now says “Investigating”."),
+    ("publish", "This post is published (",
+     "“Mail delayed” is published. Visitors can read it now. Its timeline now says “Investigating”."),
 ])
 def test_the_editor_says_what_the_post_is(auth, action, status, notice):
     auth.login()

@@ -72,7 +72,8 @@ def test_write_publish_and_read_a_formatted_post(page, live_site):
     assert '<a href="https://example.org/details" rel="noopener nofollow">details</a>' in body
 
     page.goto(live_site.url + "/")
-    article = page.locator("article.post").first
+    # The post's own text, below the timeline that publishing an incident starts.
+    article = page.locator("article.post > div.body").first
     assert article.locator("h3").inner_text() == "What happened"
     assert article.locator("strong").inner_text() == "delayed"
     assert article.locator("ul li").all_inner_texts() == ["queued", "delivered"]
@@ -104,7 +105,8 @@ def test_add_an_incident_update_shown_newest_first(page, live_site):
 
     slug = live_site.query(select(Post.slug))[0]
     page.goto(f"{live_site.url}/posts/{slug}")
-    assert page.locator(".timeline .state").all_inner_texts() == ["Resolved", "Identified"]
+    # Publishing the incident started its timeline at "Investigating".
+    assert page.locator(".timeline .state").all_inner_texts() == ["Resolved", "Identified", "Investigating"]
     assert page.locator(".timeline li").first.inner_text().endswith("Traffic moved; sites answer.")
     feed = page.request.get(live_site.url + "/feed.atom").text()
     assert feed.index("Resolved") < feed.index("Identified")

@@ -8,7 +8,7 @@ from markupsafe import escape
 
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
-from ninerstatus.models import Post, PostKind, PostStatus, Server, Visibility
+from ninerstatus.models import AffectedState, IncidentImpact, Post, PostKind, PostStatus, Server, Visibility
 from ninerstatus.probing import ErrorKind, ProbeResult, Status
 from ninerstatus.runner.incidents import PLAIN_WORDS, incident_body
 from ninerstatus.runner.models import StatusEvent
@@ -46,6 +46,8 @@ def test_a_server_that_stops_answering_gets_a_draft_incident_and_recovery_sugges
     assert (post.kind, post.status, post.published_at) == (PostKind.INCIDENT, PostStatus.DRAFT, None)
     assert post.title == "NC036: Mail server outage"
     assert post.servers == [server] and server.incident_post_id == post.id
+    # Its only check fails: publishing it as drafted declares a major outage of the server.
+    assert (post.impact, post.affected_state) == (IncidentImpact.MAJOR, AffectedState.MAJOR_OUTAGE)
     assert (server.state, server.state_since) == ("critical", START + timedelta(minutes=3))
     text = post.body_text
     assert "NC036" in text and "Mail server, Amsterdam, Netherlands" in text
@@ -67,7 +69,7 @@ def test_a_server_that_stops_answering_gets_a_draft_incident_and_recovery_sugges
     assert post.status is PostStatus.DRAFT and post.updates == []
     assert post.pending_update_state == "resolved"
     assert post.pending_update_html == (
-        "<p><strong>NC036</strong> (Mail server, Amsterdam, Netherlands) is operational again since "
+        "<p><strong>NC036</strong> is operational again since "
         "2 March 2026 12:04:00 +0000: our monitoring sees all its services working.</p>")
     assert server.incident_post_id is None and server.state == "ok"
     events = db.session.scalars(db.select(StatusEvent).where(StatusEvent.server_id == server.id)

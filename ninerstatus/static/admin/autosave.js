@@ -38,7 +38,21 @@
     if (window.location.pathname !== saved.edit_url) {
       window.history.replaceState(null, "", saved.edit_url);
     }
-    say("Draft saved at " + new Date(saved.saved_at).toLocaleTimeString() + ".");
+    say("Draft saved at " + utcClock(saved.saved_at) + ".");
+  }
+
+  function twoDigits(number) {
+    return (number < 10 ? "0" : "") + number;
+  }
+
+  // Every other time on the staff pages is 24-hour UTC (timeutil.format_timestamp), so this one is too,
+  // whatever the browser's own zone and clock style.
+  function utcClock(iso) {
+    var moment = new Date(iso);
+    if (isNaN(moment)) {
+      return "just now";
+    }
+    return twoDigits(moment.getUTCHours()) + ":" + twoDigits(moment.getUTCMinutes()) + " UTC";
   }
 
   function save() {
