@@ -14,7 +14,7 @@ from ninerstatus.models import Visibility
 from ninerstatus.probing import Status
 
 from ..factories import make_server
-from .conftest import add_check, at, result
+from .conftest import add_check, at, ratios, result
 
 NOW = at("2026-03-10 12:02:30")
 RETENTION = {"HISTORY_RAW_DAYS": 7, "HISTORY_5MIN_DAYS": 30, "HISTORY_HOURLY_DAYS": 396, "HISTORY_DAILY_DAYS": None}
@@ -74,7 +74,7 @@ def test_unknown_is_never_downtime(check):
                                                       ((Status.CRITICAL,) * 3, True)])
 def test_nothing_measured_is_no_data_not_a_figure(check, statuses, in_maintenance):
     write(check, *statuses, in_maintenance=in_maintenance)
-    assert check_uptime(check, NOW) == {"24h": None, "7d": None, "30d": None, "90d": None}
+    assert ratios(check_uptime(check, NOW)) == {"24h": None, "7d": None, "30d": None, "90d": None}
 
 
 def test_each_window_sees_only_its_own_days(check):
@@ -83,7 +83,7 @@ def test_each_window_sees_only_its_own_days(check):
     write(check, Status.CRITICAL, Status.CRITICAL, start=NOW - timedelta(days=20))
     write(check, Status.CRITICAL, Status.CRITICAL, Status.CRITICAL, start=NOW - timedelta(days=60))
     write(check, *[Status.CRITICAL] * 10, start=NOW - timedelta(days=100))
-    assert check_uptime(check, NOW) == {"24h": 1.0, "7d": 3 / 4, "30d": 3 / 6, "90d": 3 / 9}
+    assert ratios(check_uptime(check, NOW)) == {"24h": 1.0, "7d": 3 / 4, "30d": 3 / 6, "90d": 3 / 9}
 
 
 def test_the_far_edge_of_a_recent_window_is_exact_to_the_second(check):
@@ -120,4 +120,4 @@ def test_a_server_adds_up_its_public_checks_only(ctx):
 def test_an_internal_server_has_no_public_figures(ctx):
     server = make_server("NC099", visibility=Visibility.INTERNAL)
     write(add_check(server), Status.OK)
-    assert server_uptime(server, NOW) == {"24h": None, "7d": None, "30d": None, "90d": None}
+    assert ratios(server_uptime(server, NOW)) == {"24h": None, "7d": None, "30d": None, "90d": None}
