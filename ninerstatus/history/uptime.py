@@ -22,8 +22,9 @@ read as "the last 90 days"):
 - the data of a check starts with its first recorded result, wherever that
   is: not with its first result inside the window, and not when the check was
   created (a check that never ran has no data). It is read from the finest
-  tier that still holds it in full, so it is exact to the second for a week
-  and to the hour or day after that, like the edge of a window;
+  tier that still holds it in full: exact to the second while raw results
+  are kept, then to its 5-minute bucket, hour or day as the finer tiers
+  forget it, like the edge of a window;
 - the data of a server starts with the first result of any of its public
   checks: a check added later than the others does not shorten the server's
   windows; its own figures (in the API) start with its own first result;
@@ -123,8 +124,8 @@ def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
     return query
 
 
-#: Where a check's first result can be found: each tier's bucket width and the raw results', as buckets one
-#: second wide, with the retention key of each.
+#: Where a check's first result can be found, by bucket width: each tier, and the raw results as buckets one
+#: second wide; with the retention key of each.
 SOURCES = {**{tier.width: tier.retention_key for tier in TIERS}, 1: RAW_RETENTION_KEY}
 
 
@@ -138,18 +139,17 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
     """
     if not check_ids:
         return {}
-    raw_width = min(SOURCES)
-    parts = [select(HistoryRollup.check_id, literal_column(str(width)).label("width"),
-                    func.min(HistoryRollup.bucket_start).label("first"))
-             .where(HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == width)
-             .group_by(HistoryRollup.check_id)
-             for width in SOURCES if width != raw_width]
-    parts.append(select(HistoryResult.check_id, literal_column(str(raw_width)), func.min(HistoryResult.checked_at))
-                 .where(HistoryResult.check_id.in_(check_ids)).group_by(HistoryResult.check_id))
-    earliest: dict[int, dict[int, int]] = {}
-    for check_id, width, first in db.session.execute(union_all(*parts)):
-        earliest.setdefault(check_id, {})[width] = first
-    return {check_id: _first_result(found, now) for check_id, found in earliest.items()}
+    # One minimum per check and source, in the order of SOURCES, each a single step down the primary key.
+    earliest = [select(func.min(HistoryRollup.bucket_start)).where(
+        HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery() for tier in TIERS]
+    earliest.append(select(func.min(HistoryResult.checked_at)).where(
+        HistoryResult.check_id == Check.id).scalar_subquery())
+    found = {}
+    for check_id, *starts in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+        known = {width: start for width, start in zip(SOURCES, starts) if start is not None}
+        if known:
+            found[check_id] = _first_result(known, now)
+    return found
 
 
 def _first_result(earliest: Mapping[int, int], now: datetime) -> int:
