@@ -96,7 +96,7 @@ class Sparkline:
     def summary(self) -> str:
         """The line in words, for its title and for readers who cannot see it."""
         total = self.total
-        within = self.period if self.since else f"in the {self.period}"
+        within = self.period if self.since is not None else f"in the {self.period}"
         if total.latency_count == 0:
             return f"no response times measured {within}"
         if sum(mean is not None for mean in self.means) == 1:
@@ -129,7 +129,9 @@ def sparklines(check_ids: Sequence[int], now: datetime, hours: int = 24, *,
 
     def since(check_id: int) -> datetime | None:
         start = starts.get(check_id)
+        if start is None or start <= first:
+            return None
         # A stored time is untrusted: one in the future counts as now.
-        return datetime.fromtimestamp(min(start, epoch_seconds(now)), timezone.utc) if start and start > first else None
+        return datetime.fromtimestamp(min(start, epoch_seconds(now)), timezone.utc)
 
     return {check_id: Sparkline(tuple(tallies), first_hour, since(check_id)) for check_id, tallies in found.items()}

@@ -35,7 +35,8 @@ read as "the last 90 days"):
   not make a window incomplete and is not subtracted from ``covered_seconds``:
   the figure is a share of the results measured, which a gap neither raises
   nor lowers, and the days of the gap show as "no data" in the daily bars;
-- a first result stored in the future (a clock set wrong) counts as now.
+- a first result stored in the future (a clock set wrong) counts as now;
+  results stored for a later day count in no figure, as in no bar.
 """
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ class Stretch:
 
     width: int | None
     start: int
-    end: int | None
+    end: int
 
 
 def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[Stretch]:
@@ -85,7 +86,8 @@ def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[St
         if end > edge:
             stretches.append(Stretch(width, edge, end))
         edge = end
-    stretches.append(Stretch(DAILY.width, edge, None))
+    # Up to the end of today, as the bars: a result stored for a later day (a clock set wrong) counts nowhere.
+    stretches.append(Stretch(DAILY.width, edge, DAILY.bucket_start(epoch_seconds(now)) + DAILY.width))
     return stretches
 
 
@@ -116,12 +118,9 @@ def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
                    for name, status in (("up", Status.OK), ("degraded", Status.WARNING), ("down", Status.CRITICAL))]
         return select(*counted).where(HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
                                       HistoryResult.checked_at < stretch.end)
-    query = select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
+    return select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
         HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
-        HistoryRollup.bucket_start >= stretch.start)
-    if stretch.end is not None:
-        query = query.where(HistoryRollup.bucket_start < stretch.end)
-    return query
+        HistoryRollup.bucket_start >= stretch.start, HistoryRollup.bucket_start < stretch.end)
 
 
 #: Where a check's first result can be found, by bucket width: each tier, and the raw results as buckets one

@@ -101,13 +101,21 @@ def test_a_gap_in_the_data_does_not_make_a_window_short(check):
     assert windows["90d"].uptime == 1.0
 
 
-def test_a_first_result_stored_in_the_future_counts_as_now(check):
+def test_results_stored_for_a_later_day_count_in_no_figure_and_start_the_data_now(check):
     record(check, NOW + timedelta(days=3650))
     record_samples([Sample(check.id, 2**62, Status.OK, 1000, None, False)])
     db.session.commit()
     windows = uptimes([check.id], NOW)
-    assert {(window.since, window.covered_seconds, window.complete) for window in windows.values()} == {
-        (NOW, 0, False)}
+    assert {(window.since, window.covered_seconds, window.complete, window.uptime) for window in windows.values()} == {
+        (NOW, 0, False, None)}
+
+
+def test_a_page_whose_only_result_lies_in_the_future_still_renders(check, client, clock):
+    record_samples([Sample(check.id, 2**62, Status.OK, 1000, None, False)])
+    db.session.commit()
+    page = main_of(client.get("/servers/NC036"))
+    assert figures_of(page) == [(True, "Since 11:40 UTC", "no data yet")]
+    assert "SMTP 587: no response times measured since 11:40 UTC" in page
 
 
 # What the server page says.

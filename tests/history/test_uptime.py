@@ -29,14 +29,14 @@ def test_a_window_reads_raw_then_5_minute_then_hourly_then_daily_rows():
         Stretch(None, epoch("2026-03-09 12:02:30"), epoch("2026-03-09 12:05")),
         Stretch(300, epoch("2026-03-09 12:05"), epoch("2026-03-09 13:00")),
         Stretch(3600, epoch("2026-03-09 13:00"), epoch("2026-03-10 00:00")),
-        Stretch(DAILY.width, epoch("2026-03-10 00:00"), None),
+        Stretch(DAILY.width, epoch("2026-03-10 00:00"), epoch("2026-03-11 00:00")),
     ]
 
 
 def test_a_window_starting_on_a_whole_hour_needs_no_finer_tier():
     assert plan_window(epoch("2026-03-09 13:00"), NOW, RETENTION) == [
         Stretch(3600, epoch("2026-03-09 13:00"), epoch("2026-03-10 00:00")),
-        Stretch(DAILY.width, epoch("2026-03-10 00:00"), None),
+        Stretch(DAILY.width, epoch("2026-03-10 00:00"), epoch("2026-03-11 00:00")),
     ]
 
 
@@ -44,7 +44,7 @@ def test_where_finer_tiers_have_forgotten_the_edge_the_hour_holding_it_stands_in
     start = epoch("2025-12-10 12:02:30")
     assert plan_window(start, NOW, RETENTION) == [
         Stretch(3600, epoch("2025-12-10 12:00"), epoch("2025-12-11 00:00")),
-        Stretch(DAILY.width, epoch("2025-12-11 00:00"), None),
+        Stretch(DAILY.width, epoch("2025-12-11 00:00"), epoch("2026-03-11 00:00")),
     ]
 
 
