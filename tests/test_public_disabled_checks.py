@@ -33,5 +33,6 @@ def test_a_disabled_public_check_shows_nowhere_a_visitor_looks(app, client):
     page = main_of(client.get("/servers/NC036"))
     assert "Submission: last 24 hours" in page   # the enabled check's sparkline is there
     # The switched-off check's outages count in no figure and no day's bar.
-    assert page.count("<dd>100 %</dd>") == 4 and "bar-outage" not in page
+    # Three days of data: the last 24 hours, and the time since the first result.
+    assert page.count("<dd>100 %</dd>") == 2 and 'class="bar bar-outage"' not in page
     assert client.get("/api/servers/NC036").get_json()["uptime"]["24h"] == 1.0

@@ -1,4 +1,10 @@
-"""History as visitors see it: uptime figures, colour bands, day labels, and the template helpers.
+"""History as visitors see it: uptime figures, colour bands and their legend, day labels, and the template helpers.
+
+A figure says what it covers: "Last 7 days" when the data fills the window,
+"Since 2 Dec 04:58 UTC" when the data starts later (every longer window would
+repeat the same figure, so only the shortest of them is shown), and "no data
+yet" when nothing was ever recorded (see uptime.py for what counts as covered).
+Days without data are their own band, "nodata", never a colour of uptime.
 
 Templates get one lazy ``history`` object per render: the sidebar's bar
 strips for every public server come from one query (a server page's bars
@@ -13,16 +19,21 @@ from datetime import date, datetime
 from functools import cached_property
 from itertools import groupby
 
+from ..checks.status import short_time
 from ..models import Server
 from ..timeutil import utcnow
 from .sparkline import Sparkline, sparklines
-from .uptime import DayBar, daily_bars_by_server, empty_bars, public_check_ids, server_uptime
+from .uptime import (DayBar, WindowUptime, daily_bars_by_server, empty_bars, first_results, public_check_ids,
+                     window_uptimes)
 
 #: Days of bars on server pages and in the sidebar.
 BAR_DAYS = 90
 
 #: Colour bands of a day's uptime, best first: (lowest uptime in the band, band name).
 BANDS = ((0.999, "ok"), (0.99, "minor"), (0.95, "major"), (0.0, "outage"))
+
+#: The windows of uptime.WINDOWS in words.
+WINDOW_WORDS = {"24h": "24 hours", "7d": "7 days", "30d": "30 days", "90d": "90 days"}
 
 
 def format_uptime(ratio: float | None) -> str:
@@ -32,6 +43,50 @@ def format_uptime(ratio: float | None) -> str:
     if ratio >= 1:
         return "100 %"
     return f"{math.floor(ratio * 10000) / 100:.2f} %"
+
+
+def percent(ratio: float) -> str:
+    """A band's bound for people: "99.9 %", "95 %"."""
+    return f"{round(ratio * 100, 2):g} %"
+
+
+def legend() -> list[tuple[str, str]]:
+    """What each colour of the day bars means, best first: (band, words)."""
+    entries = []
+    upper = None
+    for lowest, name in BANDS:
+        if upper is None:
+            words = f"{percent(lowest)} or more up"
+        elif lowest > 0:
+            words = f"{percent(lowest)} to {percent(upper)} up"
+        else:
+            words = f"below {percent(upper)} up"
+        entries.append((name, words))
+        upper = lowest
+    return entries + [("maintenance", "maintenance only"), ("nodata", "no data")]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One uptime figure as a server page shows it: what it covers and its value, in words."""
+
+    label: str
+    value: str
+    complete: bool
+
+
+def figures(windows: dict[str, WindowUptime]) -> list[Figure]:
+    """The figures worth showing, shortest window first; see the module's docstring."""
+    shown = []
+    for key, window in windows.items():
+        if window.complete:
+            shown.append(Figure(f"Last {WINDOW_WORDS[key]}", format_uptime(window.uptime), True))
+            continue
+        label = "So far" if window.since is None else f"Since {short_time(window.since, window.now)}"
+        shown.append(Figure(label, "no data yet" if window.uptime is None else format_uptime(window.uptime), False))
+        # Every longer window starts before the data too, so it reads the very same results.
+        break
+    return shown
 
 
 def format_day(day: date) -> str:
@@ -96,8 +151,21 @@ class ServerHistory:
         self.now = site.now
 
     @cached_property
-    def uptime(self) -> dict[str, float | None]:
-        return server_uptime(self.server, self.now)
+    def check_ids(self) -> list[int]:
+        return public_check_ids(self.server)
+
+    @cached_property
+    def first_results(self) -> dict[int, int]:
+        """Each public check's first result: where the figures and the sparklines start."""
+        return first_results(self.check_ids, self.now)
+
+    @cached_property
+    def uptime(self) -> dict[str, WindowUptime]:
+        return window_uptimes(self.check_ids, min(self.first_results.values(), default=None), self.now)
+
+    @property
+    def figures(self) -> list[Figure]:
+        return figures(self.uptime)
 
     @property
     def bars(self) -> list[DayBar]:
@@ -105,7 +173,7 @@ class ServerHistory:
 
     @cached_property
     def sparklines(self) -> dict[int, Sparkline]:
-        return sparklines(public_check_ids(self.server), self.now)
+        return sparklines(self.check_ids, self.now, first_results=self.first_results)
 
 
 class SiteHistory:
@@ -133,4 +201,4 @@ class SiteHistory:
 
 def history_context() -> dict:
     """Context processor: the lazy ``history`` object and its formatting helpers."""
-    return {"history": SiteHistory(), "format_uptime": format_uptime, "day_label": day_label, "day_band": band}
+    return {"history": SiteHistory(), "day_label": day_label, "day_band": band, "uptime_legend": legend()}

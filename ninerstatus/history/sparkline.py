@@ -3,17 +3,19 @@
 The page draws the line as inline SVG from ``Sparkline.path``: no script, no
 external asset. Hours without a measured response time leave a gap in the
 line instead of a fake zero, and an hour measured alone (the only one on a new
-install) is a short dash kept whole inside the box.
+install) is a short dash kept whole inside the box. A check younger than the
+line's 24 hours says so: its summary covers the time since its first result.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
 from sqlalchemy import select
 
+from ..checks.status import short_time
 from ..extensions import db
 from .models import TALLY_COLUMNS, HistoryRollup
 from .rollup import Tally, epoch_seconds
@@ -44,6 +46,8 @@ class Sparkline:
 
     hours: tuple[Tally, ...]
     first_hour: datetime
+    #: The check's first result when it came after ``first_hour``: the line covers only the time since.
+    since: datetime | None = None
 
     @cached_property
     def total(self) -> Tally:
@@ -81,22 +85,36 @@ class Sparkline:
         return "".join(parts)
 
     @property
+    def period(self) -> str:
+        """The time the line covers, in words: "last 24 hours" or "since 09:14 UTC"."""
+        if self.since is None:
+            return f"last {len(self.hours)} hours"
+        # The current hour's start has the same date as now, which is all short_time needs.
+        return f"since {short_time(self.since, self.first_hour + timedelta(hours=len(self.hours) - 1))}"
+
+    @property
     def summary(self) -> str:
         """The line in words, for its title and for readers who cannot see it."""
         total = self.total
+        within = self.period if self.since is not None else f"in the {self.period}"
         if total.latency_count == 0:
-            return "no response times measured in the last 24 hours"
+            return f"no response times measured {within}"
         if sum(mean is not None for mean in self.means) == 1:
-            return (f"only one hour measured in the last 24 hours: mean {format_latency(total.latency_mean_us)}, "
+            return (f"only one hour measured {within}: mean {format_latency(total.latency_mean_us)}, "
                     f"95 % within {format_latency(total.latency_p95_us)}")
         slowest = max(mean or 0 for mean in self.means)
-        return (f"last 24 hours: mean {format_latency(total.latency_mean_us)}, "
+        return (f"{self.period}: mean {format_latency(total.latency_mean_us)}, "
                 f"95 % within {format_latency(total.latency_p95_us)}, "
                 f"slowest hourly mean {format_latency(slowest)}")
 
 
-def sparklines(check_ids: Sequence[int], now: datetime, hours: int = 24) -> dict[int, Sparkline]:
-    """The sparklines of some checks over the ``hours`` hours up to now, from the hourly tier."""
+def sparklines(check_ids: Sequence[int], now: datetime, hours: int = 24, *,
+               first_results: Mapping[int, int] | None = None) -> dict[int, Sparkline]:
+    """The sparklines of some checks over the ``hours`` hours up to now, from the hourly tier.
+
+    ``first_results`` (uptime.first_results of the checks) lets a line of a
+    check younger than ``hours`` say since when it runs.
+    """
     current = HOURLY.bucket_start(epoch_seconds(now))
     first = current - (hours - 1) * HOURLY.width
     found: dict[int, list[Tally]] = {check_id: [Tally()] * hours for check_id in check_ids}
@@ -107,4 +125,13 @@ def sparklines(check_ids: Sequence[int], now: datetime, hours: int = 24) -> dict
     for check_id, bucket_start, *tally in rows:
         found[check_id][(bucket_start - first) // HOURLY.width] = Tally(*tally)
     first_hour = datetime.fromtimestamp(first, timezone.utc)
-    return {check_id: Sparkline(tuple(tallies), first_hour) for check_id, tallies in found.items()}
+    starts = first_results or {}
+
+    def since(check_id: int) -> datetime | None:
+        start = starts.get(check_id)
+        if start is None or start <= first:
+            return None
+        # A stored time is untrusted: one in the future counts as now.
+        return datetime.fromtimestamp(min(start, epoch_seconds(now)), timezone.utc)
+
+    return {check_id: Sparkline(tuple(tallies), first_hour, since(check_id)) for check_id, tallies in found.items()}

@@ -37,3 +37,13 @@ def retention_cutoff(config: Mapping[str, Any], key: str, now: datetime) -> int 
     if days is None:
         return None
     return epoch_seconds(now - timedelta(days=days))
+
+
+def keeps_from(config: Mapping[str, Any], key: str, width: int, start: int, now: datetime) -> bool:
+    """Whether data kept under ``key`` in buckets ``width`` seconds wide is all still there from ``start`` on.
+
+    Retention drops a bucket once all of it is older than the cutoff (see
+    retention.py); raw results count as buckets one second wide.
+    """
+    cutoff = retention_cutoff(config, key, now)
+    return cutoff is None or start + width > cutoff

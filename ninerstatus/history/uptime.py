@@ -1,4 +1,4 @@
-"""Uptime of checks and servers over 24 h, 7 d, 30 d and 90 d, and one bar per day.
+"""Uptime of checks and servers over 24 h, 7 d, 30 d and 90 d, how much data backs each, and one bar per day.
 
 uptime = up / (up + degraded + down): results in maintenance windows and
 UNKNOWN results are left out (neither is downtime), and a window where nothing
@@ -13,8 +13,30 @@ needs the finer tiers. Where a finer tier has already forgotten that edge, the
 coarser tier's whole bucket stands in for it (a window of 90 days then starts
 at an hour boundary instead of to the second).
 
-A server's figures add up its public checks, disabled ones included: their
-past results are still what visitors experienced.
+A server's figures add up its public checks that are switched on: the
+checks visitors see (a check staff switched off counts nowhere).
+
+How much of a window its figure covers (so that two minutes of data never
+read as "the last 90 days"):
+
+- the data of a check starts with its first recorded result, wherever that
+  is: not with its first result inside the window, and not when the check was
+  created (a check that never ran has no data). It is read from the finest
+  tier that still holds it in full: exact to the second while raw results
+  are kept, then to its 5-minute bucket, hour or day as the finer tiers
+  forget it, like the edge of a window;
+- the data of a server starts with the first result of any of its public
+  checks: a check added later than the others does not shorten the server's
+  windows; its own figures (in the API) start with its own first result;
+- a window is complete when its data started at or before the window's
+  start. Otherwise its figure covers the time ``since`` that first result,
+  and every longer window covers the same results;
+- a gap in the data (the runner stopped, a check disabled for a while) does
+  not make a window incomplete and is not subtracted from ``covered_seconds``:
+  the figure is a share of the results measured, which a gap neither raises
+  nor lowers, and the days of the gap show as "no data" in the daily bars;
+- a first result stored in the future (a clock set wrong) counts as now;
+  results stored for a later day count in no figure, as in no bar.
 """
 from __future__ import annotations
 
@@ -33,7 +55,7 @@ from ..models import Server, Visibility
 from ..probing import Status
 from .models import HistoryResult, HistoryRollup
 from .rollup import epoch_seconds, uptime_ratio
-from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, retention_cutoff
+from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, keeps_from, retention_cutoff
 
 #: The windows the site reports, by the key the API uses.
 WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7),
@@ -46,7 +68,7 @@ class Stretch:
 
     width: int | None
     start: int
-    end: int | None
+    end: int
 
 
 def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[Stretch]:
@@ -64,7 +86,8 @@ def plan_window(start: int, now: datetime, config: Mapping[str, Any]) -> list[St
         if end > edge:
             stretches.append(Stretch(width, edge, end))
         edge = end
-    stretches.append(Stretch(DAILY.width, edge, None))
+    # Up to the end of today, as the bars: a result stored for a later day (a clock set wrong) counts nowhere.
+    stretches.append(Stretch(DAILY.width, edge, DAILY.bucket_start(epoch_seconds(now)) + DAILY.width))
     return stretches
 
 
@@ -95,27 +118,116 @@ def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
                    for name, status in (("up", Status.OK), ("degraded", Status.WARNING), ("down", Status.CRITICAL))]
         return select(*counted).where(HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
                                       HistoryResult.checked_at < stretch.end)
-    query = select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
+    return select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
         HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
-        HistoryRollup.bucket_start >= stretch.start)
-    if stretch.end is not None:
-        query = query.where(HistoryRollup.bucket_start < stretch.end)
-    return query
+        HistoryRollup.bucket_start >= stretch.start, HistoryRollup.bucket_start < stretch.end)
 
 
-def uptimes(check_ids: Sequence[int], now: datetime) -> dict[str, float | None]:
-    """The uptime of some checks over each window in WINDOWS, ratios from 0 to 1 or None."""
-    return dict(zip(WINDOWS, windows_uptime(check_ids, [now - length for length in WINDOWS.values()], now)))
+#: Where a check's first result can be found, by bucket width: each tier, and the raw results as buckets one
+#: second wide; with the retention key of each.
+SOURCES = {**{tier.width: tier.retention_key for tier in TIERS}, 1: RAW_RETENTION_KEY}
 
 
-def check_uptime(check: Check, now: datetime) -> dict[str, float | None]:
-    """Uptime of one check: {"24h": ratio or None, "7d": ..., "30d": ..., "90d": ...}."""
-    return uptimes([check.id], now)
+def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
+    """The epoch second of each check's first recorded result, in one query; checks without any are left out.
+
+    The earliest bucket of each tier (and the earliest raw result) is read,
+    and the finest one that still holds everything from the coarser bucket on
+    gives the time: a tier that has forgotten part of that bucket only knows a
+    later result.
+    """
+    if not check_ids:
+        return {}
+    # One minimum per check and source, in the order of SOURCES, each a single step down the primary key.
+    earliest = [select(func.min(HistoryRollup.bucket_start)).where(
+        HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery() for tier in TIERS]
+    earliest.append(select(func.min(HistoryResult.checked_at)).where(
+        HistoryResult.check_id == Check.id).scalar_subquery())
+    found = {}
+    for check_id, *starts in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+        known = {width: start for width, start in zip(SOURCES, starts) if start is not None}
+        if known:
+            found[check_id] = _first_result(known, now)
+    return found
 
 
-def server_uptime(server: Server, now: datetime) -> dict[str, float | None]:
-    """Uptime of a server's public checks together, per window as in ``check_uptime``."""
-    return uptimes(public_check_ids(server), now)
+def _first_result(earliest: Mapping[int, int], now: datetime) -> int:
+    """The first result from the earliest bucket of each source (keyed by width), refined from coarse to fine."""
+    (holder, first), *finer = sorted(earliest.items(), reverse=True)
+    for width, start in finer:
+        # Earlier than the coarser sources: they have forgotten it (their retention is shorter than this one's).
+        earlier = start < first
+        inside = start < first + holder and keeps_from(current_app.config, SOURCES[width], width, first, now)
+        if earlier or inside:
+            first, holder = start, width
+    return first
+
+
+@dataclass(frozen=True)
+class WindowUptime:
+    """The uptime of one window and how much of the window the data behind it covers."""
+
+    #: up / (up + degraded + down), or None when nothing was measured in the window.
+    uptime: float | None
+    #: Where the window starts: its length before ``now``.
+    start: datetime
+    #: Where the data behind the figure starts: the window's start, or the first recorded result when that
+    #: is later; None when nothing was ever recorded.
+    since: datetime | None
+    now: datetime
+
+    @property
+    def complete(self) -> bool:
+        """Whether the data covers the whole window."""
+        return self.since == self.start
+
+    @property
+    def covered_seconds(self) -> int:
+        """How much of the window the data covers, gaps included, in whole seconds."""
+        return 0 if self.since is None else int((self.now - self.since).total_seconds())
+
+    def as_json(self) -> dict[str, Any]:
+        """The window for API clients."""
+        return {"uptime": self.uptime, "since": self.since and self.since.isoformat(timespec="milliseconds"),
+                "covered_seconds": self.covered_seconds, "complete": self.complete}
+
+
+def window_uptimes(check_ids: Sequence[int], first_result: int | None, now: datetime) -> dict[str, WindowUptime]:
+    """The uptime of some checks over each window in WINDOWS, given their first result (epoch seconds or None)."""
+    starts = [now - length for length in WINDOWS.values()]
+    ratios = windows_uptime(check_ids, starts, now)
+    if first_result is not None:
+        # A stored time is untrusted: clamped into the window, it can neither overflow nor lie in the future.
+        first_result = min(max(first_result, epoch_seconds(starts[-1])), epoch_seconds(now))
+    return {key: WindowUptime(ratio, start, None if first_result is None else
+                              max(start, datetime.fromtimestamp(first_result, timezone.utc)), now)
+            for key, start, ratio in zip(WINDOWS, starts, ratios)}
+
+
+def uptimes(check_ids: Sequence[int], now: datetime) -> dict[str, WindowUptime]:
+    """The uptime of some checks together over each window in WINDOWS, with the data behind each."""
+    return window_uptimes(check_ids, min(first_results(check_ids, now).values(), default=None), now)
+
+
+def uptime_json(windows: Mapping[str, WindowUptime]) -> dict[str, Any]:
+    """The API's uptime: each window's ratio (0 to 1, or null) under its key, and under "windows" its coverage.
+
+    {"24h": 0.999, ..., "90d": 0.98, "windows": {"24h": {"uptime": 0.999, "since": ISO time or null,
+    "covered_seconds": 86400, "complete": true}, ...}}: a window that is not
+    complete covers only ``covered_seconds``, from ``since`` on.
+    """
+    return {**{key: window.uptime for key, window in windows.items()},
+            "windows": {key: window.as_json() for key, window in windows.items()}}
+
+
+def check_uptime(check: Check, now: datetime) -> dict[str, Any]:
+    """Uptime of one check for the API, as ``uptime_json`` gives it."""
+    return uptime_json(uptimes([check.id], now))
+
+
+def server_uptime(server: Server, now: datetime) -> dict[str, Any]:
+    """Uptime of a server's public checks together, for the API as in ``check_uptime``."""
+    return uptime_json(uptimes(public_check_ids(server), now))
 
 
 def public_check_ids(server: Server) -> list[int]:

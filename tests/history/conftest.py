@@ -10,6 +10,7 @@ from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.history.models import HistoryResult, HistoryRollup
 from ninerstatus.history.rollup import Tally
+from ninerstatus.history.uptime import WINDOWS
 from ninerstatus.models import Server, Visibility
 from ninerstatus.probing import ProbeResult, Status, Timings
 
@@ -61,3 +62,8 @@ def raw_rows(check_id: int) -> list[HistoryResult]:
     """The raw results of a check, oldest first."""
     return list(db.session.scalars(select(HistoryResult).where(HistoryResult.check_id == check_id)
                                    .order_by(HistoryResult.checked_at)))
+
+
+def ratios(uptime: dict) -> dict:
+    """The ratio of each window in the API's uptime object (which also says how much data backs each)."""
+    return {key: uptime[key] for key in WINDOWS}

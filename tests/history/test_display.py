@@ -67,8 +67,8 @@ def test_a_sparkline_scales_from_zero_to_the_slowest_hour_and_leaves_gaps():
 
 def test_a_sparkline_summary_gives_mean_p95_and_the_slowest_hour():
     line = Sparkline((one_hour(10_000, 10_000), one_hour(40_000)), NOW)
-    assert line.summary == "last 24 hours: mean 20 ms, 95 % within 40 ms, slowest hourly mean 40 ms"
-    assert Sparkline((Tally(),), NOW).summary == "no response times measured in the last 24 hours"
+    assert line.summary == "last 2 hours: mean 20 ms, 95 % within 40 ms, slowest hourly mean 40 ms"
+    assert Sparkline((Tally(),) * 24, NOW).summary == "no response times measured in the last 24 hours"
 
 
 def write_days(check, days: int, *, down_on: tuple[int, ...] = (), now=NOW) -> None:
@@ -162,7 +162,7 @@ def test_the_sidebar_shows_a_thin_strip_for_public_servers_only(ctx, client):
 def test_a_server_without_history_shows_no_data(ctx, client):
     add_check(make_server("NC036"))
     page = main_of(client.get("/servers/NC036"))
-    assert page.count("<dd>no data</dd>") == 4
+    assert "<dt>So far</dt><dd>no data yet</dd>" in page and "<dt>Last" not in page
     assert page.count('class="bar bar-nodata"') == 90
     assert "no response times measured" in page
 

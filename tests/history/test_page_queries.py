@@ -69,8 +69,8 @@ def test_no_page_asks_once_per_server_or_post(app, client):
     # The home page: servers and their checks, every strip, posts listed with their servers, tags
     # and updates, the count for the pager, recent posts, the tag cloud and maintenance windows.
     assert few["/"] <= 13
-    # A server page adds the server, its uptime figures and its sparklines.
-    assert few["/servers/NC000"] <= 16
+    # A server page adds the server, its checks' first results, its uptime figures and its sparklines.
+    assert few["/servers/NC000"] <= 17
 
 
 def test_a_result_recorded_during_a_request_is_read_afresh(ctx, app):

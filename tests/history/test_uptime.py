@@ -14,7 +14,7 @@ from ninerstatus.models import Visibility
 from ninerstatus.probing import Status
 
 from ..factories import make_server
-from .conftest import add_check, at, result
+from .conftest import add_check, at, ratios, result
 
 NOW = at("2026-03-10 12:02:30")
 RETENTION = {"HISTORY_RAW_DAYS": 7, "HISTORY_5MIN_DAYS": 30, "HISTORY_HOURLY_DAYS": 396, "HISTORY_DAILY_DAYS": None}
@@ -29,14 +29,14 @@ def test_a_window_reads_raw_then_5_minute_then_hourly_then_daily_rows():
         Stretch(None, epoch("2026-03-09 12:02:30"), epoch("2026-03-09 12:05")),
         Stretch(300, epoch("2026-03-09 12:05"), epoch("2026-03-09 13:00")),
         Stretch(3600, epoch("2026-03-09 13:00"), epoch("2026-03-10 00:00")),
-        Stretch(DAILY.width, epoch("2026-03-10 00:00"), None),
+        Stretch(DAILY.width, epoch("2026-03-10 00:00"), epoch("2026-03-11 00:00")),
     ]
 
 
 def test_a_window_starting_on_a_whole_hour_needs_no_finer_tier():
     assert plan_window(epoch("2026-03-09 13:00"), NOW, RETENTION) == [
         Stretch(3600, epoch("2026-03-09 13:00"), epoch("2026-03-10 00:00")),
-        Stretch(DAILY.width, epoch("2026-03-10 00:00"), None),
+        Stretch(DAILY.width, epoch("2026-03-10 00:00"), epoch("2026-03-11 00:00")),
     ]
 
 
@@ -44,7 +44,7 @@ def test_where_finer_tiers_have_forgotten_the_edge_the_hour_holding_it_stands_in
     start = epoch("2025-12-10 12:02:30")
     assert plan_window(start, NOW, RETENTION) == [
         Stretch(3600, epoch("2025-12-10 12:00"), epoch("2025-12-11 00:00")),
-        Stretch(DAILY.width, epoch("2025-12-11 00:00"), None),
+        Stretch(DAILY.width, epoch("2025-12-11 00:00"), epoch("2026-03-11 00:00")),
     ]
 
 
@@ -74,7 +74,7 @@ def test_unknown_is_never_downtime(check):
                                                       ((Status.CRITICAL,) * 3, True)])
 def test_nothing_measured_is_no_data_not_a_figure(check, statuses, in_maintenance):
     write(check, *statuses, in_maintenance=in_maintenance)
-    assert check_uptime(check, NOW) == {"24h": None, "7d": None, "30d": None, "90d": None}
+    assert ratios(check_uptime(check, NOW)) == {"24h": None, "7d": None, "30d": None, "90d": None}
 
 
 def test_each_window_sees_only_its_own_days(check):
@@ -83,7 +83,7 @@ def test_each_window_sees_only_its_own_days(check):
     write(check, Status.CRITICAL, Status.CRITICAL, start=NOW - timedelta(days=20))
     write(check, Status.CRITICAL, Status.CRITICAL, Status.CRITICAL, start=NOW - timedelta(days=60))
     write(check, *[Status.CRITICAL] * 10, start=NOW - timedelta(days=100))
-    assert check_uptime(check, NOW) == {"24h": 1.0, "7d": 3 / 4, "30d": 3 / 6, "90d": 3 / 9}
+    assert ratios(check_uptime(check, NOW)) == {"24h": 1.0, "7d": 3 / 4, "30d": 3 / 6, "90d": 3 / 9}
 
 
 def test_the_far_edge_of_a_recent_window_is_exact_to_the_second(check):
@@ -120,4 +120,4 @@ def test_a_server_adds_up_its_public_checks_only(ctx):
 def test_an_internal_server_has_no_public_figures(ctx):
     server = make_server("NC099", visibility=Visibility.INTERNAL)
     write(add_check(server), Status.OK)
-    assert server_uptime(server, NOW) == {"24h": None, "7d": None, "30d": None, "90d": None}
+    assert ratios(server_uptime(server, NOW)) == {"24h": None, "7d": None, "30d": None, "90d": None}
