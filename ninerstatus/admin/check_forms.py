@@ -137,9 +137,11 @@ class CheckForm(StaffForm):
         except UrlError as error:
             self.host.errors = [str(error)]
             return True
-        self.host.data, self.port.data, self.tls_mode.data = reading.host, reading.port, reading.tls.value
-        for name, value in reading.settings.items():
-            self.settings[name].data = value
+        fills = {self.host: reading.host, self.port: reading.port, self.tls_mode: reading.tls.value}
+        fills.update((self.settings[name], value) for name, value in reading.settings.items())
+        for field, value in fills.items():
+            # A field shows what was sent (raw_data) before its data: make both say the URL's value.
+            field.data, field.raw_data = value, [str(value)]
         self.url_note = url_note(self.check_type, reading)
         return True
 
