@@ -42,6 +42,12 @@ def paste(page: Page, selector: str, text: str) -> None:
     page.locator(selector).evaluate(PASTE, text)
 
 
+def expect_values(page: Page, **values: str) -> None:
+    """Each field (by id) comes to hold its value."""
+    for field_id, value in values.items():
+        expect(page.locator(f"#{field_id}")).to_have_value(value)
+
+
 def test_tls_fields_hide_without_tls_and_come_back_with_what_was_typed(page, live_site, server_id):
     problems = watch(page)
     new_check(page, live_site, "http", server_id)
@@ -81,19 +87,14 @@ def test_a_pasted_url_fills_in_host_port_tls_and_path_at_once(page, live_site, s
     problems = watch(page)
     new_check(page, live_site, "http", server_id)
     paste(page, "#host", "https://panel.example.net:8443/login?x=1")
-    expect(page.locator("#host")).to_have_value("panel.example.net")
-    expect(page.locator("#port")).to_have_value("8443")
-    expect(page.locator("#tls_mode")).to_have_value("implicit")
-    expect(page.locator("#settings-path")).to_have_value("/login?x=1")
+    expect_values(page, host="panel.example.net", port="8443", tls_mode="implicit", **{"settings-path": "/login?x=1"})
     expect(page.locator("#url-note")).to_contain_text("Taken from the URL: host panel.example.net, port 8443")
     # Port 8443 has no TLS of its own, but the https:// URL said TLS: the TLS fields stay.
     expect(page.locator("#group-tls")).to_be_visible()
     # A plain http:// URL typed rather than pasted is read once the field is left.
     page.fill("#host", "http://intranet.example.net/health")
     page.locator("#host").press("Tab")
-    expect(page.locator("#host")).to_have_value("intranet.example.net")
-    expect(page.locator("#port")).to_have_value("80")
-    expect(page.locator("#tls_mode")).to_have_value("none")
+    expect_values(page, host="intranet.example.net", port="80", tls_mode="none")
     expect(page.locator("#group-tls")).to_be_hidden()
     page.click("button:has-text('Save check')")
     page.wait_for_url(f"{live_site.url}/admin/checks")
@@ -107,11 +108,8 @@ def test_a_pasted_url_fills_in_host_port_tls_and_path_at_once(page, live_site, s
 def test_a_pasted_ftp_url_moves_its_credentials_to_the_test_account(page, live_site, server_id):
     new_check(page, live_site, "ftp", server_id)
     paste(page, "#host", "ftps://probe%40example.net:s3cr%3At@files.example.net/pub")
-    expect(page.locator("#host")).to_have_value("files.example.net")
-    expect(page.locator("#port")).to_have_value("990")
-    expect(page.locator("#tls_mode")).to_have_value("implicit")
-    expect(page.locator("#settings-username")).to_have_value("probe@example.net")
-    expect(page.locator("#settings-password")).to_have_value("s3cr:t")
+    expect_values(page, host="files.example.net", port="990", tls_mode="implicit",
+                  **{"settings-username": "probe@example.net", "settings-password": "s3cr:t"})
     expect(page.locator("#url-note")).to_contain_text("Left out (not used by this check type): /pub.")
     expect(page.locator("#url-note")).not_to_contain_text("s3cr")
 
