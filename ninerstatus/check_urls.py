@@ -86,7 +86,7 @@ def read_url(check_type: CheckType, text: str) -> UrlReading:
 
 
 def takes_login(check_type: CheckType) -> bool:
-    """True when a URL's user name and password have settings to go to: ``username``, and ``password`` declared secret."""
+    """True when a URL's user name and password have settings to go to: ``username``, and a secret ``password``."""
     return USERNAME_SETTING in check_type.settings and PASSWORD_SETTING in check_type.secret_names
 
 

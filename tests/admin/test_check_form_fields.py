@@ -60,7 +60,8 @@ def test_only_the_types_own_settings_are_in_the_form(auth, server_id):
 
 def test_a_check_of_a_type_without_tls_is_saved_with_the_tls_defaults(app, auth, server_id):
     auth.login()
-    data = check_form(auth, server_id, host="ns1.example.net", **{"settings-name": "example.net", "settings-expect": ""})
+    data = check_form(auth, server_id, host="ns1.example.net",
+                      **{"settings-name": "example.net", "settings-expect": ""})
     for name in ("tls_mode", *TLS_FIELD_IDS):  # the page has no such fields
         data.pop(name)
     response = auth.post("/admin/checks/new/dns", data)
