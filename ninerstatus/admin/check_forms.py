@@ -245,7 +245,7 @@ def uses_tls(check_type: CheckType) -> bool:
 
 
 def check_form_class(check_type: CheckType) -> type[CheckForm]:
-    """A CheckForm for ``check_type``: its TLS modes only, TLS fields only if it has any, its settings as ``settings``."""
+    """A CheckForm for ``check_type``: its TLS modes, TLS fields only if it has any, its settings as ``settings``."""
     tls_choices = [SelectChoice("", "What the check type uses on this port"),
                    *(SelectChoice(mode.value, TLS_LABELS[mode]) for mode in check_type.tls_modes)]
     fields: dict[str, Any] = {
