@@ -54,7 +54,7 @@ class CheckForm(StaffForm):
     stored_settings: Mapping[str, Any] = MappingProxyType({})
     #: Stored secrets that cannot be decrypted (the site's secret key changed): asked for again.
     unreadable_secrets: tuple[str, ...] = ()
-    #: What a URL in the host field filled in, once the form has read it (see ``take_url``).
+    #: What a URL in the host field filled in, once the form has read it (see ``read_url``).
     url_note: str | None = None
 
     server_id = SelectField("Server", coerce=int, validators=[InputRequired()])
@@ -112,9 +112,15 @@ class CheckForm(StaffForm):
         """Validate each field, then the type's settings against the TLS mode (shown next to the TLS field).
 
         A URL in the host field is read first: the form then holds what it
-        said and is not valid yet, so that staff see it filled in before saving.
+        said and is not valid yet, so that staff see it filled in before
+        saving. A URL that cannot be read is refused on the host field.
         """
-        if self.take_url():
+        if looks_like_url(self.host.data):
+            refusal = self.read_url()
+            if refusal is None:
+                return False
+            super().validate(extra_validators)  # the other fields' errors are shown beside it
+            self.host.errors = [refusal]
             return False
         valid = super().validate(extra_validators)
         if self.port.errors or self.tls_mode.errors or self.settings.errors:
@@ -125,25 +131,19 @@ class CheckForm(StaffForm):
             return False
         return valid
 
-    def take_url(self) -> bool:
-        """Fill the form in from a URL in the host field; True when there was one (read, or refused on the field).
-
-        ``url_note`` then says what was taken, or the host field says why the URL was refused.
-        """
-        if not looks_like_url(self.host.data):
-            return False
+    def read_url(self) -> str | None:
+        """Fill the form in from the URL in the host field (``url_note`` says what it took); why it cannot, or None."""
         try:
             reading = read_url(self.check_type, self.host.data)
         except UrlError as error:
-            self.host.errors = [str(error)]
-            return True
+            return str(error)
         fills = {self.host: reading.host, self.port: reading.port, self.tls_mode: reading.tls.value}
         fills.update((self.settings[name], value) for name, value in reading.settings.items())
         for field, value in fills.items():
             # A field shows what was sent (raw_data) before its data: make both say the URL's value.
             field.data, field.raw_data = value, [str(value)]
         self.url_note = url_note(self.check_type, reading)
-        return True
+        return None
 
     def settings_to_store(self) -> dict[str, Any]:
         """The type's settings as they will be saved (in clear): as typed, a secret left empty keeping its stored value.

@@ -168,3 +168,9 @@ def test_a_reading_names_the_tls_mode_of_the_schemes_port_not_of_the_urls_port(a
     assert (reading.port, reading.tls) == (8080, TlsMode.IMPLICIT)
     with pytest.raises(UrlError, match="do not read mailto:// URLs"):
         read_url(http, "mailto://someone")
+
+
+def test_a_refused_url_is_shown_with_the_other_fields_errors(auth, server_id):
+    response = paste(auth, server_id, "http", "gopher://panel.example.net", interval_seconds=1)
+    assert response.status_code == 400
+    assert [field_id for field_id, _ in field_errors(response.get_data(as_text=True))] == ["host", "interval_seconds"]
