@@ -171,6 +171,6 @@ def test_a_reading_names_the_tls_mode_of_the_schemes_port_not_of_the_urls_port(a
 
 
 def test_a_refused_url_is_shown_with_the_other_fields_errors(auth, server_id):
-    response = paste(auth, server_id, "http", "gopher://panel.example.net", interval_seconds=1)
+    response = paste(auth, server_id, "http", "gopher://panel.example.net", interval_seconds=1, timeout_seconds=0.5)
     assert response.status_code == 400
     assert [field_id for field_id, _ in field_errors(response.get_data(as_text=True))] == ["host", "interval_seconds"]
