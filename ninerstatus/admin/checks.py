@@ -133,6 +133,9 @@ def edit_check(check_id: int):
     if isinstance(check.settings, dict):  # a stored row is untrusted: anything else keeps nothing
         form.stored_settings, form.unreadable_secrets = check.readable_settings()
     if request.method == "GET":
+        # The settings as staff know them: in clear, secrets left out (a secret is never shown back).
+        form.settings.process(None, {name: value for name, value in form.stored_settings.items()
+                                     if name not in check_type.secret_names})
         for name in form.unreadable_secrets:
             if name in form.settings.form:
                 form.settings[name].errors = [unreadable_secret_message(check_type, name)]

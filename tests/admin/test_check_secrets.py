@@ -8,6 +8,8 @@ reported with the reason, asked for again in its form, never a 500.
 from __future__ import annotations
 
 import html
+import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -28,6 +30,32 @@ __all__ = ["ca", "ca_file", "serve"]
 SECRET_KEY = "test-secret"  # what make_test_app gives every test app
 UNREADABLE = ("its secret setting password cannot be decrypted with the site's secret key (was SECRET_KEY "
               "changed?): type it again in the check's form")
+
+
+TOKEN_PLUGIN = '''
+from wtforms import StringField
+
+from ninerstatus import CheckType, hookimpl
+
+
+def probe(target, settings, ctx):
+    raise AssertionError("never probed here")
+
+
+@hookimpl
+def ninerstatus_check_types():
+    return [CheckType(name="api", label="API", probe=probe, default_port=8443, secret_settings=("token",),
+                      settings={"token": StringField("API token", default="")})]
+'''
+
+
+@pytest.fixture
+def app_config(tmp_path_factory):
+    """The test suite's local plugins, and one whose secret is a plain text field declared secret."""
+    folder = tmp_path_factory.mktemp("plugins")
+    (folder / "banner.py").symlink_to(Path(__file__).parent.parent / "local_plugins" / "banner.py")
+    (folder / "api.py").write_text(TOKEN_PLUGIN)
+    return {"PLUGINS_FOLDER": str(folder)}
 
 
 @pytest.fixture
@@ -182,6 +210,20 @@ def test_secrets_never_reach_the_api(app, auth, server_id):
     for path in ("/api/servers", "/api/v2/summary.json", "/api/v2/components.json"):
         response = auth.client.get(path)
         assert PASSWORD not in response.get_data(as_text=True), path
+
+
+def test_a_text_setting_declared_secret_is_encrypted_and_never_shown_back(app, auth, server_id):
+    auth.login()
+    data = {**check_form(server_id, tls_mode="implicit"), "settings-token": "tok-3456"}
+    response = auth.post("/admin/checks/new/api", data)
+    assert response.status_code == 302, field_errors(response.get_data(as_text=True))
+    check = only_check(app)
+    assert "tok-3456" not in stored_text(app, check.id)
+    page = auth.client.get(f"/admin/checks/{check.id}").get_data(as_text=True)
+    assert "tok-3456" not in page and "Leave empty to keep the stored password." in page
+    assert re.search(r'<input[^>]*id="settings-token"[^>]*value=""', page)
+    with app.app_context():
+        assert db.session.get(Check, check.id).probe_settings()["token"] == "tok-3456"
 
 
 # ------------------------------------------------------------------ the cipher itself
