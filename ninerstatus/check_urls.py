@@ -60,6 +60,9 @@ def read_url(check_type: CheckType, text: str) -> UrlReading:
         raise UrlError(_unread_scheme(check_type, scheme))
     try:
         parts = urlsplit(text)
+    except ValueError as error:  # e.g. a bracketed host that is no IPv6 address
+        raise UrlError(f"The URL cannot be read: {str(error)[:100]}.") from None
+    try:
         explicit_port = parts.port
     except ValueError:
         raise UrlError("The URL's port is not a number from 1 to 65535.") from None

@@ -91,6 +91,7 @@ def test_a_fragment_is_left_out_and_the_note_says_so(auth, server_id):
     ("https://panel.example.net:0/", "The URL's port is not a number from 1 to 65535."),
     ("https://panel.example.net:https/", "The URL's port is not a number from 1 to 65535."),
     ("https:///login", "The URL names no host."),
+    ("https://[panel]/", "The URL cannot be read: "),
     ("https://-oProxyCommand=x/", "starts with a dash"),
     ("https://pan el.example.net/", "contains a space or a control character"),
 ])
