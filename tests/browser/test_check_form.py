@@ -170,3 +170,15 @@ def test_without_javascript_the_server_reads_the_url_and_shows_everything(browse
         assert (check.host, check.port, check.tls_mode) == ("panel.example.net", 8080, TlsMode.NONE)
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("type_name", ["http", "ftp", "dns"])
+def test_on_a_phone_the_form_fits_the_screen(browser, live_site, server_id, type_name):
+    context = browser.new_context(viewport={"width": 390, "height": 800})
+    page = context.new_page()
+    try:
+        new_check(page, live_site, type_name, server_id)
+        expect(page.locator("#group-schedule")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
