@@ -22,7 +22,7 @@ from flask import current_app
 from ninerstatus.checks.secrets import is_sealed, readable_settings, seal_settings, site_cipher
 
 revision = "0011"
-down_revision = "0008"  # DEV ONLY
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
