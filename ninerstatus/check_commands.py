@@ -16,7 +16,7 @@ from typing import NoReturn
 
 import click
 
-from .checktypes import CheckTypeError
+from .checktypes import CheckType, CheckTypeError
 from .config import ConfigError
 from .instance import instance_path, site_settings
 from .plugins import Plugins, get_plugins, load_plugins
@@ -82,7 +82,130 @@ def _parse_options(options: tuple[str, ...]) -> dict[str, str]:
     return parsed
 
 
-@click.command("check")
+def _kind(field) -> str:
+    """What a setting takes, in a few words: its type, its choices, its bounds."""
+    import wtforms
+
+    if isinstance(field, wtforms.PasswordField):
+        kind = "secret text"
+    elif isinstance(field, wtforms.BooleanField):
+        kind = "yes or no"
+    elif isinstance(field, wtforms.SelectFieldBase):
+        kind = "one of " + ", ".join(_shown(value, label) for value, label, *_ in field.iter_choices())
+    elif isinstance(field, wtforms.IntegerField):
+        kind = "whole number"
+    elif isinstance(field, (wtforms.DecimalField, wtforms.FloatField)):
+        kind = "number"
+    elif isinstance(field, wtforms.TextAreaField):
+        kind = "text, items on lines of their own"
+    else:
+        kind = "text"
+    for check in field.validators:
+        if isinstance(check, wtforms.validators.NumberRange):
+            kind += f" from {check.min} to {check.max}" if check.max is not None else f" from {check.min}"
+        elif isinstance(check, wtforms.validators.Length) and check.max not in (None, -1):
+            kind += f", at most {check.max} characters"
+    return kind
+
+
+def _shown(value, label) -> str:
+    """A choice as it is typed on the command line: its label where its value is true/false (yes/no settings)."""
+    return str(label) if isinstance(value, bool) else str(value)
+
+
+def _default(field, secret: bool) -> str | None:
+    """A setting's default as it would be typed, or None when it has none worth saying (never a secret's)."""
+    import wtforms
+
+    value = field.data
+    if secret or value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(field, wtforms.SelectFieldBase):
+        return next((_shown(choice, label) for choice, label, *_ in field.iter_choices()
+                     if field.coerce(choice) == value), str(value))
+    return str(value)
+
+
+def settings_help(check_type: CheckType) -> list[tuple[str, str]]:
+    """Each setting of ``check_type`` as (name, what it is and takes), from its declared WTForms fields."""
+    form = check_type.form_class()
+    rows = []
+    for name, field in form._fields.items():
+        secret = name in check_type.secret_names
+        words = f"{field.label.text}: {_kind(field)}"
+        if field.flags.required:
+            words += ", required"
+        words += "."
+        if field.description:
+            words += f" {str(field.description).rstrip('.')}."
+        if secret:
+            words += " Stored encrypted."
+        default = _default(field, secret)
+        if default is not None:
+            words += f" Default: {default}."
+        rows.append((name, words))
+    return rows
+
+
+def tls_help(check_type: CheckType) -> str:
+    """The TLS modes of ``check_type`` and which one each port uses."""
+    modes = ", ".join(mode.value for mode in check_type.tls_modes)
+    by_port = "; ".join(f"{port}: {mode.value}" for port, mode in check_type.tls_by_port.items())
+    usual = f" (by port: {by_port}; other ports: {check_type.default_tls(0).value})" if by_port else ""
+    return f"{modes}{usual}"
+
+
+class CheckCommand(click.Command):
+    """``ninerstatus check``, whose ``--help`` also lists the check types, or the settings of the type named."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # --help is handled before the arguments are read: keep them to find the type named beside it.
+        ctx.meta["ninerstatus.check.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        try:
+            types = _loaded_plugins().check_types
+        except ConfigError as error:
+            formatter.write_paragraph()
+            formatter.write_text(f"Check types cannot be listed: {error}")
+            return
+        type_name = self._named_type(ctx)
+        if type_name in types:
+            self._format_type(types[type_name], formatter)
+            return
+        with formatter.section("Check types"):
+            formatter.write_dl([(name, check_type.label) for name, check_type in types.items()] or [("none", "")])
+        formatter.write_paragraph()
+        unknown = f"There is no check type {type_name!r}. " if type_name else ""
+        formatter.write_text(f"{unknown}`ninerstatus check TYPE --help` lists the settings of a type.")
+
+    def _named_type(self, ctx: click.Context) -> str | None:
+        """The TYPE given on the command line with --help, if any."""
+        try:
+            values, _, _ = self.make_parser(ctx).parse_args(list(ctx.meta.get("ninerstatus.check.args", ())))
+        except click.UsageError:
+            return None
+        named = values.get("type_name")
+        return named if isinstance(named, str) else None  # click marks a missing argument with a sentinel
+
+    @staticmethod
+    def _format_type(check_type: CheckType, formatter: click.HelpFormatter) -> None:
+        ports = ", ".join(f"{name} {port}" for name, port in check_type.ports.items())
+        with formatter.section(f"{check_type.label} ({check_type.name})"):
+            if check_type.description:
+                formatter.write_text(check_type.description)
+                formatter.write_paragraph()
+            formatter.write_dl([("port", f"{check_type.default_port}" + (f" (usual ports: {ports})" if ports else "")),
+                                ("--tls", tls_help(check_type))])
+        with formatter.section(f"Settings of {check_type.name}, given as --option NAME=VALUE"):
+            formatter.write_dl(settings_help(check_type) or [("none", "this check type has no settings")])
+
+
+@click.command("check", cls=CheckCommand)
 @click.argument("type_name", metavar="TYPE")
 @click.option("--host", "-H", required=True, help="Host name or IP address to probe.")
 @click.option("--port", "-p", type=click.IntRange(1, 65535), help="Port (default: the check type's).")

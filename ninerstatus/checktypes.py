@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from wtforms import Form
+from wtforms import Form, PasswordField
 from wtforms.fields import Field
 
 from .probing import ErrorKind, ProbeFailure, ProbeFunction, Status, TlsMode
@@ -61,6 +61,14 @@ class CheckType:
     :param transports: what the check can run over (``("tcp",)``, or ``("udp", "tcp", "tls")`` for SIP).
     :param settings: unbound WTForms fields by setting name; the admin form and the
         command line's ``--option name=value`` are both built from them.
+    :param secret_settings: settings that hold secrets besides those typed as ``PasswordField``
+        (always secret), e.g. an API token: stored encrypted, never shown back in a form, and
+        masked in ``ninerstatus check --help`` defaults. See docs/check-settings.md.
+    :param url_schemes: URL schemes staff may paste into the host field of the admin form, each with
+        the port it stands for (``{"http": 80, "https": 443}``): the URL's host, port and scheme fill
+        in the host, port and TLS mode (the mode this type uses on the scheme's port).
+    :param url_path_setting: the setting a pasted URL's path and query go to (HTTP's ``path``);
+        without one, a URL's path is left out and the form says so.
     :param widget_template: the Jinja template that shows a result in the sidebar.
     :param description: one paragraph for the admin page and ``ninerstatus plugins``.
     """
@@ -75,6 +83,9 @@ class CheckType:
     tls_conflict: Callable[[Mapping[str, Any], TlsMode], TlsConflict | None] = lambda settings, tls: None
     transports: tuple[str, ...] = ("tcp",)
     settings: Mapping[str, Field] = field(default_factory=dict)
+    secret_settings: Collection[str] = ()
+    url_schemes: Mapping[str, int] = field(default_factory=dict)
+    url_path_setting: str | None = None
     widget_template: str = DEFAULT_WIDGET
     description: str = ""
 
@@ -95,6 +106,16 @@ class CheckType:
             raise CheckTypeError(f"check type {self.name!r}: tls_by_port uses {', '.join(unsupported)}, "
                                  f"which tls_modes leaves out")
         object.__setattr__(self, "tls_modes", modes)
+        undeclared = sorted({*self.secret_settings, self.url_path_setting or ""} - {"", *self.settings})
+        if undeclared:
+            raise CheckTypeError(f"check type {self.name!r}: {', '.join(undeclared)} is not one of its settings")
+        object.__setattr__(self, "url_schemes", {scheme.lower(): port for scheme, port in self.url_schemes.items()})
+
+    @cached_property
+    def secret_names(self) -> frozenset[str]:
+        """The settings that hold secrets: every ``PasswordField`` and those named in ``secret_settings``."""
+        typed = {name for name, unbound in self.settings.items() if issubclass(unbound.field_class, PasswordField)}
+        return frozenset(typed | set(self.secret_settings))
 
     def default_tls(self, port: int) -> TlsMode:
         """The TLS mode a check on ``port`` uses unless told otherwise."""

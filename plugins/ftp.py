@@ -275,6 +275,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         tls_by_port={21: TlsMode.STARTTLS, 990: TlsMode.IMPLICIT},  # STARTTLS: AUTH TLS, required
         tls_modes=tuple(TlsMode),
         tls_conflict=functools.partial(login_conflict, anonymous=ANONYMOUS),
+        url_schemes={"ftp": 21, "ftps": 990},
         settings={
             "username": StringField("Test account", default="",
                                     validators=[validators.Length(max=256), no_spaces],

@@ -391,6 +391,8 @@ def ninerstatus_check_types() -> list[CheckType]:
         tls_by_port={443: TlsMode.IMPLICIT, 80: TlsMode.NONE},
         tls_modes=(TlsMode.NONE, TlsMode.IMPLICIT),  # HTTP has no STARTTLS
         settings=SETTINGS,
+        url_schemes={"http": 80, "https": 443},
+        url_path_setting="path",
         description="Requests a page over HTTP/1.1 (TLS verified), follows redirects within limits, "
                     "and checks the status against an accepted set and optionally the body.",
     )]

@@ -187,6 +187,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         tls_modes=tuple(TlsMode),
         tls_conflict=login_conflict,
         settings=credential_settings(),
+        url_schemes={"imap": 143, "imaps": 993},
         description=("Reads the greeting (OK, PREAUTH or BYE), asks CAPABILITY, upgrades with STARTTLS "
                      "where required (143) or speaks TLS from the start (993), asks CAPABILITY again, "
                      "checks LOGINDISABLED is gone, optionally logs in with a test account; LOGOUT always."),

@@ -110,6 +110,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         tls_modes=tuple(TlsMode),
         tls_conflict=login_conflict,
         settings=credential_settings(),
+        url_schemes={"pop": 110, "pop3": 110, "pops": 995, "pop3s": 995},
         description=("Reads the +OK greeting, asks CAPA, upgrades with STLS where required (110) or "
                      "speaks TLS from the start (995), asks CAPA again, optionally logs in with "
                      "USER/PASS using a test account; QUIT always."),

@@ -152,6 +152,7 @@ def ninerstatus_check_types() -> list[CheckType]:
         ports={"smtp": 25, "submission": 587, "smtps": 465},
         tls_by_port={587: TlsMode.STARTTLS, 465: TlsMode.IMPLICIT},
         tls_modes=tuple(TlsMode),
+        url_schemes={"smtp": 25, "submission": 587, "smtps": 465},
         settings={
             "helo_name": StringField("EHLO name", [validators.Optional(), _helo_name],
                                      description="Name to greet with (default: our address as [192.0.2.1])."),

@@ -1,4 +1,10 @@
-"""The form staff fill in for a check; the check type's own settings are a sub-form of it."""
+"""The form staff fill in for a check; the check type's own settings are a sub-form of it.
+
+The form holds only what applies to its check type: a type that never speaks
+TLS gets no TLS fields at all. A URL typed or pasted into the host field
+fills the form in (see ``check_urls``) and the form is shown again, saying
+what it took, for staff to look over before saving.
+"""
 from __future__ import annotations
 
 import os
@@ -6,9 +12,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from wtforms import BooleanField, FormField, PasswordField, RadioField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, FormField, RadioField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..check_urls import (PASSWORD_SETTING, USERNAME_SETTING, UrlError, UrlReading, looks_like_url, read_url,
+                          takes_login)
 from ..checktypes import CheckType, TlsConflict
 from ..models import Visibility
 from ..probing import Family, InvalidTarget, TlsMode, validate_host
@@ -17,6 +25,8 @@ from .number_fields import DecimalNumberField, WholeNumberField
 
 TLS_LABELS = {TlsMode.NONE: "No TLS", TlsMode.STARTTLS: "STARTTLS (required)",
               TlsMode.IMPLICIT: "TLS from the first byte"}
+#: The fields that only matter when a check speaks TLS (none on a type that never does).
+TLS_FIELDS = ("tls_name", "tls_verify", "ca_file", "warn_days", "crit_days")
 FAMILY_CHOICES = [SelectChoice(Family.ANY.value, "Any"), SelectChoice(Family.IPV4.value, "IPv4 only"),
                   SelectChoice(Family.IPV6.value, "IPv6 only")]
 
@@ -39,15 +49,19 @@ class CheckForm(StaffForm):
     """What every check has; ``check_form_class`` adds the type's TLS modes and settings."""
 
     check_type: CheckType
-    #: The settings stored for the check being edited (none for a new check): a password
-    #: setting left empty keeps its stored value.
+    #: The settings stored for the check being edited, secrets decrypted (none for a new
+    #: check): a secret setting left empty keeps its stored value.
     stored_settings: Mapping[str, Any] = MappingProxyType({})
+    #: Stored secrets that cannot be decrypted (the site's secret key changed): asked for again.
+    unreadable_secrets: tuple[str, ...] = ()
+    #: What a URL in the host field filled in, once the form has read it (see ``read_url``).
+    url_note: str | None = None
 
     server_id = SelectField("Server", coerce=int, validators=[InputRequired()])
     label = StringField("Name", validators=[Optional(), Length(max=80)],
                         description="Shown to visitors, e.g. “Submission (587)”. Default: type and port.")
     host = StringField("Host", validators=[DataRequired(), Length(max=253), _host],
-                       description="A host name or IP address, without http:// or a path.")
+                       description="A host name or IP address.")
     port = WholeNumberField("Port", validators=[Optional(), NumberRange(1, 65535)],
                             invalid_value_message="Enter a port number from 1 to 65535, such as 587.",
                             description="Leave empty for the check type's usual port.")
@@ -95,7 +109,19 @@ class CheckForm(StaffForm):
             raise ValidationError(problem)
 
     def validate(self, extra_validators=None) -> bool:
-        """Validate each field, then the type's settings against the TLS mode (shown next to the TLS field)."""
+        """Validate each field, then the type's settings against the TLS mode (shown next to the TLS field).
+
+        A URL in the host field is read first: the form then holds what it
+        said and is not valid yet, so that staff see it filled in before
+        saving. A URL that cannot be read is refused on the host field.
+        """
+        if looks_like_url(self.host.data):
+            refusal = self.read_url()
+            if refusal is None:
+                return False
+            super().validate(extra_validators)  # the other fields' errors are shown beside it
+            self.host.errors = [refusal]
+            return False
         valid = super().validate(extra_validators)
         if self.port.errors or self.tls_mode.errors or self.settings.errors:
             return valid  # the conflict is judged on values that parse
@@ -105,10 +131,27 @@ class CheckForm(StaffForm):
             return False
         return valid
 
+    def read_url(self) -> str | None:
+        """Fill the form in from the URL in the host field (``url_note`` says what it took); why it cannot, or None."""
+        try:
+            reading = read_url(self.check_type, self.host.data)
+        except UrlError as error:
+            return str(error)
+        fills = {self.host: reading.host, self.port: reading.port, self.tls_mode: reading.tls.value}
+        fills.update((self.settings[name], value) for name, value in reading.settings.items())
+        for field, value in fills.items():
+            # A field shows what was sent (raw_data) before its data: make both say the URL's value.
+            field.data, field.raw_data = value, [str(value)]
+        self.url_note = url_note(self.check_type, reading)
+        return None
+
     def settings_to_store(self) -> dict[str, Any]:
-        """The type's settings as they will be saved: as typed, a password left empty keeping its stored value."""
+        """The type's settings as they will be saved (in clear): as typed, a secret left empty keeping its stored value.
+
+        A stored secret that cannot be decrypted is not kept: left empty, it is saved empty.
+        """
         settings = dict(self.settings.data)
-        for name in secret_setting_names(self.check_type):
+        for name in self.check_type.secret_names:
             if not settings.get(name) and self.stored_settings.get(name):
                 settings[name] = self.stored_settings[name]
         return settings
@@ -132,8 +175,10 @@ class CheckForm(StaffForm):
 
     def secret_hint(self, field) -> str | None:
         """The hint under a password setting: a typed one is never shown again, a stored one is kept."""
-        if field.short_name not in secret_setting_names(self.check_type):
+        if field.short_name not in self.check_type.secret_names:
             return None
+        if field.short_name in self.unreadable_secrets:
+            return "Left empty, the check is saved without it."
         stored = bool(self.stored_settings.get(field.short_name))
         if self.is_submitted() and field.data:
             # The page is shown again (something was refused) without the password in it.
@@ -159,17 +204,55 @@ def tls_conflict_message(conflict: TlsConflict) -> str:
     return f"{conflict.reason[:1].upper()}{conflict.reason[1:]}: {remedy}."
 
 
+def unreadable_secret_message(check_type: CheckType, name: str) -> str:
+    """What the form says next to a stored secret that cannot be decrypted."""
+    label = check_type.form_class()[name].label.text
+    return (f"The stored “{label}” cannot be decrypted with the site's secret key (was it changed?): "
+            "type it again.")
+
+
+def url_note(check_type: CheckType, reading: UrlReading) -> str:
+    """What the form took from a URL, in staff's words."""
+    taken = [f"host {reading.host}", f"port {reading.port}", f"TLS “{TLS_LABELS[reading.tls]}”"]
+    labels = {name: field.label.text for name, field in check_type.form_class()._fields.items()}
+    taken += [f"{labels[name].lower()} {value}" for name, value in reading.settings.items()
+              if name not in check_type.secret_names]
+    note = f"Taken from the URL: {', '.join(taken)}. Check them, then save."
+    if PASSWORD_SETTING in reading.settings:
+        note += f" Its password is never put back into a page: type it in “{labels[PASSWORD_SETTING]}”."
+    if reading.left_out:
+        note += f" Left out ({check_type.label} checks do not use them): {' '.join(reading.left_out)}."
+    return note
+
+
+def form_script_data(check_type: CheckType) -> dict[str, Any]:
+    """What check-form.js needs to know of ``check_type`` to hide TLS fields and read a pasted URL."""
+    return {
+        "defaultPort": check_type.default_port,
+        "tlsByPort": {str(port): mode.value for port, mode in check_type.tls_by_port.items()},
+        "otherPortsTls": check_type.default_tls(0).value,  # no port is 0: what any port not listed uses
+        "urlSchemes": {scheme: {"port": port, "tls": check_type.default_tls(port).value}
+                       for scheme, port in check_type.url_schemes.items()},
+        "urlPath": f"settings-{check_type.url_path_setting}" if check_type.url_path_setting else None,
+        "urlLogin": ([f"settings-{USERNAME_SETTING}", f"settings-{PASSWORD_SETTING}"] if takes_login(check_type)
+                     else None),
+    }
+
+
+def uses_tls(check_type: CheckType) -> bool:
+    """True when checks of ``check_type`` can speak TLS, so the form has TLS fields."""
+    return check_type.tls_modes != (TlsMode.NONE,)
+
+
 def check_form_class(check_type: CheckType) -> type[CheckForm]:
-    """A CheckForm for ``check_type``: its TLS modes only, and its settings as the ``settings`` sub-form."""
+    """A CheckForm for ``check_type``: its TLS modes, TLS fields only if it has any, its settings as ``settings``."""
     tls_choices = [SelectChoice("", "What the check type uses on this port"),
                    *(SelectChoice(mode.value, TLS_LABELS[mode]) for mode in check_type.tls_modes)]
-    return type(f"{check_type.form_class.__name__}Check", (CheckForm,), {
+    fields: dict[str, Any] = {
         "check_type": check_type,
         "tls_mode": SelectField("TLS", choices=tls_choices, default="", validate_choice=False),
         "settings": FormField(check_type.form_class, label="Settings of this check type"),
-    })
-
-
-def secret_setting_names(check_type: CheckType) -> set[str]:
-    """Settings typed as passwords: left empty when editing, they keep their stored value."""
-    return {name for name, field in check_type.settings.items() if field.field_class is PasswordField}
+    }
+    if not uses_tls(check_type):
+        fields.update(dict.fromkeys(TLS_FIELDS))  # None removes an inherited WTForms field
+    return type(f"{check_type.form_class.__name__}Check", (CheckForm,), fields)

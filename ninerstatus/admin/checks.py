@@ -21,7 +21,8 @@ from ..plugins import get_plugins
 from ..probing import ErrorKind, Family, ProbeResult, run_probe
 from ..probing.execute import HungProbes
 from . import bp
-from .check_forms import check_form_class, tls_mode_problem
+from .check_forms import (TLS_FIELDS, check_form_class, form_script_data, tls_mode_problem,
+                          unreadable_secret_message)
 from .errors import redisplays_form
 from .editing import server_choices
 from .servers import server_or_404
@@ -64,7 +65,7 @@ def checks():
 
 
 def _save(form, check_type: CheckType, check: Check | None):
-    """Validate and store the check form, or show it again with what went wrong."""
+    """Validate and store the check form, or show it again with what went wrong (or what a URL filled in)."""
     form.server_id.choices = server_choices()
     if form.validate_on_submit():
         check = check or Check(type_name=check_type.name)
@@ -74,21 +75,39 @@ def _save(form, check_type: CheckType, check: Check | None):
         check.port = form.port.data or check_type.default_port
         check.tls_mode = form.chosen_tls()
         check.family = Family(form.family.data)
-        check.tls_name = form.tls_name.data or None
-        check.tls_verify = form.tls_verify.data
-        check.ca_file = form.ca_file.data or None
-        for name in ("warn_days", "crit_days", "interval_seconds", "timeout_seconds", "failures_before_down",
-                     "successes_before_up"):
+        if "tls_name" in form:  # a type that never speaks TLS has no TLS fields: its check keeps the defaults
+            check.tls_name = form.tls_name.data or None
+            check.tls_verify = form.tls_verify.data
+            check.ca_file = form.ca_file.data or None
+            check.warn_days, check.crit_days = form.warn_days.data, form.crit_days.data
+        for name in ("interval_seconds", "timeout_seconds", "failures_before_down", "successes_before_up"):
             setattr(check, name, getattr(form, name).data)
         check.visibility = Visibility(form.visibility.data)
         check.enabled = form.enabled.data
-        check.settings = form.settings_to_store()
+        check.store_settings(form.settings_to_store(), check_type.secret_names)
         db.session.add(check)
         db.session.commit()
         flash(f"Check {check.title} of {check.server.code} is saved.")
         return redirect(url_for("admin.checks"))
-    status = 400 if request.method == "POST" else 200
-    return render_template("admin/checks/edit.html", form=form, check=check, check_type=check_type), status
+    status = 400 if request.method == "POST" and form.url_note is None else 200
+    return _form_page(form, check_type, check), status
+
+
+def _form_page(form, check_type: CheckType, check: Check | None) -> str:
+    return render_template("admin/checks/edit.html", form=form, check=check, check_type=check_type,
+                           check_types=get_plugins().check_types, script_data=form_script_data(check_type))
+
+
+def _switched_type(check_type: CheckType):
+    """The new-check form again, for the type staff chose in it, keeping what they typed (nothing is saved)."""
+    chosen = check_type_or_404(request.form.get("type_name", check_type.name))
+    formdata = request.form.copy()
+    if not any(name in formdata for name in TLS_FIELDS):
+        # The form came from a type without TLS fields: start them at their defaults, not as unticked.
+        formdata.setlist("tls_verify", ["y"])
+    form = check_form_class(chosen)(formdata=formdata)
+    form.server_id.choices = server_choices()
+    return _form_page(form, chosen, None)
 
 
 @bp.route("/checks/new/<type_name>", methods=["GET", "POST"])
@@ -97,6 +116,8 @@ def _save(form, check_type: CheckType, check: Check | None):
 def new_check(type_name: str):
     """Add a check of one type to a server."""
     check_type = check_type_or_404(type_name)
+    if request.method == "POST" and "change_type" in request.form:
+        return _switched_type(check_type)
     form = check_form_class(check_type)(server_id=request.args.get("server", type=int))
     return _save(form, check_type, None)
 
@@ -110,8 +131,14 @@ def edit_check(check_id: int):
     check_type = check_type_or_404(check.type_name)
     form = check_form_class(check_type)(obj=check)
     if isinstance(check.settings, dict):  # a stored row is untrusted: anything else keeps nothing
-        form.stored_settings = check.settings
+        form.stored_settings, form.unreadable_secrets = check.readable_settings()
     if request.method == "GET":
+        # The settings as staff know them: in clear, secrets left out (a secret is never shown back).
+        form.settings.process(None, {name: value for name, value in form.stored_settings.items()
+                                     if name not in check_type.secret_names})
+        for name in form.unreadable_secrets:
+            if name in form.settings.form:
+                form.settings[name].errors = [unreadable_secret_message(check_type, name)]
         form.tls_mode.data = check.tls_mode.value
         form.family.data = check.family.value
         form.visibility.data = check.visibility.value
@@ -137,7 +164,7 @@ def probe_check(check_id: int):
     if problem is not None:  # as the runner does: say why, probe nothing
         result = ProbeResult.unknown(problem, ErrorKind.CONFIG_ERROR)
     else:
-        result = run_probe(check_type.probe, check.target(), check.settings, check.timeout_seconds,
+        result = run_probe(check_type.probe, check.target(), check.probe_settings(), check.timeout_seconds,
                            tls_policy=check.tls_policy(), hung=hung_probes(), key=check.id)
     check.record(result)
     db.session.commit()

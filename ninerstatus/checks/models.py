@@ -1,6 +1,7 @@
 """The ``checks`` table: one probe of one service of a server, and its latest result."""
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from ..extensions import db
 from ..models import Server, Visibility
 from ..probing import Family, ProbeResult, Status, Target, TlsMode, TlsPolicy
 from ..timeutil import UTCDateTime, utcnow
+from .secrets import open_settings, readable_settings, seal_settings, site_cipher
 
 
 MAX_INT32 = 2**31 - 1
@@ -42,8 +44,9 @@ class Check(db.Model):
     ca_file: Mapped[str | None] = mapped_column(String(500))
     warn_days: Mapped[int] = mapped_column(default=21)
     crit_days: Mapped[int] = mapped_column(default=7)
-    # The check type's own settings, as parse_settings returned them (see checks/validity.py
-    # for what the runner makes of anything else).
+    # The check type's own settings, as parse_settings returned them, secrets encrypted
+    # (checks/secrets.py; read them with probe_settings). See checks/validity.py for what the
+    # runner makes of anything else.
     settings: Mapped[dict[str, Any]] = mapped_column(StoredJSON, default=dict)
     # Read within what PostgreSQL's integer holds (SQLite holds more), and a timeout within a
     # day (infinite, NaN or negative ones read as 0, which the runner refuses to probe with).
@@ -94,6 +97,21 @@ class Check(db.Model):
         """How this check verifies TLS."""
         return TlsPolicy(verify=self.tls_verify, ca_file=self.ca_file or None, warn_days=self.warn_days,
                          crit_days=self.crit_days)
+
+    def store_settings(self, settings: Mapping[str, Any], secret_names: Collection[str]) -> None:
+        """Keep ``settings`` (in clear), the secrets among them encrypted under the site's key."""
+        self.settings = seal_settings(settings, secret_names, site_cipher())
+
+    def probe_settings(self) -> dict[str, Any]:
+        """The settings in clear, as the probe gets them; ``UnreadableSecret`` when a secret cannot be decrypted.
+
+        Only for a check whose settings are named values (see ``check_problem``).
+        """
+        return open_settings(self.settings or {}, site_cipher())
+
+    def readable_settings(self) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The settings in clear as far as they can be read, and the names of the secrets that cannot."""
+        return readable_settings(self.settings or {}, site_cipher())
 
     @property
     def result(self) -> ProbeResult | None:

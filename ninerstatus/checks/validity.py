@@ -15,6 +15,7 @@ from ..checktypes import CheckType
 from ..columns import UnknownMember
 from ..probing import Family, TlsMode
 from .models import Check
+from .secrets import UnreadableSecret
 
 #: How each kind of stored value is named when it stands where named settings belong.
 _SHAPES = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true or false"}
@@ -30,6 +31,10 @@ def check_problem(check: Check, check_types: Mapping[str, CheckType]) -> str | N
     if check.settings is not None and not isinstance(check.settings, Mapping):
         shape = _SHAPES.get(type(check.settings), type(check.settings).__name__)
         return f"its settings are {shape}, not named values (a JSON object)"
+    try:
+        check.probe_settings()
+    except UnreadableSecret as error:  # the secret key changed, or the row was edited by hand
+        return str(error)
     timeout = check.timeout_seconds
     if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
         return "its timeout is not a number of seconds above 0"

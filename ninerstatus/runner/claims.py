@@ -65,7 +65,7 @@ def claim_of(check: Check, check_types: Mapping[str, CheckType]) -> Claim:
     if problem is not None:
         return Claim(**base, problem=problem)
     return Claim(**base, check_type=check_types[check.type_name], target=check.target(),
-                 settings=dict(check.settings or {}), tls_policy=check.tls_policy())
+                 settings=check.probe_settings(), tls_policy=check.tls_policy())
 
 
 def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:

@@ -93,7 +93,8 @@ def test_the_same_login_test_with_tls_is_saved(app, auth, server_id, type_name, 
     assert response.status_code == 302, field_errors(response.get_data(as_text=True))
     [check] = stored_checks(app)
     assert check.tls_mode is tls_mode
-    assert (check.settings["username"], check.settings["password"]) == (USER, PASSWORD)
+    with app.app_context():  # the password is stored encrypted: the probe gets it back in clear
+        assert (check.probe_settings()["username"], check.probe_settings()["password"]) == (USER, PASSWORD)
 
 
 @pytest.mark.parametrize("type_name", LOGIN_TYPES)

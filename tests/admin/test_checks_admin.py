@@ -65,7 +65,8 @@ def test_admin_adds_a_check_with_type_settings_and_defaults(app, auth, server_id
     assert response.status_code == 302, response.get_data(as_text=True)
     [check] = stored_checks(app)
     assert (check.type_name, check.host, check.port, check.tls_mode) == ("banner", "127.0.0.1", 2525, TlsMode.NONE)
-    assert check.settings == {"expect": "banner", "secret": "s3cret"}
+    with app.app_context():  # the secret is stored encrypted (see test_check_secrets.py)
+        assert check.probe_settings() == {"expect": "banner", "secret": "s3cret"}
     listing = auth.client.get("/admin/checks").get_data(as_text=True)
     assert "Greeting" in listing and "no result yet" in listing
 
@@ -152,7 +153,8 @@ def test_editing_keeps_a_stored_password_setting_left_empty(app, auth, server_id
                                                                                    "port": 2600}))
     assert response.status_code == 302
     [check] = stored_checks(app)
-    assert check.settings["secret"] == "s3cret" and check.port == 2600
+    with app.app_context():
+        assert check.probe_settings()["secret"] == "s3cret" and check.port == 2600
 
 
 def test_probe_now_shows_the_full_result_and_keeps_it(app, auth, server_id, banner_server, client):
