@@ -1,4 +1,4 @@
-"""Migration 0011 encrypts the passwords older releases stored in clear, and its downgrade decrypts them."""
+"""Migration 0010 encrypts the passwords older releases stored in clear, and its downgrade decrypts them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,7 +13,7 @@ from ninerstatus.extensions import db
 from .conftest import BACKENDS, dispose, make_test_app, migrate_to
 from .test_migrations import _sample_value
 
-BEFORE = "0011-1"
+BEFORE = "0010-1"
 #: Settings as an older release stored them, by label: the password in clear.
 OLD_SETTINGS = {
     "imap": ("imap", {"username": "alice", "password": "c0rrect horse"}),
@@ -27,7 +27,7 @@ OLD_SETTINGS = {
 
 @pytest.fixture(params=BACKENDS)
 def old_app(request, fresh_database_url, tmp_path):
-    """An app on a new database of each backend, migrated to the revision before 0011, with the test plugin."""
+    """An app on a new database of each backend, migrated to the revision before 0010, with the test plugin."""
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "banner.py").symlink_to(Path(__file__).parent / "local_plugins" / "banner.py")
@@ -66,7 +66,7 @@ def stored(app) -> dict:
 
 def test_upgrade_encrypts_clear_passwords_and_downgrade_decrypts_them(old_app):
     add_old_checks(old_app)
-    migrate_to(old_app, "0011")
+    migrate_to(old_app, "0010")
     after = stored(old_app)
     assert set(after["imap"]["password"]) == {SEALED_KEY}
     assert set(after["banner"]["secret"]) == {SEALED_KEY}

@@ -8,7 +8,7 @@ cookies is never used as is. Anyone who reads the table (a backup, a
 replica, a support dump) sees tokens; reading them needs the secret key too.
 
 Rows stored in clear by an older release still read (a plain string is taken
-as it is) and are encrypted on their next save or by migration 0011. When
+as it is) and are encrypted on their next save or by migration 0010. When
 ``SECRET_KEY`` changes, keys in ``SECRET_KEY_FALLBACKS`` (Flask's own setting
 for the same purpose) still decrypt, and ``ninerstatus reencrypt-secrets``
 encrypts everything again under the current key so the old one can go.

@@ -71,7 +71,7 @@ def test_upgrade_gives_each_ftp_check_the_tls_mode_that_keeps_what_it_did(app_be
     migrate_to(app_before_0007)
     checks = stored(app_before_0007)
     assert {label: checks[label][0] for label in STORED} == {label: now for label, (_, _, now) in STORED.items()}
-    with app_before_0007.app_context():  # migration 0011 then encrypts the password (see docs/check-settings.md)
+    with app_before_0007.app_context():  # migration 0010 then encrypts the password (see docs/check-settings.md)
         cipher = site_cipher()
         assert all(open_settings(checks[label][1], cipher) == {"username": "probe", "password": "pw"}
                    for label in STORED)

@@ -11,8 +11,8 @@ its check's next save; until then it still reads.
 Downgrading decrypts them again, so an older release reads them; a token no
 key of the site opens is left as it is (that release will report the check).
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -21,8 +21,8 @@ from flask import current_app
 
 from ninerstatus.checks.secrets import is_sealed, readable_settings, seal_settings, site_cipher
 
-revision = "0011"
-down_revision = "0010"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
