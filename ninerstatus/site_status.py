@@ -22,14 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .checks.status import ServerState, server_state
 from .extensions import db
+from .incident_floors import open_incident_clause
 from .markup import html_to_text
-from .models import IncidentImpact, Post, PostKind, PostUpdate, Server, UpdateState, Visibility
+from .per_request import once_per_request
+from .models import IncidentImpact, Post, PostUpdate, Server, UpdateState, Visibility
 from .public.maintenance import UNDER_WAY, window_phase
 from .timeutil import utcnow
 
@@ -93,6 +94,9 @@ class SiteSummary:
     incidents: tuple[OpenPost, ...]
     maintenances: tuple[OpenPost, ...]
     servers: tuple[AffectedServer, ...]
+    # Every public server in sidebar order with its state, for documents that list them all (status.json's
+    # components), so they show what the level was worked out from.
+    server_states: tuple[tuple[Server, ServerState], ...] = ()
 
     @property
     def headline(self) -> str:
@@ -161,13 +165,10 @@ def _open_window(post: Post, now: datetime) -> OpenPost:
 
 
 def open_incidents(now: datetime) -> list[Post]:
-    """Published incidents not resolved at ``now``, newest first."""
-    posts = db.session.scalars(
-        select(Post).where(Post.visible_clause(now), Post.kind == PostKind.INCIDENT)
-        .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc()))
-    # Few incidents are open at once, but the newest update is checked here rather than in SQL
-    # so the rule stays in one place (incident_is_open).
-    return [post for post in posts if incident_is_open(post)]
+    """Published incidents not resolved at ``now``, newest first (``incident_is_open`` in SQL)."""
+    return list(db.session.scalars(
+        select(Post).where(open_incident_clause(now))
+        .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc())))
 
 
 def open_windows(now: datetime) -> list[Post]:
@@ -196,9 +197,9 @@ def summarise(now: datetime) -> SiteSummary:
     affected = []
     for server, state in servers:
         if state.label in SERVER_LEVELS:
-            affected.append(AffectedServer(server.code, state.label, state.css, server.state_since))
+            affected.append(AffectedServer(server.code, state.label, state.css, state.since))
             level = worse(level, SERVER_LEVELS[state.label])
-            causes.append(server.state_since)
+            causes.append(state.since)
     if servers and all(state.label == "OUTAGE" for _, state in servers):
         level = MAJOR_OUTAGE
     for incident in incidents:
@@ -209,13 +210,9 @@ def summarise(now: datetime) -> SiteSummary:
         if under_way:
             level, causes = MAINTENANCE, [w.since for w in under_way]
     since = min((c for c in causes if c), default=None) if level != OPERATIONAL else None
-    return SiteSummary(level, since, tuple(incidents), tuple(windows), tuple(affected))
+    return SiteSummary(level, since, tuple(incidents), tuple(windows), tuple(affected), tuple(servers))
 
 
 def site_summary(now: datetime | None = None) -> SiteSummary:
     """The site's summary, worked out once per request however many parts of the page ask."""
-    if not has_request_context():
-        return summarise(now or utcnow())
-    if "site_summary" not in g:
-        g.site_summary = summarise(now or utcnow())
-    return g.site_summary
+    return once_per_request("site_summary", lambda: summarise(now or utcnow()))

@@ -44,7 +44,7 @@ def same_moment(text: str, moment: datetime) -> bool:
     ([Status.OK], "operational", "OPERATIONAL"),
     ([], "operational", "OPERATIONAL"),
     ([Status.OK, Status.WARNING], "degraded_performance", "DEGRADED"),
-    ([Status.OK, Status.CRITICAL], "partial_outage", "OUTAGE"),
+    ([Status.OK, Status.CRITICAL], "partial_outage", "PARTIAL OUTAGE"),
     ([Status.CRITICAL, Status.CRITICAL], "major_outage", "OUTAGE"),
     ([Status.OK, NO_RESULT], "degraded_performance", "UNKNOWN"),
 ])
