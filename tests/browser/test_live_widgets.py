@@ -1,6 +1,7 @@
 """widgets.js in a real browser: server states and check widgets follow the API every 30 s, under the site's CSP."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -55,6 +56,10 @@ def test_the_sidebar_and_server_page_follow_the_api_every_30_seconds(page, mail_
         page.clock.run_for(6_000)
         expect(box.locator(".state")).to_have_text("OUTAGE")
         expect(box).to_have_class("server status-outage" if path == "/" else "server-facts status-outage")
+        # Since when, in UTC, marked for the page's local-time hint.
+        since = box.locator(".state-since time[data-local]")
+        expect(since).to_have_text(re.compile(r"^\d\d:\d\d UTC$"))
+        expect(check.locator(".check-since time[data-local]")).to_have_text(since.text_content())
         expect(check).to_have_class("check status-outage")
         expect(check.locator(".check-state")).to_have_text("outage")
         expect(check.locator(".check-fact")).to_have_text("connection refused")
