@@ -6,12 +6,16 @@ it from ``site_summary()``, so they cannot disagree.
 
 The level is the worst of:
 
-- each public server's state (``checks.status.server_state``): DEGRADED and
-  UNKNOWN make the site degraded (no data is not good news), PARTIAL OUTAGE
-  a partial outage, and OUTAGE a partial outage too unless every public
-  server is out, which is a major outage;
+- each public server's state (``checks.status.server_state``, which holds
+  the servers an open incident names at its declared state at least):
+  DEGRADED and UNKNOWN make the site degraded (no data is not good news),
+  PARTIAL OUTAGE a partial outage, and OUTAGE a partial outage too unless
+  every public server is out, which is a major outage;
 - each open incident's impact as staff declared it: minor is degraded,
-  major a partial outage, critical a major outage (none changes nothing).
+  major a partial outage, critical a major outage (none changes nothing; an
+  incident without a declared impact counts as minor).
+
+docs/states.md tells the same for visitors and staff.
 
 With nothing worse, an open maintenance window makes the site "under
 maintenance". Drafts, posts scheduled for later and internal servers never
@@ -131,13 +135,16 @@ def newest_update(post: Post) -> PostUpdate | None:
 
 
 def incident_is_open(post: Post) -> bool:
-    """True for an incident whose newest update is not "resolved"; one without updates was written after the fact."""
+    """True for an incident whose newest update is not "resolved"; one without updates was written after the fact.
+
+    ``incident_floors.open_incident_clause`` is the same rule in SQL, for queries.
+    """
     latest = newest_update(post)
     return latest is not None and latest.state is not UpdateState.RESOLVED
 
 
 def incident_started_at(post: Post) -> datetime:
-    """When an incident started: its publication or its first update, whichever came first."""
+    """When an incident started: its publication or its first update, whichever came first (as its floor says)."""
     return min([post.published_at, *(u.created_at for u in post.updates)])
 
 

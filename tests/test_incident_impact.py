@@ -158,6 +158,8 @@ def test_an_open_incident_holds_its_healthy_server_at_its_declared_state_since_i
     shown = walk(ctx, client)
     assert (shown.label, shown.since) == (label, moment(incident.published_at.isoformat()))
     assert "NC036 trouble" in server_page(client, "NC036"), "the server names the incident holding it"
+    assert client.get("/api/servers/NC036").get_json()["incident"] == {
+        "name": "NC036 trouble", "url": f"http://status.test/posts/{incident.slug}"}
 
 
 def test_probes_worse_than_the_floor_win_with_their_own_since(ctx, client, server):

@@ -45,7 +45,7 @@ from ..incident_floors import latest_update_state, open_incident_clause
 from ..markup import html_to_text
 from ..models import Post, PostKind, PostUpdate, Server, UpdateState
 from ..public.maintenance import OVER, SCHEDULED, window_phase
-from ..site_status import site_summary
+from ..site_status import incident_started_at, newest_update, site_summary
 
 #: Incident impacts, mildest first; an index into this tuple is a "level".
 INDICATORS = ("none", "minor", "major", "critical")
@@ -66,11 +66,6 @@ LIST_LIMIT = 50
 def iso(moment: datetime | None) -> str | None:
     """A UTC time as ISO 8601 with milliseconds, or None."""
     return moment.isoformat(timespec="milliseconds") if moment else None
-
-
-def newest_update(post: Post) -> PostUpdate | None:
-    """The newest update on ``post`` (updates are loaded newest first)."""
-    return post.updates[0] if post.updates else None
 
 
 def incident_status(post: Post) -> str:
@@ -223,13 +218,12 @@ class StatusPage:
 
     def _post_fields(self, post: Post, affected: list[dict[str, Any]]) -> dict[str, Any]:
         """What incidents and maintenances share: names, times, link, text, updates and components."""
-        started = min([post.published_at, *(u.created_at for u in post.updates)])
         return {
             "id": post.slug,
             "name": post.title,
             "created_at": iso(post.published_at),
             "updated_at": iso(max([post.updated_at, post.published_at, *(u.created_at for u in post.updates)])),
-            "started_at": iso(started),
+            "started_at": iso(incident_started_at(post)),
             "shortlink": url_for("public.post", slug=post.slug, _external=True),
             "page_id": self.page_id,
             "body": post.body_text,
