@@ -6,12 +6,16 @@ it from ``site_summary()``, so they cannot disagree.
 
 The level is the worst of:
 
-- each public server's state (``checks.status.server_state``): DEGRADED and
-  UNKNOWN make the site degraded (no data is not good news), PARTIAL OUTAGE
-  a partial outage, and OUTAGE a partial outage too unless every public
-  server is out, which is a major outage;
+- each public server's state (``checks.status.server_state``, which holds
+  the servers an open incident names at its declared state at least):
+  DEGRADED and UNKNOWN make the site degraded (no data is not good news),
+  PARTIAL OUTAGE a partial outage, and OUTAGE a partial outage too unless
+  every public server is out, which is a major outage;
 - each open incident's impact as staff declared it: minor is degraded,
-  major a partial outage, critical a major outage (none changes nothing).
+  major a partial outage, critical a major outage (none changes nothing; an
+  incident without a declared impact counts as minor).
+
+docs/states.md tells the same for visitors and staff.
 
 With nothing worse, an open maintenance window makes the site "under
 maintenance". Drafts, posts scheduled for later and internal servers never
@@ -22,14 +26,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .checks.status import ServerState, server_state
 from .extensions import db
+from .incident_floors import open_incident_clause
 from .markup import html_to_text
-from .models import IncidentImpact, Post, PostKind, PostUpdate, Server, UpdateState, Visibility
+from .per_request import once_per_request
+from .models import IncidentImpact, Post, PostUpdate, Server, UpdateState, Visibility
 from .public.maintenance import UNDER_WAY, window_phase
 from .timeutil import utcnow
 
@@ -93,6 +98,9 @@ class SiteSummary:
     incidents: tuple[OpenPost, ...]
     maintenances: tuple[OpenPost, ...]
     servers: tuple[AffectedServer, ...]
+    # Every public server in sidebar order with its state, for documents that list them all (status.json's
+    # components), so they show what the level was worked out from.
+    server_states: tuple[tuple[Server, ServerState], ...] = ()
 
     @property
     def headline(self) -> str:
@@ -127,13 +135,16 @@ def newest_update(post: Post) -> PostUpdate | None:
 
 
 def incident_is_open(post: Post) -> bool:
-    """True for an incident whose newest update is not "resolved"; one without updates was written after the fact."""
+    """True for an incident whose newest update is not "resolved"; one without updates was written after the fact.
+
+    ``incident_floors.open_incident_clause`` is the same rule in SQL, for queries.
+    """
     latest = newest_update(post)
     return latest is not None and latest.state is not UpdateState.RESOLVED
 
 
 def incident_started_at(post: Post) -> datetime:
-    """When an incident started: its publication or its first update, whichever came first."""
+    """When an incident started: its publication or its first update, whichever came first (as its floor says)."""
     return min([post.published_at, *(u.created_at for u in post.updates)])
 
 
@@ -161,13 +172,10 @@ def _open_window(post: Post, now: datetime) -> OpenPost:
 
 
 def open_incidents(now: datetime) -> list[Post]:
-    """Published incidents not resolved at ``now``, newest first."""
-    posts = db.session.scalars(
-        select(Post).where(Post.visible_clause(now), Post.kind == PostKind.INCIDENT)
-        .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc()))
-    # Few incidents are open at once, but the newest update is checked here rather than in SQL
-    # so the rule stays in one place (incident_is_open).
-    return [post for post in posts if incident_is_open(post)]
+    """Published incidents not resolved at ``now``, newest first (``incident_is_open`` in SQL)."""
+    return list(db.session.scalars(
+        select(Post).where(open_incident_clause(now))
+        .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc())))
 
 
 def open_windows(now: datetime) -> list[Post]:
@@ -196,9 +204,9 @@ def summarise(now: datetime) -> SiteSummary:
     affected = []
     for server, state in servers:
         if state.label in SERVER_LEVELS:
-            affected.append(AffectedServer(server.code, state.label, state.css, server.state_since))
+            affected.append(AffectedServer(server.code, state.label, state.css, state.since))
             level = worse(level, SERVER_LEVELS[state.label])
-            causes.append(server.state_since)
+            causes.append(state.since)
     if servers and all(state.label == "OUTAGE" for _, state in servers):
         level = MAJOR_OUTAGE
     for incident in incidents:
@@ -209,13 +217,9 @@ def summarise(now: datetime) -> SiteSummary:
         if under_way:
             level, causes = MAINTENANCE, [w.since for w in under_way]
     since = min((c for c in causes if c), default=None) if level != OPERATIONAL else None
-    return SiteSummary(level, since, tuple(incidents), tuple(windows), tuple(affected))
+    return SiteSummary(level, since, tuple(incidents), tuple(windows), tuple(affected), tuple(servers))
 
 
 def site_summary(now: datetime | None = None) -> SiteSummary:
     """The site's summary, worked out once per request however many parts of the page ask."""
-    if not has_request_context():
-        return summarise(now or utcnow())
-    if "site_summary" not in g:
-        g.site_summary = summarise(now or utcnow())
-    return g.site_summary
+    return once_per_request("site_summary", lambda: summarise(now or utcnow()))

@@ -67,11 +67,12 @@ def test_a_check_without_a_result_says_so_and_never_shows_green(ctx, client):
 @pytest.mark.parametrize("statuses, label", [
     ((Status.OK, Status.OK), "OPERATIONAL"),
     ((Status.OK, Status.WARNING), "DEGRADED"),
-    ((Status.WARNING, Status.CRITICAL), "OUTAGE"),
+    ((Status.WARNING, Status.CRITICAL), "PARTIAL OUTAGE"),
     ((Status.OK, Status.UNKNOWN), "UNKNOWN"),
-    ((Status.CRITICAL, Status.UNKNOWN), "OUTAGE"),
+    ((Status.CRITICAL, Status.UNKNOWN), "PARTIAL OUTAGE"),
+    ((Status.CRITICAL, Status.CRITICAL), "OUTAGE"),
 ])
-def test_a_server_shows_the_worst_of_its_public_checks(ctx, statuses, label):
+def test_a_server_shows_what_its_public_checks_add_up_to(ctx, statuses, label):
     server = make_server("NC036")
     for status in statuses:
         add_check(server, status, "x")

@@ -3,21 +3,26 @@
 How ninerstatus maps onto Statuspage:
 
 - **Components** are the public servers, with the state visitors see in the
-  sidebar. Internal servers are left out: visitors only ever learn that they
-  are internal, and Statuspage has no status meaning "not shown". A server
-  whose checks have no recent result is UNKNOWN on the site; Statuspage has no
-  such status either, so it is reported as ``degraded_performance`` (never
-  ``operational``: no data is not good news) with the site's own word in
-  ``label``. Extra fields (``label``, ``checked_at``, ``url``) are ignored by
-  Statuspage clients.
+  sidebar (``server_state``, open incidents' floors included): OUTAGE is
+  ``major_outage``, PARTIAL OUTAGE ``partial_outage``, DEGRADED
+  ``degraded_performance``. Internal servers are left out: visitors only ever
+  learn that they are internal, and Statuspage has no status meaning "not
+  shown". A server whose checks have no recent result is UNKNOWN on the site;
+  Statuspage has no such status either, so it is reported as
+  ``degraded_performance`` (never ``operational``: no data is not good news)
+  with the site's own word in ``label``. A component's ``updated_at`` is
+  when its state began, as the page says ("since ..."). Extra fields
+  (``label``, ``checked_at``, ``url``) are ignored by Statuspage clients.
 - **Incidents** are published incident posts; their updates are the post's
   timeline. An incident's status is its newest update's; a post without
   updates is a report written after the fact, so it counts as resolved, as
   of its publication. Staff writing during an outage add an "investigating"
   update (the editor says so; incidents the probes drafted get one when
   published) to show it as ongoing.
-  Posts carry no declared impact: it is ``minor``, or worse while the
-  incident is open and the servers it names are worse off now.
+  Its impact is the one staff declared; without one it is ``minor``, or
+  worse while the incident is open and the servers it names are worse off now.
+- **The page's status** is the site's level from ``site_status.site_summary``,
+  the same answer the banner on every page gives.
 - **Scheduled maintenances** are published maintenance posts with a window.
 - Drafts, posts scheduled for later, internal servers, check settings and
   probe transcripts never appear: everything starts from ``Post.visible_clause``
@@ -33,19 +38,23 @@ from flask import current_app, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..checks.status import MAINTENANCE_LABEL, ServerState, check_state, public_checks, server_state
+from ..checks.status import (DEGRADED, MAINTENANCE_LABEL, OPERATIONAL, OUTAGE, PARTIAL_OUTAGE, UNKNOWN,
+                             ServerState, public_checks)
 from ..extensions import db
+from ..incident_floors import latest_update_state, open_incident_clause
 from ..markup import html_to_text
-from ..models import Post, PostKind, PostUpdate, Server, UpdateState, Visibility
-from ..probing import Status
+from ..models import Post, PostKind, PostUpdate, Server, UpdateState
 from ..public.maintenance import OVER, SCHEDULED, window_phase
+from ..site_status import incident_started_at, newest_update, site_summary
 
-#: Page indicators, mildest first; an index into this tuple is a "level".
+#: Incident impacts, mildest first; an index into this tuple is a "level".
 INDICATORS = ("none", "minor", "major", "critical")
-DESCRIPTIONS = ("All Systems Operational", "Partially Degraded Service", "Partial System Outage",
-                "Major System Outage")
-UNDER_MAINTENANCE = "under_maintenance"
-COMPONENT_LEVELS = {"operational": 0, UNDER_MAINTENANCE: 0, "degraded_performance": 1, "partial_outage": 2,
+#: The Statuspage status of each server label visitors see.
+COMPONENT_STATUSES = {OPERATIONAL: "operational", MAINTENANCE_LABEL: "under_maintenance",
+                      DEGRADED: "degraded_performance", UNKNOWN: "degraded_performance",
+                      PARTIAL_OUTAGE: "partial_outage", OUTAGE: "major_outage"}
+#: The least impact an open incident on a component of each status has, when staff declared none.
+COMPONENT_LEVELS = {"operational": 0, "under_maintenance": 0, "degraded_performance": 1, "partial_outage": 2,
                     "major_outage": 2}
 #: A maintenance's timeline in Statuspage's words for maintenances.
 MAINTENANCE_UPDATE_STATES = {UpdateState.INVESTIGATING: "in_progress", UpdateState.IDENTIFIED: "in_progress",
@@ -57,31 +66,6 @@ LIST_LIMIT = 50
 def iso(moment: datetime | None) -> str | None:
     """A UTC time as ISO 8601 with milliseconds, or None."""
     return moment.isoformat(timespec="milliseconds") if moment else None
-
-
-def component_status(state: ServerState, now: datetime) -> str:
-    """The Statuspage status of a public server's state."""
-    if state.label == MAINTENANCE_LABEL:
-        return UNDER_MAINTENANCE
-    statuses = [check_state(check, now).status for check in state.checks]
-    worst = Status.worst(statuses) if statuses else Status.OK
-    if worst is Status.CRITICAL:
-        # Every check down is a major outage; some of them, a partial one.
-        return "major_outage" if all(s is Status.CRITICAL for s in statuses) else "partial_outage"
-    return {Status.OK: "operational", Status.WARNING: "degraded_performance",
-            Status.UNKNOWN: "degraded_performance"}[worst]
-
-
-def latest_update_state():
-    """SQL: the state of a post's newest update (NULL without updates)."""
-    return (select(PostUpdate.state).where(PostUpdate.post_id == Post.id)
-            .order_by(PostUpdate.created_at.desc(), PostUpdate.id.desc()).limit(1)
-            .correlate(Post).scalar_subquery())
-
-
-def newest_update(post: Post) -> PostUpdate | None:
-    """The newest update on ``post`` (updates are loaded newest first)."""
-    return post.updates[0] if post.updates else None
 
 
 def incident_status(post: Post) -> str:
@@ -126,11 +110,8 @@ class StatusPage:
 
     @cached_property
     def servers(self) -> list[tuple[Server, ServerState]]:
-        """Public servers in sidebar order, with their state."""
-        rows = db.session.scalars(select(Server).where(Server.visibility == Visibility.PUBLIC)
-                                  .options(selectinload(Server.checks))
-                                  .order_by(Server.display_order, Server.code))
-        return [(server, server_state(server, self.now)) for server in rows]
+        """Public servers in sidebar order, with their state: those the site's level was worked out from."""
+        return list(site_summary(self.now).server_states)
 
     @cached_property
     def components(self) -> list[dict[str, Any]]:
@@ -142,20 +123,16 @@ class StatusPage:
         return {server.id: component for (server, _), component in zip(self.servers, self.components)}
 
     def _component(self, server: Server, state: ServerState, position: int) -> dict[str, Any]:
-        checks = public_checks(server)
-        changes = [server.state_since, *(c.state_since for c in state.checks)]
-        if state.label == MAINTENANCE_LABEL:
-            changes.append(state.maintenance.starts_at)
         checked = [c.last_checked_at for c in state.checks]
-        created_at = min((c.created_at for c in checks), default=None)
+        created_at = min((c.created_at for c in public_checks(server)), default=None)
         return {
             "id": server.code,
             "name": server.code,
             "description": ", ".join(part for part in (server.role, server.place) if part) or None,
-            "status": component_status(state, self.now),
+            "status": COMPONENT_STATUSES[state.label],
             "label": state.label,
             "created_at": iso(created_at),
-            "updated_at": iso(max((c for c in changes if c), default=created_at)),
+            "updated_at": iso(state.since or created_at),
             # The state is only as fresh as its stalest check.
             "checked_at": iso(None if None in checked else min(checked, default=None)),
             "position": position,
@@ -184,16 +161,10 @@ class StatusPage:
             "updated_at": iso(max((m for m in moments if m), default=self.now)),
         }
 
-    def status(self, open_incidents: list[dict[str, Any]]) -> dict[str, Any]:
-        """The page's indicator and its description, from the components and the open incidents."""
-        statuses = [c["status"] for c in self.components]
-        level = max([COMPONENT_LEVELS[s] for s in statuses] + [INDICATORS.index(i["impact"]) for i in open_incidents],
-                    default=0)
-        if statuses and all(s == "major_outage" for s in statuses):
-            level = 3
-        if level == 0 and UNDER_MAINTENANCE in statuses:
-            return {"indicator": "none", "description": "Service Under Maintenance"}
-        return {"indicator": INDICATORS[level], "description": DESCRIPTIONS[level]}
+    def status(self) -> dict[str, Any]:
+        """The page's indicator and its description: the site's level, as the banner shows it."""
+        summary = site_summary(self.now)
+        return {"indicator": summary.indicator, "description": summary.description}
 
     # ------------------------------------------------------------ incidents and maintenances
 
@@ -206,8 +177,7 @@ class StatusPage:
 
     def incidents(self, unresolved_only: bool = False) -> list[dict[str, Any]]:
         """The newest published incidents, or only those not resolved yet."""
-        latest = latest_update_state()
-        conditions = (latest.is_not(None), latest != UpdateState.RESOLVED) if unresolved_only else ()
+        conditions = (open_incident_clause(self.now),) if unresolved_only else ()
         return [self._incident(post) for post in self._posts(PostKind.INCIDENT, *conditions)]
 
     def maintenances(self, open_only: bool = False) -> list[dict[str, Any]]:
@@ -223,12 +193,19 @@ class StatusPage:
     def _incident(self, post: Post) -> dict[str, Any]:
         status = incident_status(post)
         affected = [self.components_by_server[s.id] for s in post.servers if s.id in self.components_by_server]
-        impact = 1
-        if status != UpdateState.RESOLVED.value:
-            impact = max([impact] + [COMPONENT_LEVELS[c["status"]] for c in affected])
-        return {**self._post_fields(post, affected), "status": status, "impact": INDICATORS[impact],
+        return {**self._post_fields(post, affected), "status": status, "impact": self._impact(post, status, affected),
                 "monitoring_at": iso(first_update_at(post, UpdateState.MONITORING)),
                 "resolved_at": iso(incident_resolved_at(post))}
+
+    @staticmethod
+    def _impact(post: Post, status: str, affected: list[dict[str, Any]]) -> str:
+        """The impact staff declared; else minor, or worse while open and the servers named are worse off."""
+        if post.impact is not None:
+            return post.impact.value
+        level = 1
+        if status != UpdateState.RESOLVED.value:
+            level = max([level] + [COMPONENT_LEVELS[c["status"]] for c in affected])
+        return INDICATORS[level]
 
     def _maintenance(self, post: Post) -> dict[str, Any]:
         affected = [self.components_by_server[s.id] for s in post.servers if s.id in self.components_by_server]
@@ -241,13 +218,12 @@ class StatusPage:
 
     def _post_fields(self, post: Post, affected: list[dict[str, Any]]) -> dict[str, Any]:
         """What incidents and maintenances share: names, times, link, text, updates and components."""
-        started = min([post.published_at, *(u.created_at for u in post.updates)])
         return {
             "id": post.slug,
             "name": post.title,
             "created_at": iso(post.published_at),
             "updated_at": iso(max([post.updated_at, post.published_at, *(u.created_at for u in post.updates)])),
-            "started_at": iso(started),
+            "started_at": iso(incident_started_at(post)),
             "shortlink": url_for("public.post", slug=post.slug, _external=True),
             "page_id": self.page_id,
             "body": post.body_text,

@@ -12,9 +12,8 @@ from .statuspage import StatusPage
 def summary():
     """The page, its components, open incidents, maintenances not over yet, and the overall status."""
     page = StatusPage(utcnow())
-    incidents = page.incidents(unresolved_only=True)
-    return {"page": page.page, "components": page.components, "incidents": incidents,
-            "scheduled_maintenances": page.maintenances(open_only=True), "status": page.status(incidents)}
+    return {"page": page.page, "components": page.components, "incidents": page.incidents(unresolved_only=True),
+            "scheduled_maintenances": page.maintenances(open_only=True), "status": page.status()}
 
 
 @bp.get("/v2/status.json")
@@ -22,7 +21,7 @@ def summary():
 def status():
     """The overall status: an indicator (none, minor, major, critical) and its description."""
     page = StatusPage(utcnow())
-    return {"page": page.page, "status": page.status(page.incidents(unresolved_only=True))}
+    return {"page": page.page, "status": page.status()}
 
 
 @bp.get("/v2/components.json")

@@ -1,9 +1,10 @@
 """JSON views of the servers visitors can see listed: their state, public checks and uptime.
 
-A public server shows each public, enabled check with what the sidebar shows:
-status, the probe's one-line summary, when it was checked and how long the
-probe took. Internal servers say only that they are internal. Check
-settings, targets and probe transcripts are never served.
+A public server shows its label (open incidents' floors included, see
+docs/states.md) since when, and each public, enabled check with what the
+sidebar shows: status since when, the probe's one-line summary, when it was
+checked and how long the probe took. Internal servers say only that they are
+internal. Check settings, targets and probe transcripts are never served.
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def readable_from_any_site(response):
 
 
 def check_json(check: Check, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
-    """One public check as its widget shows it: status, key fact, when checked, latency."""
+    """One public check as its widget shows it: status since when, key fact, when checked, latency."""
     shown = check_state(check, now)
     result = latest_result(check)
     total = result.timings.total if result and shown.fresh else None
@@ -46,6 +47,7 @@ def check_json(check: Check, now: datetime, with_uptime: bool = False) -> dict[s
         "type": check.type_name,
         "status": shown.status.label,
         "fresh": shown.fresh,
+        "since": iso(shown.since),
         "summary": shown.fact,
         "checked_at": iso(check.last_checked_at),
         "latency_ms": round(total * 1000) if total is not None else None,
@@ -69,6 +71,9 @@ def server_json(server: Server, now: datetime, with_uptime: bool = False) -> dic
     }
     if not server.is_public:
         return data
+    data["since"] = iso(state.since)
+    data["incident"] = state.incident and {
+        "name": state.incident.title, "url": url_for("public.post", slug=state.incident.slug, _external=True)}
     window = state.maintenance
     data["maintenance"] = window and {
         "name": window.title, "url": url_for("public.post", slug=window.slug, _external=True),

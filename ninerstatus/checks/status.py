@@ -1,38 +1,73 @@
-"""What a server's checks add up to, as visitors see it.
+"""What a server's checks add up to, as visitors see it, and since when.
 
 Everything here is worked out when a page is drawn, from what the probe
 runner stored, so it stays true when no runner is alive: a check with no
 result for three intervals is UNKNOWN ("no data since ..."), never green.
+The rules are told for visitors and staff in docs/states.md; the partial
+rule (``combined_label``) is written only here, and the runner records what
+it says (``RECORDED``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from flask import g, has_request_context
 
-from ..models import Server
+from ..incident_floors import IncidentFloor, request_floors
+from ..models import AffectedState, Server
 from ..probing import ProbeResult, Status
 from ..runner.maintenance import MaintenanceWindow, active_window, request_windows
 from ..timeutil import utcnow
 from .models import Check
 
-#: The word under "Systems at a Glance" for a public server's worst check status.
-SERVER_LABELS = {Status.OK: "OPERATIONAL", Status.WARNING: "DEGRADED", Status.CRITICAL: "OUTAGE",
-                 Status.UNKNOWN: "UNKNOWN"}
+OPERATIONAL, DEGRADED, PARTIAL_OUTAGE, OUTAGE, UNKNOWN = "OPERATIONAL", "DEGRADED", "PARTIAL OUTAGE", "OUTAGE", "UNKNOWN"
 MAINTENANCE_LABEL = "UNDER MAINTENANCE"
+INTERNAL_LABEL = "INTERNAL"
+#: How bad each label of a probed server is, for the worse of what the probes say and an incident's floor.
+SEVERITY = {OPERATIONAL: 0, UNKNOWN: 1, DEGRADED: 2, PARTIAL_OUTAGE: 3, OUTAGE: 4}
+#: The label an open incident's affected-server state holds its servers at, at least.
+FLOOR_LABELS = {AffectedState.DEGRADED: DEGRADED, AffectedState.PARTIAL_OUTAGE: PARTIAL_OUTAGE,
+                AffectedState.MAJOR_OUTAGE: OUTAGE}
+#: What the runner records as a server's state for each label: the checks' own state names where one
+#: fits (so rows written before PARTIAL OUTAGE existed still read the same), and two of its own.
+RECORDED = {OPERATIONAL: "ok", DEGRADED: "warning", PARTIAL_OUTAGE: "partial_outage", OUTAGE: "critical",
+            UNKNOWN: "unknown", MAINTENANCE_LABEL: "maintenance"}
+#: Labels that are no news: the page says since when only for the others.
+QUIET_LABELS = (OPERATIONAL, INTERNAL_LABEL)
 #: A check without a result for this many of its intervals has lost its runner.
 STALE_AFTER_INTERVALS = 3
 
 
+def combined_label(statuses: Collection[Status]) -> str:
+    """The partial rule: the label of a server whose counted checks have ``statuses``.
+
+    Every check failing (CRITICAL) is an OUTAGE; some but not all of them a
+    PARTIAL OUTAGE, whatever the others say; otherwise any warning makes it
+    DEGRADED, then any UNKNOWN makes it UNKNOWN, and only all OK is
+    OPERATIONAL. No checks at all is UNKNOWN: nothing vouches for the server.
+    """
+    if not statuses:
+        return UNKNOWN
+    failing = sum(status is Status.CRITICAL for status in statuses)
+    if failing == len(statuses):
+        return OUTAGE
+    if failing:
+        return PARTIAL_OUTAGE
+    if Status.WARNING in statuses:
+        return DEGRADED
+    return UNKNOWN if Status.UNKNOWN in statuses else OPERATIONAL
+
+
 @dataclass(frozen=True)
 class CheckState:
-    """What visitors are told about one check: its status, and the key fact or why it is unknown."""
+    """What visitors are told about one check: its status, the key fact or why it is unknown, and since when."""
 
     status: Status
     fact: str
-    # The time of the latest result when it is too old to vouch for anything.
-    stale_since: datetime | None = None
+    # When the status shown began: the runner's confirmed change, or for a stale check its latest result.
+    since: datetime | None = None
     # False when nothing recent is known: no result yet, or a stale one.
     fresh: bool = True
 
@@ -40,6 +75,16 @@ class CheckState:
     def css(self) -> str:
         """The class name the stylesheet colours by."""
         return self.status.label if self.fresh else "nodata"
+
+    @property
+    def stale_since(self) -> datetime | None:
+        """The time of the latest result when it is too old to vouch for anything."""
+        return None if self.fresh else self.since
+
+    @property
+    def says_since(self) -> datetime | None:
+        """``since``, for a fresh status that is news (not OK); a stale one says "no data since" instead."""
+        return self.since if self.fresh and self.status is not Status.OK else None
 
 
 def latest_result(check: Check) -> ProbeResult | None:
@@ -57,11 +102,11 @@ def latest_result(check: Check) -> ProbeResult | None:
 
 
 def check_state(check: Check, now: datetime | None = None) -> CheckState:
-    """The runner's confirmed state of ``check``, or UNKNOWN when its latest result is missing or stale.
+    """The runner's confirmed state of ``check`` since its change, or UNKNOWN when its latest result is missing or stale.
 
     A check the runner has never judged (``state_since`` unset; say one only
     probed from the admin page), or whose stored state names no status,
-    shows its latest result as it is.
+    shows its latest result as it is, since no known time.
     """
     result = latest_result(check)
     if result is None or check.last_checked_at is None:
@@ -69,23 +114,30 @@ def check_state(check: Check, now: datetime | None = None) -> CheckState:
     now = now or utcnow()
     if now - check.last_checked_at > timedelta(seconds=STALE_AFTER_INTERVALS * check.interval_seconds):
         return CheckState(Status.UNKNOWN, f"no data since {short_time(check.last_checked_at, now)}",
-                          stale_since=check.last_checked_at, fresh=False)
+                          since=check.last_checked_at, fresh=False)
     status = Status.__members__.get(check.state.upper())
     if check.state_since is None or status is None:  # never judged, or a state no status names
         return CheckState(result.status, result.summary)
     # A result the damping has not confirmed yet is shown, but marked as such.
-    return CheckState(status, result.summary if result.status is status else f"{result.summary} (unconfirmed)")
+    fact = result.summary if result.status is status else f"{result.summary} (unconfirmed)"
+    return CheckState(status, fact, since=check.state_since)
 
 
 @dataclass(frozen=True)
 class ServerState:
-    """A server's label for visitors, the checks behind it and its open or next maintenance window."""
+    """A server's label for visitors, since when, the checks behind it, its window and the incident holding it."""
 
     label: str
     checks: tuple[Check, ...] = ()
     maintenance: MaintenanceWindow | None = None
     # True for a public server without checks: its label is what staff list, not a live result.
     not_probed: bool = False
+    # When the label began (see docs/states.md); None when no stored time tells.
+    since: datetime | None = None
+    # True while ``maintenance`` is open (the label may still be an open incident's, which outranks it).
+    window_open: bool = False
+    # The open incident naming the server that declared a state for it, whether or not it sets the label.
+    incident: IncidentFloor | None = None
 
     @property
     def css(self) -> str:
@@ -95,7 +147,12 @@ class ServerState:
     @property
     def under_maintenance(self) -> bool:
         """True while the server's maintenance window is open."""
-        return self.label == MAINTENANCE_LABEL
+        return self.window_open
+
+    @property
+    def says_since(self) -> datetime | None:
+        """``since``, for a label that is news (not OPERATIONAL or INTERNAL)."""
+        return None if self.label in QUIET_LABELS else self.since
 
 
 def public_checks(server: Server) -> tuple[Check, ...]:
@@ -104,26 +161,68 @@ def public_checks(server: Server) -> tuple[Check, ...]:
 
 
 def server_state(server: Server, now: datetime | None = None) -> ServerState:
-    """INTERNAL for internal servers; UNDER MAINTENANCE in an announced window; else the worst public check.
+    """INTERNAL for internal servers; else what the probes say, held at least at an open incident's floor.
 
-    A public server without checks shows OPERATIONAL, which is what staff
-    declare by listing it, marked as not probed so it is not coloured as a
-    live result; once it has checks only their results count, and a check with
-    no result yet, or no recent one, makes the server UNKNOWN, never green.
+    Probes: UNDER MAINTENANCE in an announced window, else ``combined_label``
+    of the public checks. A public server without checks shows OPERATIONAL,
+    which is what staff declare by listing it, marked as not probed so it is
+    not coloured as a live result; once it has checks only their results
+    count, and a check with no result yet, or no recent one, makes the server
+    UNKNOWN, never green. An open incident naming the server with a declared
+    state then makes it at least that bad, in a window too (see ``held``).
     """
     if not server.is_public:
-        return ServerState("INTERNAL")
+        return ServerState(INTERNAL_LABEL)
     now = now or utcnow()
     windows = request_windows(now).get(server.id, [])
     checks = public_checks(server)
     window = active_window(windows, now)
     if window is not None:
-        return ServerState(MAINTENANCE_LABEL, checks, window)
-    upcoming = windows[0] if windows else None
-    if not checks:
-        return ServerState("OPERATIONAL", maintenance=upcoming, not_probed=True)
-    worst = Status.worst(check_state(c, now).status for c in checks)
-    return ServerState(SERVER_LABELS[worst], checks, upcoming)
+        probed = ServerState(MAINTENANCE_LABEL, checks, window, since=window.starts_at, window_open=True)
+    elif not checks:
+        probed = ServerState(OPERATIONAL, maintenance=windows[0] if windows else None, not_probed=True)
+    else:
+        states = [check_state(c, now) for c in checks]
+        label = combined_label([s.status for s in states])
+        probed = ServerState(label, checks, windows[0] if windows else None,
+                             since=_probed_since(server, label, states))
+    return held(probed, request_floors(now).get(server.id))
+
+
+def held(probed: ServerState, floor: IncidentFloor | None) -> ServerState:
+    """``probed`` made at least as bad as an open incident's ``floor``, never better.
+
+    Staff's word on an open incident outranks an open maintenance window too:
+    during a window the probes do not count, so the server shows the floor.
+    Where both say the same label, it has held since the earlier of the two.
+    """
+    if floor is None:
+        return probed
+    label = FLOOR_LABELS[floor.state]
+    rank = SEVERITY.get(probed.label, -1)  # UNDER MAINTENANCE ranks below every floor
+    if SEVERITY[label] > rank:
+        return replace(probed, label=label, since=floor.since, not_probed=False, incident=floor)
+    if SEVERITY[label] == rank:
+        return replace(probed, since=min(filter(None, (probed.since, floor.since))), incident=floor)
+    return replace(probed, incident=floor)
+
+
+def _probed_since(server: Server, label: str, states: list[CheckState]) -> datetime | None:
+    """When the probes' ``label`` for ``server`` began.
+
+    Stale checks: the oldest of their latest results (no data since then).
+    Otherwise the time the runner recorded the server's state, when it
+    recorded this label; failing that (the runner has not caught up, or a row
+    from before PARTIAL OUTAGE existed), the latest confirmed change among the
+    checks, since when the checks have said what they say now.
+    """
+    stale = [state.since for state in states if not state.fresh and state.since]
+    if label == UNKNOWN and stale:
+        return min(stale)
+    if server.state == RECORDED[label] and server.state_since is not None:
+        return server.state_since
+    changes = [state.since for state in states]
+    return None if None in changes else max(changes, default=None)
 
 
 def short_time(moment: datetime, now: datetime | None = None) -> str:

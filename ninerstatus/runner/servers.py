@@ -1,12 +1,16 @@
 """Servers' confirmed states, as the runner records them, and the incidents they open and close.
 
-A server's state is the worst confirmed state of its enabled public checks,
-or ``maintenance`` while an announced window is open. Every change is a
-``StatusEvent``; a public server going down or degraded gets a draft
-incident, and recovering suggests the resolved update on it. Servers are
-locked in id order (``FOR UPDATE`` on PostgreSQL) and their checks read
-after the lock, so two runners finishing checks of one server at once
-still leave one draft, not two.
+A server's state is what the partial rule (``checks.status.combined_label``)
+makes of the confirmed states of its enabled public checks, recorded as
+``checks.status.RECORDED`` names it (``ok``, ``warning``, ``partial_outage``,
+``critical``, ``unknown``), or ``maintenance`` while an announced window is
+open. Open incidents' declared states are not recorded here: they are
+staff's word, applied where states are shown, and draft nothing. Every
+change is a ``StatusEvent``; a public server going down, partly down or
+degraded gets a draft incident, and recovering suggests the resolved update
+on it. Servers are locked in id order (``FOR UPDATE`` on PostgreSQL) and
+their checks read after the lock, so two runners finishing checks of one
+server at once still leave one draft, not two.
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..checks.models import Check
+from ..checks.status import MAINTENANCE_LABEL, PARTIAL_OUTAGE, RECORDED, combined_label
 from ..extensions import db
 from ..models import Server, Visibility
 from ..probing import Status
@@ -25,7 +30,10 @@ from .incidents import TITLE_WORDS, open_incident, suggest_resolved
 from .maintenance import WindowsByServer, active_window
 from .models import StatusEvent
 
-MAINTENANCE = "maintenance"
+MAINTENANCE = RECORDED[MAINTENANCE_LABEL]
+#: The recorded states that draft an incident, as the drafting words them: a partial outage is
+#: drafted as an outage of the server, its text naming only the services that fail.
+DRAFTED_AS = {**{state: state for state in TITLE_WORDS}, RECORDED[PARTIAL_OUTAGE]: state_name(Status.CRITICAL)}
 
 
 def counted(statement):
@@ -53,7 +61,7 @@ def verdict(server_id: int, states: Iterable[str], windows: WindowsByServer, now
     if active_window(windows.get(server_id, []), now) is not None:
         return MAINTENANCE
     # A state no status names (a hand edit, an older release) counts as UNKNOWN, which is never downtime.
-    return state_name(Status.worst(Status.__members__.get(state.upper(), Status.UNKNOWN) for state in states))
+    return RECORDED[combined_label([Status.__members__.get(state.upper(), Status.UNKNOWN) for state in states])]
 
 
 def update_servers(server_ids: Iterable[int], windows: WindowsByServer, now: datetime) -> None:
@@ -87,7 +95,7 @@ def _change(server: Server, current: str, now: datetime) -> None:
     server.state, server.state_since = current, now
     if not server.is_public:
         return
-    if current in TITLE_WORDS and server.incident_post_id is None:
-        open_incident(server, current, failing, now)
+    if current in DRAFTED_AS and server.incident_post_id is None:
+        open_incident(server, DRAFTED_AS[current], failing, now)
     elif current == state_name(Status.OK) and server.incident_post_id is not None:
         suggest_resolved(server, now)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from ninerstatus.extensions import db
-from ninerstatus.models import PostKind, PostStatus, UpdateState, Visibility
+from ninerstatus.models import IncidentImpact, PostKind, PostStatus, UpdateState, Visibility
 from ninerstatus.probing import Status
 from ninerstatus.timeutil import utcnow
 
@@ -44,7 +44,7 @@ def same_moment(text: str, moment: datetime) -> bool:
     ([Status.OK], "operational", "OPERATIONAL"),
     ([], "operational", "OPERATIONAL"),
     ([Status.OK, Status.WARNING], "degraded_performance", "DEGRADED"),
-    ([Status.OK, Status.CRITICAL], "partial_outage", "OUTAGE"),
+    ([Status.OK, Status.CRITICAL], "partial_outage", "PARTIAL OUTAGE"),
     ([Status.CRITICAL, Status.CRITICAL], "major_outage", "OUTAGE"),
     ([Status.OK, NO_RESULT], "degraded_performance", "UNKNOWN"),
 ])
@@ -129,6 +129,24 @@ def test_an_open_incident_is_at_least_minor_and_as_bad_as_its_servers(ctx, clien
     add_update(loud, UpdateState.IDENTIFIED, "<p>Found it.</p>", timedelta(minutes=5))
     listed = incidents(client, "incidents/unresolved.json")
     assert (listed["Slow webmail"]["impact"], listed["Web server unreachable"]["impact"]) == ("minor", "major")
+
+
+def test_an_incident_has_the_impact_staff_declared_open_or_resolved(ctx, client):
+    down = make_server("NC041")
+    add_check(down, Status.CRITICAL)
+    calm = make_post("Planned reboot went long", servers=(down,))
+    calm.impact = IncidentImpact.NONE
+    grave = make_post("Mail lost", servers=(make_server("NC036"),))
+    grave.impact = IncidentImpact.CRITICAL
+    for post in (calm, grave):
+        add_update(post, UpdateState.INVESTIGATING, "<p>Looking.</p>", timedelta(minutes=5))
+    listed = incidents(client, "incidents/unresolved.json")
+    assert (listed["Planned reboot went long"]["impact"], listed["Mail lost"]["impact"]) == ("none", "critical")
+    assert client.get("/api/v2/status.json").get_json()["status"]["indicator"] == "critical"
+    add_update(grave, UpdateState.RESOLVED, "<p>Found it all.</p>", timedelta(minutes=1))
+    assert incidents(client)["Mail lost"]["impact"] == "critical"
+    # Resolved, it no longer sets the page's level: NC041's outage alone does.
+    assert client.get("/api/v2/status.json").get_json()["status"]["indicator"] == "major"
 
 
 def test_an_open_incident_on_healthy_servers_still_makes_the_page_minor(ctx, client):

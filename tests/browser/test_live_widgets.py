@@ -1,17 +1,20 @@
 """widgets.js in a real browser: server states and check widgets follow the API every 30 s, under the site's CSP."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from ninerstatus.checks.models import Check
+from ninerstatus.checks.status import short_time
 from ninerstatus.extensions import db
+from ninerstatus.models import AffectedState, PostUpdate, Server, UpdateState
 from ninerstatus.probing import ErrorKind, ProbeResult, Status, Timings
 from ninerstatus.timeutil import utcnow
 
-from ..factories import make_server
+from ..factories import make_post, make_server
 from .conftest import watch
 
 pytestmark = pytest.mark.browser
@@ -20,7 +23,7 @@ pytestmark = pytest.mark.browser
 def probe_result(site, status: Status, summary: str, *, age: float = 5) -> None:
     """Store what the runner would: the check's latest result and its confirmed state."""
     with site.app.app_context():
-        check = db.session.scalar(db.select(Check))
+        check = db.session.scalar(db.select(Check).order_by(Check.id))
         checked_at = utcnow() - timedelta(seconds=age)
         check.record(ProbeResult(status, summary, timings=Timings(total=0.021), checked_at=checked_at,
                                  error_kind=None if status is Status.OK else ErrorKind.CONNECT_REFUSED))
@@ -55,6 +58,10 @@ def test_the_sidebar_and_server_page_follow_the_api_every_30_seconds(page, mail_
         page.clock.run_for(6_000)
         expect(box.locator(".state")).to_have_text("OUTAGE")
         expect(box).to_have_class("server status-outage" if path == "/" else "server-facts status-outage")
+        # Since when, in UTC, marked for the page's local-time hint.
+        since = box.locator(".state-since time[data-local]")
+        expect(since).to_have_text(re.compile(r"^\d\d:\d\d UTC$"))
+        expect(check.locator(".check-since time[data-local]")).to_have_text(since.text_content())
         expect(check).to_have_class("check status-outage")
         expect(check.locator(".check-state")).to_have_text("outage")
         expect(check.locator(".check-fact")).to_have_text("connection refused")
@@ -95,3 +102,41 @@ def test_pages_without_servers_never_ask_the_api(page, live_site):
     page.goto(f"{live_site.url}/admin/login")
     page.clock.run_for(61_000)
     assert not [url for url in requests if "/api/" in url]
+
+
+def test_a_partial_outage_and_an_open_incident_reach_the_page_without_a_reload(page, mail_server):
+    with mail_server.app.app_context():
+        server = db.session.scalar(db.select(Server))
+        webmail = Check(server=server, type_name="banner", label="Webmail", host="127.0.0.1", port=2526,
+                        settings={}, interval_seconds=60)
+        webmail.record(ProbeResult(Status.OK, "200 OK", checked_at=utcnow()))
+        webmail.state, webmail.state_since = "ok", utcnow()
+        db.session.add(webmail)
+        db.session.commit()
+    page.clock.install()
+    page.goto(mail_server.url)
+    box = page.locator(".glance li.server")
+    expect(box.locator(".state")).to_have_text("OPERATIONAL")
+    expect(box.locator(".state-since")).to_be_hidden()
+
+    probe_result(mail_server, Status.CRITICAL, "connection refused")
+    page.clock.run_for(31_000)
+    expect(box.locator(".state")).to_have_text("PARTIAL OUTAGE")
+    expect(box).to_have_class("server status-partial-outage")
+    expect(box.locator(".state-since time[data-local]")).to_have_text(re.compile(r"^\d\d:\d\d UTC$"))
+
+    probe_result(mail_server, Status.OK, "STARTTLS ok")
+    with mail_server.app.app_context():
+        incident = make_post("Mail down", servers=(db.session.scalar(db.select(Server)),), age=timedelta(minutes=90))
+        incident.affected_state = AffectedState.MAJOR_OUTAGE
+        update = PostUpdate(state=UpdateState.INVESTIGATING, created_at=utcnow())
+        update.set_body("<p>Looking.</p>")
+        incident.updates.append(update)
+        db.session.commit()
+        started = short_time(incident.published_at)
+    page.clock.run_for(31_000)
+    expect(box.locator(".state")).to_have_text("OUTAGE")
+    expect(box).to_have_class("server status-outage")
+    expect(box.locator(".state-since time[data-local]")).to_have_text(started)
+    # The checks still say what the probes saw.
+    expect(page.locator(".glance li.check .check-state")).to_have_text(["operational", "operational"])

@@ -15,7 +15,7 @@ def server_state(server: Server) -> str:
     return db.session.get(Server, server.id).state
 
 
-def test_a_server_is_as_bad_as_its_worst_public_enabled_check_and_only_those_are_in_its_draft(
+def test_a_server_partly_down_by_its_public_enabled_checks_is_recorded_so_and_only_those_are_in_its_draft(
         probe_runner, clock, greeter):
     silent = GreetingServer()
     silent.answering = False
@@ -33,10 +33,12 @@ def test_a_server_is_as_bad_as_its_worst_public_enabled_check_and_only_those_are
         for _ in range(2):
             probe_runner.run_due()
             clock.advance(60)
-        assert server_state(server) == "critical"
+        # One public enabled check of two fails: a partial outage, drafted as an outage of the server.
+        assert server_state(server) == "partial_outage"
         [draft] = db.session.scalars(db.select(Post).where(Post.origin == "probe")).all()
         assert "IMAP greeting" in draft.body_text
         assert "Staff-only port" not in draft.body_text and "SMTP greeting" not in draft.body_text
+        assert draft.title == "NC007: Mail server outage"
     finally:
         silent.close()
 

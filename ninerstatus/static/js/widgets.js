@@ -3,7 +3,10 @@
  * Progressive enhancement only: every page is complete and true when it is
  * served, and stays readable without this file. Here the states are fetched
  * again every 30 s (revalidated with the ETag, so an unchanged answer is a
- * 304), and the "checked 12 s ago" ages count on in between. A widget whose
+ * 304), and the "checked 12 s ago" ages count on in between. Since-times
+ * ("since 14:02 UTC") are written as the server writes them, in UTC, with
+ * ``data-local`` for the page's local-time hint; one that did not change is
+ * left alone, hint and all. A widget whose
  * markup is not the one expected (a plugin's own, or checks added since the
  * page was served) is left as it was; the next page load shows it anew.
  */
@@ -11,6 +14,9 @@
   "use strict";
   var REFRESH_MS = 30000;
   var AGE_TICK_MS = 5000;
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+  // Labels that are no news: they say no "since".
+  var QUIET_LABELS = ["OPERATIONAL", "INTERNAL"];
   var script = document.currentScript;
   var api = script && script.getAttribute("data-api");
 
@@ -38,6 +44,44 @@
     if (seconds >= 3600) { return Math.floor(seconds / 3600) + " h ago"; }
     if (seconds >= 60) { return Math.floor(seconds / 60) + " min ago"; }
     return seconds + " s ago";
+  }
+
+  function pad(number) { return (number < 10 ? "0" : "") + number; }
+
+  // A time in UTC as briefly as it stays clear, as the site writes it: "14:02 UTC", "28 Nov 14:02 UTC",
+  // "28 Nov 2025 14:02 UTC" (checks/status.py short_time).
+  function shortTime(iso) {
+    var moment = new Date(iso);
+    var now = new Date();
+    var clock = pad(moment.getUTCHours()) + ":" + pad(moment.getUTCMinutes()) + " UTC";
+    if (moment.toISOString().slice(0, 10) === now.toISOString().slice(0, 10)) { return clock; }
+    var day = moment.getUTCDate() + " " + MONTHS[moment.getUTCMonth()] + " ";
+    return day + (moment.getUTCFullYear() === now.getUTCFullYear() ? "" : moment.getUTCFullYear() + " ") + clock;
+  }
+
+  function localTime(iso) {
+    var time = document.createElement("time");
+    time.setAttribute("datetime", iso);
+    time.setAttribute("data-local", "");
+    time.textContent = shortTime(iso);
+    return time;
+  }
+
+  // Write "<words><time>" into element, unless it already shows that moment (the page writes microseconds,
+  // the API milliseconds, so moments are compared, not their text).
+  function showMoment(element, words, iso) {
+    var time = element.querySelector("time");
+    if (time && element.firstChild.nodeValue === words &&
+        Date.parse(time.getAttribute("datetime")) === Date.parse(iso)) { return; }
+    element.textContent = words;
+    element.appendChild(localTime(iso));
+  }
+
+  // The "since 14:02 UTC" of a server or a check: hidden when there is no news or no known time.
+  function showSince(element, iso) {
+    if (!element) { return; }
+    element.hidden = !iso;
+    if (iso) { showMoment(element, "since ", iso); }
   }
 
   function setStatusClass(element, name) {
@@ -69,7 +113,11 @@
     var age = item.querySelector(".check-age");
     if (!age) { return; }
     if (!check.fresh) {
-      age.textContent = check.summary;
+      if (check.since) {
+        showMoment(age, "no data since ", check.since);
+      } else {
+        age.textContent = check.summary;
+      }
       return;
     }
     var time = age.querySelector("time");
@@ -92,6 +140,7 @@
       var item = items[index];
       setStatusClass(item, check.fresh ? check.status : "nodata");
       setText(item, ".check-state", check.status);
+      showSince(item.querySelector(".check-since"), check.fresh && check.status !== "operational" ? check.since : null);
       setText(item, ".check-latency", check.fresh && check.latency_ms !== null ? check.latency_ms + " ms" : null);
       setText(item, ".check-fact", check.fresh ? check.summary : null);
       showAge(item, check);
@@ -111,6 +160,11 @@
         setLeadingText(place.label, server.label);
         if (place.label.title) { place.label.title = "Server " + server.code + " is " + server.status; }
       }
+      showSince(place.box.querySelector(".state-since"),
+                QUIET_LABELS.indexOf(server.label) === -1 ? server.since || null : null);
+      // An incident that no longer holds the server (resolved) takes its note away; a new one shows on the next load.
+      var incident = place.box.querySelector(".server-incident");
+      if (incident && !server.incident) { incident.hidden = true; }
       if (server.checks) { updateChecks(place.checks, server.checks); }
     });
   }
