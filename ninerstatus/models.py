@@ -170,8 +170,8 @@ class Server(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="")
 
     # The server's confirmed state as the probe runner last worked it out (a Status
-    # name in lower case, or "maintenance"), since when, and the incident post the
-    # runner drafted for the current trouble.
+    # name in lower case, "partial_outage" or "maintenance": see checks.status.RECORDED),
+    # since when, and the incident post the runner drafted for the current trouble.
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
     incident_post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))

@@ -32,8 +32,8 @@ from ..timeutil import format_timestamp
 
 PROBE_ORIGIN = "probe"
 #: The confirmed server states that draft an incident, as a title and as a sentence says them.
-TITLE_WORDS = {"critical": "outage", "warning": "degraded"}
-BODY_WORDS = {"critical": "down", "warning": "degraded"}
+TITLE_WORDS = {"critical": "outage", "partial_outage": "partial outage", "warning": "degraded"}
+BODY_WORDS = {"critical": "down", "partial_outage": "partly down", "warning": "degraded"}
 #: What each way of failing means to a customer of the service.
 PLAIN_WORDS = {
     ErrorKind.RESOLVE_FAILED: "its name cannot be looked up in the DNS",
@@ -52,7 +52,8 @@ PLAIN_WORDS = {
     ErrorKind.AUTH_FAILED: "it refuses to sign our test account in",
 }
 #: The impact a drafted incident proposes for each confirmed server state; staff may change it before publishing.
-DRAFT_IMPACT = {"critical": IncidentImpact.MAJOR, "warning": IncidentImpact.MINOR}
+DRAFT_IMPACT = {"critical": IncidentImpact.MAJOR, "partial_outage": IncidentImpact.MAJOR,
+                "warning": IncidentImpact.MINOR}
 #: What a standard timeline update says in each state, about ``{subject}`` (already escaped HTML).
 STATE_SENTENCES = {
     UpdateState.INVESTIGATING: "We are investigating {subject}. We will post an update here as soon as we know more.",
@@ -123,7 +124,7 @@ def _draft(server: Server, state: str, failing: list[Check], now: datetime) -> P
 
 def affected_state(server: Server, state: str, failing: list[Check]) -> AffectedState:
     """The servers' state a drafted incident proposes: degraded on warnings, a major outage when every service fails."""
-    if state != "critical":
+    if state == "warning":
         return AffectedState.DEGRADED
     counted = [check for check in server.checks if check.enabled and check.is_public]
     failed = {check.id for check in failing}

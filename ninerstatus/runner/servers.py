@@ -21,7 +21,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..checks.models import Check
-from ..checks.status import MAINTENANCE_LABEL, PARTIAL_OUTAGE, RECORDED, combined_label
+from ..checks.status import MAINTENANCE_LABEL, RECORDED, combined_label
 from ..extensions import db
 from ..models import Server, Visibility
 from ..probing import Status
@@ -31,9 +31,8 @@ from .maintenance import WindowsByServer, active_window
 from .models import StatusEvent
 
 MAINTENANCE = RECORDED[MAINTENANCE_LABEL]
-#: The recorded states that draft an incident, as the drafting words them: a partial outage is
-#: drafted as an outage of the server, its text naming only the services that fail.
-DRAFTED_AS = {**{state: state for state in TITLE_WORDS}, RECORDED[PARTIAL_OUTAGE]: state_name(Status.CRITICAL)}
+#: The confirmed check states that make a service fail, and so are named in a drafted incident.
+FAILING = (state_name(Status.CRITICAL), state_name(Status.WARNING))
 
 
 def counted(statement):
@@ -88,14 +87,14 @@ def stale_server_ids(windows: WindowsByServer, now: datetime) -> list[int]:
 def _change(server: Server, current: str, now: datetime) -> None:
     previous = server.state if server.state_since is not None else None
     failing = list(db.session.scalars(counted(select(Check)).where(
-        Check.server_id == server.id, Check.state.in_(TITLE_WORDS)).order_by(Check.display_order, Check.id)))
+        Check.server_id == server.id, Check.state.in_(FAILING)).order_by(Check.display_order, Check.id)))
     summary = "; ".join(f"{c.title}: {c.result.summary if c.result else c.state}" for c in failing)
     db.session.add(StatusEvent(server_id=server.id, occurred_at=now, previous=previous, current=current,
                                summary=summary[:300]))
     server.state, server.state_since = current, now
     if not server.is_public:
         return
-    if current in DRAFTED_AS and server.incident_post_id is None:
-        open_incident(server, DRAFTED_AS[current], failing, now)
+    if current in TITLE_WORDS and server.incident_post_id is None:
+        open_incident(server, current, failing, now)
     elif current == state_name(Status.OK) and server.incident_post_id is not None:
         suggest_resolved(server, now)

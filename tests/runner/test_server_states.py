@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ninerstatus.extensions import db
-from ninerstatus.models import Post, Server, Visibility
+from ninerstatus.models import AffectedState, Post, Server, Visibility
 from ninerstatus.runner.servers import stale_server_ids
 
 from ..factories import make_server
@@ -33,12 +33,13 @@ def test_a_server_partly_down_by_its_public_enabled_checks_is_recorded_so_and_on
         for _ in range(2):
             probe_runner.run_due()
             clock.advance(60)
-        # One public enabled check of two fails: a partial outage, drafted as an outage of the server.
+        # One public enabled check of two fails: a partial outage, drafted as such.
         assert server_state(server) == "partial_outage"
         [draft] = db.session.scalars(db.select(Post).where(Post.origin == "probe")).all()
         assert "IMAP greeting" in draft.body_text
         assert "Staff-only port" not in draft.body_text and "SMTP greeting" not in draft.body_text
-        assert draft.title == "NC007: Mail server outage"
+        assert draft.title == "NC007: Mail server partial outage"
+        assert "partly down" in draft.body_text and draft.affected_state is AffectedState.PARTIAL_OUTAGE
     finally:
         silent.close()
 
