@@ -6,7 +6,7 @@ import re
 
 def as_text(html: str) -> str:
     """``html`` without its tags, its whitespace squeezed and its entities for quotes undone."""
-    text = re.sub(r"<[^>]+>", " ", html).replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
+    text = re.sub(r"<[^>]+>", "", html).replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
     return " ".join(text.split())
 
 
