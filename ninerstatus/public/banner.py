@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import Flask
+
 from ..api.statuspage import incident_resolved_at, incident_status
 from ..checks.status import short_time
 from ..site_status import AffectedServer, site_summary
-from . import bp
 
 #: How visitors read a maintenance window's phase.
 WINDOW_STATES = {"scheduled": "Scheduled", "under way": "In progress"}
@@ -49,13 +50,18 @@ def group_servers(servers: tuple[AffectedServer, ...]) -> list[ServerGroup]:
             for (label, since), members in groups.items()]
 
 
-@bp.app_context_processor
-def banner_helpers() -> dict:
-    """Let every template draw the status summary."""
+def banner_context() -> dict:
+    """Context processor: let every template draw the status summary."""
     return {"site_summary": site_summary, "open_post_state": open_post_state, "group_servers": group_servers}
 
 
-# Globals and a filter rather than context: the post macros are imported without the page's context.
-bp.add_app_template_global(incident_status)
-bp.add_app_template_global(incident_resolved_at)
-bp.add_app_template_filter(short_time)
+def init_banner(app: Flask) -> None:
+    """Give templates the status summary, and the post macros the incident marks and short UTC times.
+
+    The marks are globals and the time a filter, not context: the post macros
+    are imported without the page's context.
+    """
+    app.context_processor(banner_context)
+    app.add_template_global(incident_status)
+    app.add_template_global(incident_resolved_at)
+    app.add_template_filter(short_time)
