@@ -182,8 +182,9 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Make the site's filters and sidebar data available to every template."""
+    """Make the site's filters, sidebar data and status summary available to every template."""
     from .history.display import history_context
+    from .public.banner import init_banner
     from .public.sidebar import sidebar_context
     from .timeutil import format_timestamp
 
@@ -193,6 +194,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(format_timestamp, "timestamp")
     app.context_processor(sidebar_context)
     app.context_processor(history_context)
+    init_banner(app)
 
 
 def register_commands(app: Flask) -> None:

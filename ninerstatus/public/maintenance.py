@@ -1,17 +1,13 @@
 """Maintenance as visitors are told about it: "scheduled maintenance" ahead of a window, "under maintenance" in it.
 
 A window belongs to a published maintenance post; drafts and posts scheduled
-for later announce nothing. Templates get ``announced_maintenance()`` (the
-windows not over yet, soonest first) and ``window_phase(post)``.
+for later announce nothing. Templates get ``window_phase(post)``; the status
+summary lists the windows not over yet (``site_status.open_windows``).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from ..extensions import db
 from ..models import Post, PostKind
 from ..timeutil import utcnow
 from . import bp
@@ -27,16 +23,7 @@ def window_phase(post: Post, now: datetime | None = None) -> str | None:
     return SCHEDULED if now < post.starts_at else UNDER_WAY if now < post.ends_at else OVER
 
 
-def announced_maintenance(now: datetime | None = None) -> list[Post]:
-    """Published maintenance posts whose window is ahead or open at ``now``, soonest first."""
-    now = now or utcnow()
-    return list(db.session.scalars(
-        select(Post).where(Post.announced_window_clause(now))
-        .options(selectinload(Post.servers))
-        .order_by(Post.starts_at, Post.id)))
-
-
 @bp.app_context_processor
 def maintenance_helpers() -> dict:
-    """Let every template announce maintenance windows."""
-    return {"announced_maintenance": announced_maintenance, "window_phase": window_phase}
+    """Let every template tell where a maintenance window stands."""
+    return {"window_phase": window_phase}

@@ -67,11 +67,12 @@ def test_no_page_asks_once_per_server_or_post(app, client):
         add_servers(2, 4)
     assert statements(app, client) == few
     # The home page: servers and their checks, every strip, posts listed with their servers, tags
-    # and updates, the count for the pager, recent posts, the tag cloud, maintenance windows and the
-    # states open incidents hold servers in.
-    assert few["/"] <= 14
+    # and updates, the count for the pager, recent posts, the tag cloud, the states open incidents
+    # hold servers in; and, on every public page, the status summary: public servers with their
+    # checks, open incidents and maintenance windows with their servers and updates.
+    assert few["/"] <= 17
     # A server page adds the server, its checks' first results, its uptime figures and its sparklines.
-    assert few["/servers/NC000"] <= 18
+    assert few["/servers/NC000"] <= 21
 
 
 def test_a_result_recorded_during_a_request_is_read_afresh(ctx, app):
