@@ -109,6 +109,25 @@ class _OwnImagesOnly(Filter):
         return not (parts.query or parts.fragment) and bool(_OWN_IMAGE_PATH.match(parts.path))
 
 
+class _NoEmptyParagraphs(Filter):
+    """Drop ``<p></p>``: the editor keeps an image inside a paragraph, which HTML closes before the figure."""
+
+    def __iter__(self):
+        held = None
+        for token in super().__iter__():
+            if held is not None:
+                if not (token["type"] == "EndTag" and token["name"] == "p"):
+                    yield held
+                    yield token
+                held = None
+            elif token["type"] == "StartTag" and token["name"] == "p":
+                held = token
+            else:
+                yield token
+        if held is not None:
+            yield held
+
+
 class _PreWithoutLeadingNewline(Filter):
     """Drop the line feeds that start the text of a ``<pre>``.
 
@@ -139,7 +158,8 @@ class _Cleaner(bleach.Cleaner):
         super().__init__(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
                          strip=True, strip_comments=True,
                          filters=[lambda source: _OutboundLinks(source, self.site_host),
-                                  lambda source: _OwnImagesOnly(source, self.site_host), _PreWithoutLeadingNewline])
+                                  lambda source: _OwnImagesOnly(source, self.site_host), _NoEmptyParagraphs,
+                                  _PreWithoutLeadingNewline])
         self.parser = BoundedParser(tags=self.tags, strip=self.strip, consume_entities=False,
                                     namespaceHTMLElements=False)
         self.walker = BoundedWalker

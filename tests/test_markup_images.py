@@ -94,3 +94,9 @@ def test_sanitising_a_body_with_images_twice_changes_nothing(body):
 def test_a_caption_reads_as_its_own_words_in_plain_text():
     assert html_to_text(f"<p>Graph below</p><figure><img src='{OWN}'><figcaption>Queue</figcaption></figure>"
                         "<p>Fixed</p>") == "Graph below Queue Fixed"
+
+
+def test_the_paragraph_the_editor_keeps_an_image_in_leaves_no_empty_paragraphs():
+    # Trix writes <p><figure>...</figure></p>; HTML closes the paragraph before the figure.
+    body = f'<p>Graph:</p><p><figure><img src="{OWN}"></figure></p><p><br></p>'
+    assert sanitise_html(body) == f'<p>Graph:</p><figure><img src="{OWN}"></figure><p><br></p>'

@@ -49,9 +49,10 @@
     return (bytes / 1048576).toFixed(bytes % 1048576 ? 1 : 0) + " MiB";
   }
 
-  // Checked here only to spare a long wait; the site checks every image itself.
+  // The size is checked here only to spare a long wait; the site checks every image itself.
   document.addEventListener("trix-file-accept", function (event) {
     var name = event.file.name || "The image";
+    var range = event.target.editor.getSelectedRange();
     if (!uploadUrl) {
       event.preventDefault();
       refuse(event.target, null, "Images cannot be added here.");
@@ -59,6 +60,9 @@
       event.preventDefault();
       refuse(event.target, null, name + " was not added: it is larger than " + megabytes(maxBytes) +
              "; make it smaller first.");
+    } else if (range[0] !== range[1]) {
+      // An image goes in after what is selected, never in its place: adding one removes nothing.
+      event.target.editor.setSelectedRange(range[1]);
     }
   });
 
@@ -143,9 +147,11 @@
   }
 
   // Return starts a new paragraph (Shift+Return still breaks the line), as in a word processor.
+  // Only keys typed into the text itself: Return in an image's caption box saves the caption.
   function onKeydown(event) {
     var editor = event.currentTarget.editor;
-    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || !editor) {
+    if (event.key !== "Enter" || event.shiftKey || event.altKey || event.ctrlKey || event.metaKey || !editor ||
+        event.target !== event.currentTarget) {
       return;
     }
     var inBlock = blockNames.some(function (name) { return editor.attributeIsActive(name); });
@@ -173,6 +179,18 @@
     textarea.hidden = true;
     textarea.closest(".field").classList.add("has-editor");
     textarea.insertAdjacentElement("afterend", editor);
+    // Trix also says "change" when an image it shows has loaded, the text unchanged: only a real
+    // change goes on to autosave and the warning on leaving the page.
+    var lastValue = null;
+    editor.addEventListener("trix-initialize", function () {
+      lastValue = textarea.value;
+    });
+    editor.addEventListener("trix-change", function (event) {
+      if (textarea.value === lastValue) {
+        event.stopPropagation();
+      }
+      lastValue = textarea.value;
+    });
     var line = document.createElement("p");
     line.className = "hint editor-note";
     line.setAttribute("role", "status");
