@@ -24,7 +24,8 @@ TRIX_FIGURE = (
 
 def test_an_uploaded_image_in_the_editors_figure_keeps_its_caption_and_loses_the_editors_attributes():
     clean = sanitise_html(TRIX_FIGURE, site_host=SITE)
-    assert clean == f'<figure><img src="{OWN}" width="640" height="480"><figcaption>Queue at 04:58</figcaption></figure>'
+    assert clean == \
+        f'<figure><img src="{OWN}" width="640" height="480"><figcaption>Queue at 04:58</figcaption></figure>'
     assert_allowed_only(clean)
 
 
@@ -41,7 +42,8 @@ def test_images_from_the_sites_own_store_are_kept(src):
     f"//evil.example{OWN}",                            # the same, without a scheme
     f"https://{SITE}.evil.example{OWN}",
     "https://evil.example/tracker.gif",
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGA"
+    "WjR9awAAAABJRU5ErkJggg==",
     "data:image/svg+xml,<svg onload=alert(1)>",
     "javascript:alert(1)",
     "JaVaScRiPt:alert(1)",

@@ -298,7 +298,8 @@ def test_only_names_the_store_writes_are_served(app, auth, client):
     name = url.rsplit("/", 1)[1]
     for address in ("/uploads/notes.txt", "/uploads/0123456789abcdef0123456789abcdef.html",
                     "/uploads/..%2Fsecret.png", "/uploads/../secret.png", "/uploads/%2e%2e/secret.png",
-                    "/uploads/" + name.upper(), "/uploads/" + name + "%00", "/uploads/ffffffffffffffffffffffffffffffff.png",
+                    "/uploads/" + name.upper(), "/uploads/" + name + "%00",
+                    "/uploads/ffffffffffffffffffffffffffffffff.png",
                     "/uploads/" + name[:-4] + ".jpg", "/uploads/", "/uploads/" + name + "/x"):
         assert visitor.get(address).status_code == 404, address
     assert visitor.get(url).status_code == 200
