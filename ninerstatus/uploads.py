@@ -96,7 +96,7 @@ def store_image(data: bytes, folder: Path, *, max_bytes: int, max_pixels: int) -
     if len(data) > max_bytes:
         raise ImageRefused(too_large(max_bytes), 413)
     if not data:
-        raise ImageRefused("The file is empty.", 400)
+        raise ImageRefused("The file is empty.", 422)
     encoded, fmt, size = reencode(data, max_pixels)
     name = hashlib.sha256(encoded).hexdigest()[:32] + "." + EXTENSIONS[fmt]
     _write_once(folder, name, encoded)

@@ -2,9 +2,11 @@
 
 The body is the image itself (no form around it), with the page's CSRF token
 in the ``X-CSRFToken`` header. Every answer is JSON: the stored image's
-address and size, or an ``error`` that the editor shows the writer. A body
-declared larger than ``UPLOAD_MAX_BYTES`` is refused (413) before any of it
-is read.
+address and size (201), or an ``error`` that the editor shows the writer:
+413 too large (a body declared larger than ``UPLOAD_MAX_BYTES`` is refused
+before any of it is read), 415 not a format the site takes, 422 empty or
+unreadable. A 400 only ever means the page's CSRF token was refused, which
+the editor answers by asking for a reload.
 """
 from __future__ import annotations
 

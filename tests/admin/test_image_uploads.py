@@ -168,7 +168,7 @@ def test_a_cut_short_image_is_refused(app, auth, client):
 def test_an_empty_upload_is_refused(app, auth, client):
     auth.login()
     response = upload(client, b"")
-    assert response.status_code == 400
+    assert response.status_code == 422   # 400 is kept for a refused token: the editor then asks for a reload
     assert "empty" in response.get_json()["error"]
 
 

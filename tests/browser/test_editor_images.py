@@ -122,3 +122,17 @@ def test_a_refused_file_is_explained_and_the_text_is_kept(page, live_site, tmp_p
     expect(editor.locator("figure img")).to_have_attribute("src", OWN_IMAGE)
     expect(editor).to_contain_text("The mail queue grew from 04:58 UTC.")
     assert problems.page_errors == []
+
+
+def test_an_image_pasted_from_another_site_is_left_out_and_the_writer_told(page, live_site):
+    editor = start_post(page, live_site, "Pasted image")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_site.url)
+    editor.evaluate("""(element, html) => navigator.clipboard.write([new ClipboardItem({
+        "text/html": new Blob([html], {type: "text/html"}),
+        "text/plain": new Blob(["Graph from the vendor"], {type: "text/plain"}),
+    })])""", '<p>Graph from the vendor</p><img src="http://127.0.0.2:9/graph.png" width="300" height="200">')
+    page.keyboard.press("Control+V")
+    expect(editor).to_contain_text("Graph from the vendor")
+    expect(page.locator("#post-form .editor-note")).to_contain_text("An image from another place was left out")
+    expect(editor.locator("figure")).to_have_count(0)
+    expect(editor).to_contain_text("The mail queue grew from 04:58 UTC.")

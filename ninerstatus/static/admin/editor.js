@@ -118,9 +118,27 @@
     request.send(file);
   }
 
+  // Only images in the site's own store are kept when a post is saved (markup.py).
+  var OWN_IMAGE = /^(?:\/[\w.~-]+)*\/uploads\/[0-9a-f]{32}\.(?:png|jpg|webp)$/;
+
+  function isOwnImage(url) {
+    try {
+      var address = new URL(url, window.location.href);
+      return address.origin === window.location.origin && !address.search && !address.hash &&
+             OWN_IMAGE.test(address.pathname);
+    } catch (error) {
+      return false;
+    }
+  }
+
   document.addEventListener("trix-attachment-add", function (event) {
-    if (event.attachment.file) {
-      upload(event.target, event.attachment);
+    var attachment = event.attachment;
+    if (attachment.file) {
+      upload(event.target, attachment);
+    } else if (!isOwnImage(attachment.getURL())) {
+      // Dragged or pasted from a web page or a document: it would vanish at the next save.
+      refuse(event.target, attachment, "An image from another place was left out: only image files " +
+             "added here are kept. Save the image to your computer, then add the file.");
     }
   });
 
