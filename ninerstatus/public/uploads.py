@@ -19,7 +19,8 @@ from ..uploads import MEDIA_TYPES, is_stored_name, uploads_folder
 from . import bp
 
 #: Nothing in an image answer may run, load or be framed, should a browser ever read it as a document.
-IMAGE_POLICY = "default-src 'none'; sandbox; frame-ancestors 'none'"
+#: Inline styles only: a browser showing an image on its own styles that page itself.
+IMAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; sandbox; frame-ancestors 'none'"
 KEPT_FOR_SECONDS = 365 * 24 * 3600
 
 

@@ -136,3 +136,13 @@ def test_an_image_pasted_from_another_site_is_left_out_and_the_writer_told(page,
     expect(page.locator("#post-form .editor-note")).to_contain_text("An image from another place was left out")
     expect(editor.locator("figure")).to_have_count(0)
     expect(editor).to_contain_text("The mail queue grew from 04:58 UTC.")
+
+
+def test_an_image_opened_on_its_own_shows_without_complaint(page, live_site, tmp_path, visitor):
+    editor = start_post(page, live_site, "Opened alone")
+    attach(page, screenshot_file(tmp_path))
+    expect(editor.locator("figure img")).to_have_attribute("src", OWN_IMAGE)
+    problems = watch(visitor)
+    visitor.goto(live_site.url + editor.locator("figure img").get_attribute("src"))
+    visitor.wait_for_function("() => document.images.length === 1 && document.images[0].naturalWidth === 900")
+    assert problems.console_errors == [] and problems.page_errors == []
