@@ -63,6 +63,12 @@ DEFAULTS: dict[str, Any] = {
     "RUNNER_PRUNE_SECONDS": 60,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Images staff add to posts (see uploads.py): the folder they are kept in (None means
+    # "uploads" in the instance folder), the largest file taken, and the most pixels a picture
+    # may have (a small file can unpack into a huge picture; 25 million is a 6000 x 4000 photo).
+    "UPLOAD_FOLDER": None,
+    "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
+    "UPLOAD_MAX_PIXELS": 25_000_000,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

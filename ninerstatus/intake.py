@@ -2,10 +2,12 @@
 text without characters that cannot be typed.
 
 - A body over ``MAX_CONTENT_LENGTH`` is refused with 413 however it is
-  sent. With a ``Content-Length`` the form parser refuses it; a chunked body
-  has none, and the parser used to read it up to the limit and quietly drop
-  the rest, so a post cut short was saved. ``BodyWithinLimit`` reads such a
-  body first and gives it its length, so both arrive the same way.
+  sent (a view marked ``@takes_bodies_up_to(setting)``, the image upload,
+  has the limit that setting names instead). With a ``Content-Length`` the
+  form parser refuses it; a chunked body has none, and the parser used to
+  read it up to the limit and quietly drop the rest, so a post cut short
+  was saved. ``BodyWithinLimit`` reads such a body first and gives it its
+  length, so both arrive the same way.
 - Form fields lose the control characters no one can type (a NUL above all:
   PostgreSQL refuses it, and SQLite would store it and send it out raw), and
   bytes that are not UTF-8 are read as U+FFFD instead of losing the whole
@@ -19,9 +21,10 @@ from __future__ import annotations
 
 import re
 from io import BytesIO
+from typing import Callable
 from urllib.parse import parse_qsl
 
-from flask import Flask, abort, flash, request
+from flask import Flask, abort, current_app, flash, request
 from flask.wrappers import Request
 from werkzeug.datastructures import MultiDict
 from werkzeug.formparser import FormDataParser
@@ -40,7 +43,10 @@ UNDECODABLE_NOTE = ("Part of what you sent was not readable text (not UTF-8) and
 def init_intake(app: Flask) -> None:
     """Install the checks above on ``app``."""
     app.request_class = CleanFormRequest
-    app.wsgi_app = BodyWithinLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    # A chunked body is read up to the larger limit: images added to posts have their own (admin/uploads.py).
+    app.wsgi_app = BodyWithinLimit(app.wsgi_app,
+                                   limit if limit is None else max(limit, app.config["UPLOAD_MAX_BYTES"]))
     app.before_request(refuse_control_characters_in_path)
     app.before_request(tell_what_was_cleaned)
 
@@ -80,6 +86,14 @@ def _read_up_to(stream, size: int) -> bytes:
     return b"".join(chunks)
 
 
+def takes_bodies_up_to(setting: str) -> Callable[[Callable], Callable]:
+    """Mark a view that takes request bodies up to the limit in ``setting`` instead of ``MAX_CONTENT_LENGTH``."""
+    def mark(view: Callable) -> Callable:
+        view.body_limit_setting = setting
+        return view
+    return mark
+
+
 class LenientFormParser(FormDataParser):
     """A form parser that reads a URL-encoded body that is not UTF-8 with U+FFFD in place of the bad bytes.
 
@@ -105,6 +119,15 @@ class CleanFormRequest(Request):
     def args(self) -> MultiDict:
         """The query string's fields, cleaned like the form's (nothing to tell: a query is not typed into a form)."""
         return clean_fields(super().args)[0]
+
+    @Request.max_content_length.getter
+    def max_content_length(self) -> int | None:
+        """The body limit of this request: set on it, marked on its view (``takes_bodies_up_to``), or the site's."""
+        view = current_app.view_functions.get(self.endpoint) if self.endpoint else None
+        setting = getattr(view, "body_limit_setting", None)
+        if self._max_content_length is None and setting is not None:
+            return current_app.config[setting]
+        return Request.max_content_length.fget(self)
 
     def _load_form_data(self) -> None:
         super()._load_form_data()

@@ -4,6 +4,11 @@ Post bodies come from a WYSIWYG editor (or a paste from a word processor) and
 are sanitised once, at save time, against a fixed allowlist. Sanitising an
 already clean body changes nothing, so saving twice is harmless.
 
+Images are kept only when they come from the site's own image store
+(uploads.py): an image from elsewhere would tell another site who reads the
+post and when, and ``data:`` or ``javascript:`` sources are no images at all.
+The editor wraps each image in a ``<figure>`` with an optional caption.
+
 Request threads sanitise at the same time, and a bleach Cleaner is not
 thread-safe (its parser keeps the body it is reading), so each thread builds
 its own and keeps it. The parser under it does bounded work per byte on any
@@ -20,13 +25,14 @@ import bleach
 from bleach.html5lib_shim import Filter
 
 from .bounded_html import BoundedParser, BoundedWalker, canonical_markup
+from .uploads import NAME_PATTERN, UPLOADS_PATH
 
 ALLOWED_TAGS = frozenset({
     "p", "br", "a", "strong", "b", "em", "i", "code", "pre", "ul", "ol", "li", "blockquote",
-    "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td",
+    "h2", "h3", "h4", "table", "thead", "tbody", "tr", "th", "td", "img", "figure", "figcaption",
 })
 ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel"], "th": ["colspan", "rowspan"],
-                      "td": ["colspan", "rowspan"]}
+                      "td": ["colspan", "rowspan"], "img": ["src", "alt", "width", "height"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 
 # Everything XML 1.0 forbids: C0 controls except tab/newline/return, surrogates,
@@ -68,6 +74,60 @@ class _OutboundLinks(Filter):
         return bool(host) and host != self.site_host
 
 
+# An image in the store, under the site's own address (after any path the site is mounted at).
+_OWN_IMAGE_PATH = re.compile(rf"\A(?:/[\w.~-]+)*{re.escape(UPLOADS_PATH)}{NAME_PATTERN}\Z")
+_PIXELS = re.compile(r"\A[0-9]{1,5}\Z")
+
+
+class _OwnImagesOnly(Filter):
+    """Keep an ``<img>`` only when its source is an image in the site's own store; sizes only as numbers."""
+
+    def __init__(self, source, site_host: str | None) -> None:
+        super().__init__(source)
+        self.site_host = site_host
+
+    def __iter__(self):
+        for token in super().__iter__():
+            if token["type"] in ("StartTag", "EmptyTag") and token["name"] == "img":
+                attributes = token["data"]
+                if not self._is_own_image(attributes.get((None, "src"), "")):
+                    continue
+                for size in ((None, "width"), (None, "height")):
+                    if size in attributes and not _PIXELS.match(attributes[size]):
+                        del attributes[size]
+            yield token
+
+    def _is_own_image(self, src: str) -> bool:
+        try:
+            parts = urlsplit(src)
+            host = parts.hostname
+        except ValueError:
+            return False
+        if parts.scheme or parts.netloc:
+            if parts.scheme not in ("http", "https") or host is None or host != self.site_host:
+                return False
+        return not (parts.query or parts.fragment) and bool(_OWN_IMAGE_PATH.match(parts.path))
+
+
+class _NoEmptyParagraphs(Filter):
+    """Drop ``<p></p>``: the editor keeps an image inside a paragraph, which HTML closes before the figure."""
+
+    def __iter__(self):
+        held = None
+        for token in super().__iter__():
+            if held is not None:
+                if not (token["type"] == "EndTag" and token["name"] == "p"):
+                    yield held
+                    yield token
+                held = None
+            elif token["type"] == "StartTag" and token["name"] == "p":
+                held = token
+            else:
+                yield token
+        if held is not None:
+            yield held
+
+
 class _PreWithoutLeadingNewline(Filter):
     """Drop the line feeds that start the text of a ``<pre>``.
 
@@ -97,7 +157,9 @@ class _Cleaner(bleach.Cleaner):
     def __init__(self) -> None:
         super().__init__(tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, protocols=ALLOWED_PROTOCOLS,
                          strip=True, strip_comments=True,
-                         filters=[lambda source: _OutboundLinks(source, self.site_host), _PreWithoutLeadingNewline])
+                         filters=[lambda source: _OutboundLinks(source, self.site_host),
+                                  lambda source: _OwnImagesOnly(source, self.site_host), _NoEmptyParagraphs,
+                                  _PreWithoutLeadingNewline])
         self.parser = BoundedParser(tags=self.tags, strip=self.strip, consume_entities=False,
                                     namespaceHTMLElements=False)
         self.walker = BoundedWalker
@@ -143,7 +205,8 @@ def sanitise_html(body: str, site_host: str | None = None) -> str:
 
 # Tags that end a line of text become a space; inline ones (strong, a, code...)
 # vanish, so "drained</strong>." stays "drained." in plain text.
-_BLOCK_TAG_RE = re.compile(r"</?(?:p|br|li|ul|ol|h[2-4]|blockquote|pre|table|thead|tbody|tr|td|th)\b[^>]*>",
+_BLOCK_TAG_RE = re.compile(r"</?(?:p|br|li|ul|ol|h[2-4]|blockquote|pre|table|thead|tbody|tr|td|th|figure|figcaption)"
+                           r"\b[^>]*>",
                            re.IGNORECASE)
 _TAG_RE = re.compile(r"<[^>]*>")
 _SPACE_RE = re.compile(r"\s+")

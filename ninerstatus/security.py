@@ -37,8 +37,9 @@ CSP_BASE = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    # The editor's toolbar icons are data: SVGs in its stylesheet.
-    "img-src": "'self' data:",
+    # The editor's toolbar icons are data: SVGs in its stylesheet; an image being added to a
+    # post shows from a blob: address until it is uploaded.
+    "img-src": "'self' data: blob:",
     "object-src": "'none'",
     "base-uri": "'none'",
     "form-action": "'self'",
@@ -191,7 +192,8 @@ def is_private_response() -> bool:
 
 def add_security_headers(response):
     """After every request: security headers, and no caching of anything private."""
-    response.headers["Content-Security-Policy"] = content_security_policy()
+    # A view that serves no page (an image) may have set a stricter policy of its own.
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
     if request.is_secure:

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 from ninerstatus.markup import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 
-VOID = {"br"}
+VOID = {"br", "img"}
 
 
 def tag_soup(rng: random.Random) -> str:

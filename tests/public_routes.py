@@ -28,6 +28,7 @@ URLS = {
     "public.site_feed": "/feed.atom",
     "public.server_feed": "/servers/NC036/feed.rss",
     "public.tag_feed": "/tags/mail/feed.atom",
+    "public.uploaded_image": "/uploads/0123456789abcdef0123456789abcdef.png",
     "api.servers": "/api/servers",
     "api.server": "/api/servers/NC036",
     "api.summary": "/api/v2/summary.json",
@@ -39,8 +40,9 @@ URLS = {
     "api.active_maintenances": "/api/v2/scheduled-maintenances/active.json",
     "api.upcoming_maintenances": "/api/v2/scheduled-maintenances/upcoming.json",
 }
-#: What each URL answers when all is well: the favicon redirects to the static file.
-EXPECTED = {"/favicon.ico": 301}
+#: What each URL answers when all is well: the favicon redirects to the static file, and the site
+#: has no image stored (tests/admin/test_image_uploads.py serves real ones).
+EXPECTED = {"/favicon.ico": 301, "/uploads/0123456789abcdef0123456789abcdef.png": 404}
 
 
 def make_routed_site() -> Post:

@@ -12,4 +12,5 @@ bp = Blueprint("admin", __name__)
 bp.before_request(require_staff)
 
 # Routes register themselves on bp.
-from . import account, checks, dashboard, errors, posts, revisions, servers, tags, updates, users  # noqa: E402,F401
+from . import (account, checks, dashboard, errors, posts, revisions, servers, tags, updates,  # noqa: E402,F401
+               uploads, users)

@@ -13,7 +13,7 @@ from .staffdata import build_url, make_staff_data, snapshot
 EDITOR_ENDPOINTS = {
     "admin.index", "admin.sign_in", "admin.sign_out", "admin.password",
     "admin.posts", "admin.new_post", "admin.edit_post", "admin.preview", "admin.autosave", "admin.delete_post",
-    "admin.add_update", "admin.delete_update",
+    "admin.add_update", "admin.delete_update", "admin.upload_image",
     "admin.tags", "admin.edit_tag", "admin.merge_tag", "admin.delete_tag",
     # The dashboard publishes what the probes drafted: posts, so editors' work too.
     "admin.dashboard", "admin.publish_draft", "admin.publish_suggested_update", "admin.dismiss_suggested_update",
