@@ -11,7 +11,8 @@ from ..extensions import db
 from ..models import Post, PostKind, PostStatus, Server, Tag
 from ..public.pagination import paginate
 from ..public.views import like_pattern, search_words
-from ..site_status import incident_is_open, open_incidents
+from ..incident_floors import open_incident_clause
+from ..site_status import incident_is_open
 from ..timeutil import utcnow
 from . import bp
 from .contention import retries_lost_races
@@ -45,8 +46,7 @@ def filtered_posts(args):
     elif state == "draft":
         statement = statement.where(Post.status == PostStatus.DRAFT)
     elif state == "open":
-        # The one rule of what is open (site_status), not a copy of it in SQL: few incidents are open at once.
-        statement = statement.where(Post.id.in_([post.id for post in open_incidents(now)]))
+        statement = statement.where(open_incident_clause(now))
     if args.get("tag"):
         statement = statement.where(Post.tags.any(Tag.slug == args["tag"]))
     if args.get("server"):
