@@ -109,6 +109,7 @@ def register_extensions(app: Flask) -> None:
     from .history.sqlfunctions import install_sqlite_functions
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
+    from . import site_settings  # noqa: F401  (the site_settings table)
     import ninerstatus_migrations
     from sqlalchemy.orm import configure_mappers
 

@@ -37,12 +37,11 @@ def ninerstatus_app_ready(app: Flask) -> None:
 @hookimpl
 def ninerstatus_status_changed(check: Any, previous: str | None, current: str, result: ProbeResult) -> None:
     """Queue one message to each staff address."""
-    from flask import current_app
-
     from ninerstatus.notifications.channels import setting_list
     from ninerstatus.notifications.outbox import enqueue_change
+    from ninerstatus.site_settings import site_setting
 
-    enqueue_change(CHANNEL, "to", setting_list(current_app.config["NOTIFY_EMAIL_TO"]), check, previous, current,
+    enqueue_change(CHANNEL, "to", setting_list(site_setting("NOTIFY_EMAIL_TO")), check, previous, current,
                    result)
 
 

@@ -47,12 +47,11 @@ def ninerstatus_app_ready(app: Flask) -> None:
 @hookimpl
 def ninerstatus_status_changed(check: Any, previous: str | None, current: str, result: ProbeResult) -> None:
     """Queue one request for each configured URL."""
-    from flask import current_app
-
     from ninerstatus.notifications.channels import setting_list
     from ninerstatus.notifications.outbox import enqueue_change
+    from ninerstatus.site_settings import site_setting
 
-    enqueue_change(CHANNEL, "url", setting_list(current_app.config["NOTIFY_WEBHOOK_URLS"]), check, previous, current,
+    enqueue_change(CHANNEL, "url", setting_list(site_setting("NOTIFY_WEBHOOK_URLS")), check, previous, current,
                    result)
 
 

@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..probing import ProbeResult
+from ..site_settings import effective_settings
 from ..timeutil import utcnow
 from .channels import DeliveryError, channel_named
 from .messages import change_problem, status_change, worth_telling
@@ -167,7 +168,7 @@ def deliver_due(now: datetime | None = None, budget_seconds: float = 5.0, *,
     stay due for the next call. ``monotonic`` measures the budget (tests pass their own).
     """
     app = current_app._get_current_object()
-    settings = dict(app.config)
+    settings = effective_settings(app)
     timeout = float(settings["NOTIFY_TIMEOUT_SECONDS"])
     max_attempts = int(settings["NOTIFY_MAX_ATTEMPTS"])
     started, start_time = monotonic(), now or utcnow()
