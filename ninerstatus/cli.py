@@ -29,9 +29,10 @@ def register_commands(app: Flask) -> None:
     from .runner.command import runner_command
     from .serving import serve_command
     from .site_commands import create_user_command, demo_command, init_command
+    from .siteconfig.commands import config_group
 
     for command in (init_command, demo_command, create_user_command, serve_command, *LIGHT_COMMANDS,
-                    runner_command, reencrypt_secrets_command):
+                    runner_command, reencrypt_secrets_command, config_group):
         app.cli.add_command(command)
 
 

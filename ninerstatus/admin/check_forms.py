@@ -145,6 +145,25 @@ class CheckForm(StaffForm):
         self.url_note = url_note(self.check_type, reading)
         return None
 
+    def check_values(self) -> dict[str, Any]:
+        """The check's columns as this valid form sets them (not its server or settings), by attribute name.
+
+        A type that never speaks TLS has no TLS fields: its check keeps what it has (the defaults).
+        """
+        values: dict[str, Any] = {
+            "label": (self.label.data or "").strip(), "host": self.host.data,
+            "port": self.port.data or self.check_type.default_port, "tls_mode": self.chosen_tls(),
+            "family": Family(self.family.data), "visibility": Visibility(self.visibility.data),
+            "enabled": self.enabled.data,
+        }
+        if "tls_name" in self:
+            values.update(tls_name=self.tls_name.data or None, tls_verify=self.tls_verify.data,
+                          ca_file=self.ca_file.data or None, warn_days=self.warn_days.data,
+                          crit_days=self.crit_days.data)
+        for name in ("interval_seconds", "timeout_seconds", "failures_before_down", "successes_before_up"):
+            values[name] = self[name].data
+        return values
+
     def settings_to_store(self) -> dict[str, Any]:
         """The type's settings as they will be saved (in clear): as typed, a secret left empty keeping its stored value.
 

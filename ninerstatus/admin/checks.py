@@ -16,9 +16,9 @@ from ..checks.models import Check
 from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
-from ..models import Server, Visibility
+from ..models import Server
 from ..plugins import get_plugins
-from ..probing import ErrorKind, Family, ProbeResult, run_probe
+from ..probing import ErrorKind, ProbeResult, run_probe
 from ..probing.execute import HungProbes
 from . import bp
 from .check_forms import (TLS_FIELDS, check_form_class, form_script_data, tls_mode_problem,
@@ -70,20 +70,8 @@ def _save(form, check_type: CheckType, check: Check | None):
     if form.validate_on_submit():
         check = check or Check(type_name=check_type.name)
         check.server = server_or_404(form.server_id.data)
-        check.label = (form.label.data or "").strip()
-        check.host = form.host.data
-        check.port = form.port.data or check_type.default_port
-        check.tls_mode = form.chosen_tls()
-        check.family = Family(form.family.data)
-        if "tls_name" in form:  # a type that never speaks TLS has no TLS fields: its check keeps the defaults
-            check.tls_name = form.tls_name.data or None
-            check.tls_verify = form.tls_verify.data
-            check.ca_file = form.ca_file.data or None
-            check.warn_days, check.crit_days = form.warn_days.data, form.crit_days.data
-        for name in ("interval_seconds", "timeout_seconds", "failures_before_down", "successes_before_up"):
-            setattr(check, name, getattr(form, name).data)
-        check.visibility = Visibility(form.visibility.data)
-        check.enabled = form.enabled.data
+        for name, value in form.check_values().items():
+            setattr(check, name, value)
         check.store_settings(form.settings_to_store(), check_type.secret_names)
         db.session.add(check)
         db.session.commit()

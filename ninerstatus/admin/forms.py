@@ -187,6 +187,12 @@ class ServerForm(StaffForm):
     display_order = IntegerField("Position", default=0, validators=[InputRequired(), NumberRange(0, 100000)])
     notes = TextAreaField("Notes shown on its page", validators=[Length(max=5000)])
 
+    def server_values(self) -> dict:
+        """The server's columns as this valid form sets them, by attribute name."""
+        values = {name: self[name].data for name in ("code", "role", "city", "country", "display_order", "notes")}
+        values["visibility"] = Visibility(self.visibility.data)
+        return values
+
 
 class TagForm(StaffForm):
     """A tag's name and the address of its page."""

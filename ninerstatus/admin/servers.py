@@ -41,8 +41,8 @@ def _edit(form: ServerForm, server: Server | None):
             form.code.errors.append("Another server already has this code.")
         else:
             server = server or Server()
-            form.populate_obj(server)
-            server.visibility = Visibility(form.visibility.data)
+            for name, value in form.server_values().items():
+                setattr(server, name, value)
             db.session.add(server)
             db.session.commit()
             flash(f"Server {server.code} is saved.")

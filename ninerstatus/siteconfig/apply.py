@@ -1,0 +1,198 @@
+"""Making the site match a checked configuration file: work out the plan, then carry it out in one transaction.
+
+``reconcile`` walks the file and the database side by side. Asked only to
+look, it returns the ``Plan``; asked to write, it makes each change as it
+goes and returns the plan of what it did. ``apply_document`` runs the
+writing walk inside one transaction (``BEGIN IMMEDIATE`` on SQLite, rows
+locked ``FOR UPDATE`` on PostgreSQL) and commits only when that plan is the
+one that was shown: a staff member who saved a server or check in the admin
+in between makes the command stop, change nothing, and say so.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..checks.models import Check
+from ..extensions import db
+from ..models import Server
+from ..runner.transactions import write_transaction
+from ..site_settings import SiteSetting, forget_setting, store_setting, stored_settings
+from .diff import CREATE, REMOVE, UPDATE, Change, FieldChange, Plan
+from .document import CHECK_KEYS, SERVER_KEYS, CheckEntry, Document, ServerEntry, notifier_settings
+
+#: Columns named as the file names them (``interval`` for ``interval_seconds``).
+_FILE_KEYS = {**{key.field: name for name, key in SERVER_KEYS.items() if key.field},
+              **{key.field: name for name, key in CHECK_KEYS.items() if key.field},
+              "type_name": "type", "display_order": "order"}
+
+
+class SiteChanged(Exception):
+    """The site changed between the plan shown and the transaction meant to carry it out."""
+
+
+class Refused(Exception):
+    """The site holds something the file cannot be applied to as it stands (said in words)."""
+
+
+def label_for(name: str, type_name: str, port: int, current: str | None) -> str:
+    """The label that makes a check's title ``name``: none when type and port say it, unless it has it already."""
+    if current == name or name != f"{type_name.upper()} {port}":
+        return name
+    return ""
+
+
+def _key(column: str) -> str:
+    return _FILE_KEYS.get(column, column)
+
+
+class _Walk:
+    """One walk of the file against the database; writes only when ``write`` is set."""
+
+    def __init__(self, prune: bool, write: bool) -> None:
+        self.prune, self.write = prune, write
+        self.changes: list[Change] = []
+        self.kept: list[str] = []
+
+    def columns(self, row: Any, wanted: dict[str, Any]) -> list[FieldChange]:
+        """The columns of ``row`` that differ from ``wanted`` (set when writing)."""
+        fields = []
+        for column, value in wanted.items():
+            if getattr(row, column) != value:
+                fields.append(FieldChange.of(_key(column), getattr(row, column), value))
+                if self.write:
+                    setattr(row, column, value)
+        return fields
+
+    def servers(self, entries: list[ServerEntry]) -> None:
+        query = select(Server).options(selectinload(Server.checks)).order_by(Server.display_order, Server.code)
+        if self.write:
+            query = query.with_for_update()
+            db.session.execute(select(Check.id).with_for_update())
+        remaining = {server.code.lower(): server for server in db.session.scalars(query)}
+        for entry in entries:
+            server = remaining.pop(entry.code.lower(), None)
+            if server is None:
+                self.changes.append(Change(CREATE, f"server {entry.code}", tuple(
+                    FieldChange.of(_key(column), None, value) for column, value in entry.values.items())))
+                if self.write:
+                    server = Server(**entry.values)
+                    db.session.add(server)
+            else:
+                fields = self.columns(server, entry.values)
+                if fields:
+                    self.changes.append(Change(UPDATE, f"server {entry.code}", tuple(fields)))
+            self.checks(server, entry)
+        for server in remaining.values():
+            if self.prune:
+                checks = f" and its {len(server.checks)} checks" if server.checks else ""
+                self.changes.append(Change(REMOVE, f"server {server.code}{checks}"))
+                if self.write:
+                    db.session.delete(server)
+            else:
+                self.kept.append(f"server {server.code}")
+
+    def checks(self, server: Server | None, entry: ServerEntry) -> None:
+        by_title: dict[str, list[Check]] = defaultdict(list)
+        for check in server.checks if server is not None and server.id is not None else ():
+            by_title[check.title].append(check)
+        for wanted in entry.checks:
+            found = by_title.pop(wanted.name, [])
+            if len(found) > 1:
+                raise Refused(f"server {entry.code} has {len(found)} checks named {wanted.name!r}: rename all but "
+                              "one in the admin's check form, then apply the file again")
+            self.check(server, entry.code, found[0] if found else None, wanted)
+        for title, checks in by_title.items():
+            for check in checks:
+                if self.prune:
+                    self.changes.append(Change(REMOVE, f"check {entry.code} / {title}"))
+                    if self.write:
+                        db.session.delete(check)
+                else:
+                    self.kept.append(f"check {entry.code} / {title}")
+
+    def check(self, server: Server | None, code: str, check: Check | None, wanted: CheckEntry) -> None:
+        columns = {"type_name": wanted.check_type.name, **wanted.values, "display_order": wanted.display_order}
+        columns["label"] = label_for(wanted.name, wanted.check_type.name, columns["port"],
+                                     check.label if check else None)
+        what = f"check {code} / {wanted.name}"
+        if check is None:
+            fields = [FieldChange.of(_key(column), None, value) for column, value in columns.items()]
+            fields += self.settings({}, (), wanted)
+            self.changes.append(Change(CREATE, what, tuple(fields)))
+            if self.write:
+                check = Check(server=server, **columns)
+                check.store_settings(wanted.settings, wanted.check_type.secret_names)
+                db.session.add(check)
+            return
+        fields = self.columns(check, columns)
+        if isinstance(check.settings, dict):  # a stored row is untrusted: anything else is replaced whole
+            current, unreadable = check.readable_settings()
+        else:
+            current, unreadable = {}, ()
+        settings_fields = self.settings(current, unreadable, wanted)
+        if settings_fields and self.write:
+            check.store_settings(wanted.settings, wanted.check_type.secret_names)
+        if fields or settings_fields:
+            self.changes.append(Change(UPDATE, what, tuple(fields + settings_fields)))
+
+    @staticmethod
+    def settings(current: dict[str, Any], unreadable: tuple[str, ...], wanted: CheckEntry) -> list[FieldChange]:
+        """The settings that differ (a secret that cannot be decrypted always does)."""
+        fields = []
+        secrets = wanted.check_type.secret_names
+        for name in [*wanted.settings, *(name for name in current if name not in wanted.settings)]:
+            old, new = current.get(name), wanted.settings.get(name)
+            if name in unreadable or name not in current or old != new:
+                fields.append(FieldChange.of(f"settings.{name}", old if name in current else None, new,
+                                             secret=name in secrets))
+        return fields
+
+    def notifications(self, chosen: dict[str, Any]) -> None:
+        rows = select(SiteSetting.name)
+        stored_names = set(db.session.scalars(rows.with_for_update() if self.write else rows))
+        stored = stored_settings()
+        fields = []
+        for key, spec in notifier_settings().items():
+            current = stored[spec.name] if spec.name in stored else current_app.config.get(spec.name)
+            if spec.name in chosen:
+                if current != chosen[spec.name]:
+                    fields.append(FieldChange.of(key, current, chosen[spec.name], secret=spec.secret))
+                    if self.write:
+                        store_setting(spec.name, chosen[spec.name])
+            elif self.prune and spec.name in stored_names:
+                configured = current_app.config.get(spec.name)
+                fields.append(FieldChange.of(key, current, configured, secret=spec.secret))
+                if self.write:
+                    forget_setting(spec.name)
+        if fields:
+            self.changes.append(Change(UPDATE, "notifications", tuple(fields)))
+
+
+def reconcile(document: Document, *, prune: bool, write: bool = False) -> Plan:
+    """What applying ``document`` changes (made as it goes when ``write``); ``Refused`` when it cannot apply."""
+    walk = _Walk(prune, write)
+    walk.servers(document.servers)
+    walk.notifications(document.notifications)
+    if write:
+        db.session.flush()
+    return Plan(tuple(walk.changes), tuple(walk.kept))
+
+
+def apply_document(document: Document, shown: Plan, *, prune: bool) -> Plan:
+    """Carry out ``shown`` in one transaction; ``SiteChanged`` (and nothing changed) if the site moved since."""
+    try:
+        with write_transaction():
+            done = reconcile(document, prune=prune, write=True)
+            if done != shown:
+                raise SiteChanged("the site changed since the changes above were worked out (someone saved a "
+                                  "server, check or setting meanwhile)")
+    except IntegrityError:  # a server added in the admin while this transaction ran
+        db.session.rollback()
+        raise SiteChanged("the site changed while the file was being applied") from None
+    return done
