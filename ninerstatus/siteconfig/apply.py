@@ -64,7 +64,8 @@ class _Walk:
         fields = []
         for column, value in wanted.items():
             if getattr(row, column) != value:
-                fields.append(FieldChange.of(_key(column), getattr(row, column), value))
+                if column != "label":  # the name is the key: its label changes only to keep the name
+                    fields.append(FieldChange.of(_key(column), getattr(row, column), value))
                 if self.write:
                     setattr(row, column, value)
         return fields

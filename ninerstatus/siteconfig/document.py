@@ -248,23 +248,37 @@ def _field(form: Any, name: str) -> Any:
     return form.settings[name[len("settings-"):]] if name.startswith("settings-") else form[name]
 
 
-def _fill(form: Any, given: Mapping[str, Any]) -> None:
-    """Give ``form`` the values in ``given`` (by field name) as a browser would send them; every other field its default.
+def _shown_default(field: Any) -> list[str]:
+    """What a browser sends back for ``field`` shown with its default and left as it is."""
+    if isinstance(field, BooleanField):
+        return ["y"] if field.data else []
+    if hasattr(field, "_value"):
+        return [field._value()]
+    return [] if field.data is None else [str(field.data)]
 
-    A left-out field takes its default, as ``parse_settings`` does for the
-    command line: an HTML form would read a missing checkbox as unticked.
+
+def _fill(form: Any, given: Mapping[str, Any]) -> None:
+    """Give ``form`` the values in ``given`` (by field name) as a browser would send them.
+
+    A left-out field keeps its default, as ``parse_settings`` does for the
+    command line (a form sent without a checkbox would read it as unticked),
+    and is validated as if sent unchanged from a page that showed it.
+    ``null`` is no value: the field's default when that is none, else what
+    an empty box gives.
     """
+    given = {name: value for name, value in given.items()
+             if value is not None or _field(form, name).default is not None}
+    fields = [(name, field) for name, field in form._fields.items() if name != "settings"]
+    if "settings" in form:
+        fields += [(f"settings-{name}", field) for name, field in form.settings.form._fields.items()]
     formdata = MultiDict()
     for name, value in given.items():
         formdata.setlist(name, _form_text(_field(form, name), value))
     form.process(formdata)
-    for name, field in form._fields.items():
-        if name != "settings" and name not in given:
+    for name, field in fields:
+        if name not in given:
             field.process(None)
-    if "settings" in form:
-        for name, field in form.settings.form._fields.items():
-            if f"settings-{name}" not in given:
-                field.process(None)
+            field.raw_data = _shown_default(field)
 
 
 class DocumentReader(_Reader):
