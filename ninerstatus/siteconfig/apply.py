@@ -193,7 +193,8 @@ def apply_document(document: Document, shown: Plan, *, prune: bool) -> Plan:
             if done != shown:
                 raise SiteChanged("the site changed since the changes above were worked out (someone saved a "
                                   "server, check or setting meanwhile)")
-    except IntegrityError:  # a server added in the admin while this transaction ran
+    except IntegrityError:  # e.g. a server added in the admin, with a code of the file, while this ran
         db.session.rollback()
-        raise SiteChanged("the site changed while the file was being applied") from None
+        raise SiteChanged("the database refused the changes: the site changed while the file was being "
+                          "applied") from None
     return done

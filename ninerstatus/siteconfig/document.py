@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,25 +260,28 @@ def _shown_default(field: Any) -> list[str]:
 def _fill(form: Any, given: Mapping[str, Any]) -> None:
     """Give ``form`` the values in ``given`` (by field name) as a browser would send them.
 
-    A left-out field keeps its default, as ``parse_settings`` does for the
-    command line (a form sent without a checkbox would read it as unticked),
-    and is validated as if sent unchanged from a page that showed it.
-    ``null`` is no value: the field's default when that is none, else what
+    A left-out field is sent as the admin page shows it, with its default.
+    ``null`` is no value: the field's default when that is none (what a
+    setting never typed holds, as ``parse_settings`` stores it), else what
     an empty box gives.
     """
-    given = {name: value for name, value in given.items()
-             if value is not None or _field(form, name).default is not None}
+    form.process(None)
+    formdata = MultiDict()
+    for name, field in _named_fields(form):
+        formdata.setlist(name, _form_text(field, given[name]) if name in given else _shown_default(field))
+    form.process(formdata)
+    for name, field in _named_fields(form):  # anew: processing made a new settings sub-form
+        if name in given and given[name] is None and field.default is None:
+            field.process(None)
+            field.raw_data = [""]
+
+
+def _named_fields(form: Any) -> list[tuple[str, Any]]:
+    """Each field of ``form`` by the name it is sent under, the check type's settings (``settings-NAME``) included."""
     fields = [(name, field) for name, field in form._fields.items() if name != "settings"]
     if "settings" in form:
         fields += [(f"settings-{name}", field) for name, field in form.settings.form._fields.items()]
-    formdata = MultiDict()
-    for name, value in given.items():
-        formdata.setlist(name, _form_text(_field(form, name), value))
-    form.process(formdata)
-    for name, field in fields:
-        if name not in given:
-            field.process(None)
-            field.raw_data = _shown_default(field)
+    return fields
 
 
 class DocumentReader(_Reader):
@@ -297,22 +300,26 @@ class DocumentReader(_Reader):
             raise InvalidFile(self.problems)
         return Document(servers, notifications)
 
-    def servers(self, node: Located) -> list[ServerEntry]:
-        entries: list[ServerEntry] = []
-        seen: dict[str, int] = {}
+    def unique(self, node: Located, path: str, read: Callable[[Located, int, str], Any],
+               key: Callable[[Any], str], key_name: str, twice: Callable[[Any, int], str]) -> list[Any]:
+        """Each item of the list ``node`` read by ``read``; one whose ``key`` an earlier item has is a problem."""
+        entries, seen = [], {}
         for index, item in enumerate(node.value):
-            path = f"servers[{index}]"
-            entry = self.server(item, index, path)
+            where = f"{path}[{index}]"
+            entry = read(item, index, where)
             if entry is None:
                 continue
-            code = entry.code.lower()
-            if code in seen:
-                self.problem(item.key_lines.get("code", item.line), f"{path}.code",
-                             f"the code {entry.code} is already given to the server on line {seen[code]}")
+            if key(entry) in seen:
+                self.problem(item.key_lines.get(key_name, item.line), f"{where}.{key_name}",
+                             twice(entry, seen[key(entry)]))
                 continue
-            seen[code] = item.line
+            seen[key(entry)] = item.line
             entries.append(entry)
         return entries
+
+    def servers(self, node: Located) -> list[ServerEntry]:
+        return self.unique(node, "servers", self.server, lambda entry: entry.code.lower(), "code",
+                           lambda entry, line: f"the code {entry.code} is already given to the server on line {line}")
 
     def server(self, node: Located, index: int, path: str) -> ServerEntry | None:
         keys = self.section(node, SERVER_KEYS, path)
@@ -332,20 +339,8 @@ class DocumentReader(_Reader):
         return ServerEntry(form.code.data, form.server_values(), checks, node.line)
 
     def checks(self, node: Located, server_path: str) -> list[CheckEntry]:
-        entries: list[CheckEntry] = []
-        seen: dict[str, int] = {}
-        for index, item in enumerate(node.value):
-            path = f"{server_path}.checks[{index}]"
-            entry = self.check(item, index, path)
-            if entry is None:
-                continue
-            if entry.name in seen:
-                self.problem(item.key_lines.get("name", item.line), f"{path}.name",
-                             f"the server already has a check named {entry.name!r} (line {seen[entry.name]})")
-                continue
-            seen[entry.name] = item.line
-            entries.append(entry)
-        return entries
+        return self.unique(node, f"{server_path}.checks", self.check, lambda entry: entry.name, "name",
+                           lambda entry, line: f"the server already has a check named {entry.name!r} (line {line})")
 
     def check(self, node: Located, index: int, path: str) -> CheckEntry | None:
         keys = self.section(node, CHECK_KEYS, path)

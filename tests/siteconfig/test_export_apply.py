@@ -297,3 +297,29 @@ def test_the_commands_work_as_users_run_them(app, tmp_path):
     assert re.search(rf"^{re.escape(str(path))}:\d+: servers\[1\]\.checks\[1\]\.settings\.password: the environment "
                      r"variable NINERSTATUS_SECRET_NC040_FILES_PASSWORD is not set$", refused.stderr, re.MULTILINE)
     assert "Traceback" not in refused.stderr
+
+
+README = Path(__file__).resolve().parent.parent.parent / "README.md"
+
+
+def readme_example() -> str:
+    """The YAML example of the README's "Configuration as code" section, as a reader would copy it."""
+    section = README.read_text(encoding="utf-8").split("## Configuration as code\n", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    return block
+
+
+def test_the_readme_example_applies_and_says_what_it_made(app, config_file):
+    path = config_file(readme_example())
+    env = {"NINERSTATUS_SECRET_NC036_IMAP_PASSWORD": "imap-secret", "NINERSTATUS_SECRET_NOTIFY_SMTP_PASSWORD": "pw"}
+    result = apply(app, path, env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.endswith("5 to create, 1 to update.\nApplied " + str(path) + ".\n")
+    with app.app_context():
+        checks = {(check.server.code, check.title): check for check in db.session.scalars(select(Check))}
+        assert set(checks) == {("NC036", "Submission (587)"), ("NC036", "IMAP"), ("NC041", "HTTP 443")}
+        assert checks[("NC036", "IMAP")].probe_settings()["password"] == "imap-secret"
+        assert checks[("NC041", "HTTP 443")].interval_seconds == 120
+        assert site_setting("NOTIFY_EMAIL_TO") == ["ops@example.net"]
+    assert "Nothing to change" in apply(app, path, env=env).stdout
+
