@@ -70,6 +70,7 @@ YES_NO = Shape((bool,), "true or false")
 MAPPING = Shape((dict,), "a mapping of names to values")
 LIST = Shape((list,), "a list")
 SCALAR = Shape((str, int, float, bool, type(None)), "a single value")
+SCALAR_OR_LIST = Shape((*SCALAR.types, list), "a single value or a list")
 
 
 @dataclass(frozen=True)
@@ -243,11 +244,6 @@ def _form_text(field: Any, value: Any) -> list[str]:
     return [str(value)]
 
 
-def _field(form: Any, name: str) -> Any:
-    """The field ``name`` of ``form``; ``settings-NAME`` is the check type's setting NAME."""
-    return form.settings[name[len("settings-"):]] if name.startswith("settings-") else form[name]
-
-
 def _shown_default(field: Any) -> list[str]:
     """What a browser sends back for ``field`` shown with its default and left as it is."""
     if isinstance(field, BooleanField):
@@ -418,16 +414,11 @@ class DocumentReader(_Reader):
                 value = self.secret(item, where)
                 if value is None:
                     continue
-                if value == "" and spec.kind.value == "optional text":
-                    value = None
             try:
                 chosen[spec.name] = spec.checked(value)
             except ValueError as error:
                 self.problem(item.line, where, str(error).replace(spec.name, key, 1))
         return chosen
-
-
-SCALAR_OR_LIST = Shape((*SCALAR.types, list), "a single value or a list")
 
 
 def _setting_shape(field: Any) -> Shape:

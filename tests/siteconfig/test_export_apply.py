@@ -244,7 +244,32 @@ def test_a_change_made_in_the_admin_after_the_diff_stops_the_apply(app, config_f
         # Worked out again, the same file applies.
         assert apply_document(document, reconcile(document, prune=False), prune=False).changes
         assert db.session.scalar(select(Server.city).where(Server.code == "NC036")) == "Basel"
-    assert SITE_CHANGED == 3
+
+
+def test_the_command_stops_with_status_3_when_the_site_changes_after_printing_the_diff(app, config_file,
+                                                                                         monkeypatch):
+    from ninerstatus.siteconfig import apply as applying
+
+    with app.app_context():
+        build_site()
+    path = config_file(export(app).replace("city: Toronto", "city: Montreal"))
+    looked = applying.reconcile
+
+    def look_then_edit_in_the_admin(document, *, prune, write=False):
+        plan = looked(document, prune=prune, write=write)
+        if not write:  # between the printed diff and the transaction, a staff member saves a check
+            db.session.scalar(select(Check).where(Check.type_name == "dns")).interval_seconds = 300
+            db.session.commit()
+        return plan
+
+    monkeypatch.setattr(applying, "reconcile", look_then_edit_in_the_admin)
+    result = apply(app, path)
+    assert result.exit_code == SITE_CHANGED == 3
+    assert "~ update server NC040\n    city: Toronto -> Montreal\n" in result.stdout
+    assert ("Error: not applied: the site changed since the changes above were worked out (someone saved a server, "
+            "check or setting meanwhile). Nothing changed: run the command again") in result.stderr
+    with app.app_context():
+        assert db.session.scalar(select(Server.city).where(Server.code == "NC040")) == "Toronto"
 
 
 def test_a_server_added_meanwhile_with_a_code_of_the_file_stops_the_apply(app):
