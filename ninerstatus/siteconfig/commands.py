@@ -52,7 +52,9 @@ def export_command(file: Path | None) -> None:
                                   if written.variables else "") + ".", err=True)
 
 
-@config_group.command("apply")
+@config_group.command("apply", epilog="Exit status: 0 when the site matches FILE (after --dry-run too); 1 when FILE "
+                      "cannot be read or has problems (each printed as FILE:LINE: field: message); 3 when the site "
+                      "changed between the printed changes and their transaction. Unless 0, nothing changed.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print what would change, change nothing.")
 @click.option("--prune", is_flag=True, help="Also remove servers, checks and notifier settings the file leaves out.")

@@ -348,3 +348,23 @@ def test_the_readme_example_applies_and_says_what_it_made(app, config_file):
         assert site_setting("NOTIFY_EMAIL_TO") == ["ops@example.net"]
     assert "Nothing to change" in apply(app, path, env=env).stdout
 
+
+
+def test_two_secrets_whose_names_read_alike_get_variables_of_their_own(app, second_app, config_file):
+    with app.app_context():
+        server = make_server("NC036")
+        for label, password in (("IMAP 993", "first-pass"), ("IMAP-993", "second-pass")):
+            add_check(server, "imap", "mail.example.net", 993, {"username": "probe", "password": password},
+                      label=label)
+    text = export(app)
+    assert "password: ${NINERSTATUS_SECRET_NC036_IMAP_993_PASSWORD}" in text
+    assert "password: ${NINERSTATUS_SECRET_NC036_IMAP_993_PASSWORD_2}" in text
+    env = {"NINERSTATUS_SECRET_NC036_IMAP_993_PASSWORD": "first-pass",
+           "NINERSTATUS_SECRET_NC036_IMAP_993_PASSWORD_2": "second-pass"}
+    assert apply(second_app, config_file(text), env=env).exit_code == 0
+    copied, original = snapshot(second_app), snapshot(app)
+    # "IMAP 993" is the title type and port give: the copy keeps it as no label (see label_for), titles alike.
+    assert [check.pop("label") for check in copied["servers"]["NC036"]["checks"].values()] == ["", "IMAP-993"]
+    assert [check.pop("label") for check in original["servers"]["NC036"]["checks"].values()] == ["IMAP 993",
+                                                                                                  "IMAP-993"]
+    assert copied == original
