@@ -171,60 +171,6 @@ class Document:
     notifications: dict[str, Any]
 
 
-class _Reader:
-    """Reads a located document, gathering every problem rather than stopping at the first."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-        self.problems: list[Problem] = []
-
-    def problem(self, line: int, path: str, message: str) -> None:
-        self.problems.append(Problem(line, path, message))
-
-    def section(self, node: Located, keys: Mapping[str, Key], path: str) -> dict[str, Located] | None:
-        """The keys of mapping ``node`` that have the right shape; unknown keys and wrong shapes are problems."""
-        if not isinstance(node.value, dict):
-            self.problem(node.line, path, f"must be a mapping of names to values, not {_shape_of(node.value)}")
-            return None
-        kept = {}
-        for key, item in node.value.items():
-            where = f"{path}.{key}" if path else key
-            spec = keys.get(key)
-            if spec is None:
-                self.problem(node.key_lines[key], where, f"unknown key (known: {', '.join(keys)})")
-            elif spec.shape.refuses(item.value):
-                self.problem(item.line, where, f"must be {spec.shape.words}, not {_shape_of(item.value)}")
-            else:
-                kept[key] = item
-        return kept
-
-    def secret(self, node: Located, path: str) -> str | None:
-        """The clear value of a secret written as ``""`` or ``${VARIABLE}``; None (and a problem) otherwise."""
-        value = node.value
-        if value is None or value == "":
-            return ""
-        match = SECRET_REFERENCE.match(value) if isinstance(value, str) else None
-        if match is None:
-            self.problem(node.line, path, "a secret is written as ${ENVIRONMENT_VARIABLE} (or \"\" for none), "
-                                          "never in clear")
-            return None
-        if match[1] not in self.environ:
-            self.problem(node.line, path, f"the environment variable {match[1]} is not set")
-            return None
-        return self.environ[match[1]]
-
-    def form_errors(self, errors: Mapping[str, Any], lines: Mapping[str, int], fallback: int, path: str,
-                    field_keys: Mapping[str, str]) -> None:
-        """A form's errors as problems, each on its key's line (the entry's when the key was left out)."""
-        for field, messages in errors.items():
-            if isinstance(messages, Mapping):  # a sub-form: the check type's settings
-                self.form_errors(messages, lines, fallback, path, {name: f"settings.{name}" for name in messages})
-                continue
-            key = field_keys.get(field, field)
-            for message in messages:
-                self.problem(lines.get(key, fallback), f"{path}.{key}", message)
-
-
 def _shape_of(value: Any) -> str:
     for types, words in (((bool,), "true or false"), ((dict,), "a mapping"), ((list,), "a list"),
                          ((str,), "text"), ((int, float), "a number"), ((type(None),), "null")):
@@ -280,8 +226,58 @@ def _named_fields(form: Any) -> list[tuple[str, Any]]:
     return fields
 
 
-class DocumentReader(_Reader):
-    """Turns a located document into a ``Document``, or ``InvalidFile`` with every problem found."""
+class DocumentReader:
+    """Turns a located document into a ``Document``, gathering every problem rather than stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, path: str, message: str) -> None:
+        self.problems.append(Problem(line, path, message))
+
+    def section(self, node: Located, keys: Mapping[str, Key], path: str) -> dict[str, Located] | None:
+        """The keys of mapping ``node`` that have the right shape; unknown keys and wrong shapes are problems."""
+        if not isinstance(node.value, dict):
+            self.problem(node.line, path, f"must be a mapping of names to values, not {_shape_of(node.value)}")
+            return None
+        kept = {}
+        for key, item in node.value.items():
+            where = f"{path}.{key}" if path else key
+            spec = keys.get(key)
+            if spec is None:
+                self.problem(node.key_lines[key], where, f"unknown key (known: {', '.join(keys)})")
+            elif spec.shape.refuses(item.value):
+                self.problem(item.line, where, f"must be {spec.shape.words}, not {_shape_of(item.value)}")
+            else:
+                kept[key] = item
+        return kept
+
+    def secret(self, node: Located, path: str) -> str | None:
+        """The clear value of a secret written as ``""`` or ``${VARIABLE}``; None (and a problem) otherwise."""
+        value = node.value
+        if value is None or value == "":
+            return ""
+        match = SECRET_REFERENCE.match(value) if isinstance(value, str) else None
+        if match is None:
+            self.problem(node.line, path, "a secret is written as ${ENVIRONMENT_VARIABLE} (or \"\" for none), "
+                                          "never in clear")
+            return None
+        if match[1] not in self.environ:
+            self.problem(node.line, path, f"the environment variable {match[1]} is not set")
+            return None
+        return self.environ[match[1]]
+
+    def form_errors(self, errors: Mapping[str, Any], lines: Mapping[str, int], fallback: int, path: str,
+                    field_keys: Mapping[str, str]) -> None:
+        """A form's errors as problems, each on its key's line (the entry's when the key was left out)."""
+        for field, messages in errors.items():
+            if isinstance(messages, Mapping):  # a sub-form: the check type's settings
+                self.form_errors(messages, lines, fallback, path, {name: f"settings.{name}" for name in messages})
+                continue
+            key = field_keys.get(field, field)
+            for message in messages:
+                self.problem(lines.get(key, fallback), f"{path}.{key}", message)
 
     def read(self, root: Located) -> Document:
         top = self.section(root, TOP_KEYS, "") or {}

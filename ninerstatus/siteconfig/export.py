@@ -12,6 +12,7 @@ readable) is left out with a warning, so the file always applies.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..admin.check_forms import check_form_class
 from ..admin.forms import ServerForm
 from ..check_commands import settings_help, tls_help
 from ..checks.models import Check
+from ..checks.secrets import UnreadableSecret
 from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
@@ -63,6 +65,8 @@ class Export:
 
 
 class _Writer:
+    """Writes the file's lines section by section, noting the variables, check types and warnings met."""
+
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.variables: list[str] = []
@@ -112,9 +116,12 @@ class _Writer:
     def exportable(self, check: Check) -> bool:
         """True when ``check`` can be written so that it applies back; a warning says why not otherwise."""
         problem = check_problem(check, get_plugins().check_types)
-        unreadable_only = problem is not None and "cannot be decrypted" in problem
-        if problem is None or unreadable_only:
+        if problem is None:
             return True
+        if isinstance(check.settings, Mapping):
+            unreadable = check.readable_settings()[1]
+            if unreadable and problem == str(UnreadableSecret(unreadable)):
+                return True  # written as a reference: the variable gives the secret again
         self.warnings.append(f"check {check.server.code} / {check.title} left out: {problem} "
                              "(`config apply --prune` would remove it)")
         return False
@@ -152,9 +159,10 @@ class _Writer:
                        "notifications:"]
         for key, spec in notifier_settings().items():
             value = stored[spec.name] if spec.name in stored else current_app.config.get(spec.name)
-            shown = self.variable(spec.name) if spec.secret and value else dump_scalar(value)
-            if spec.secret and not value:
-                shown = '""'
+            if spec.secret:
+                shown = self.variable(spec.name) if value else '""'
+            else:
+                shown = dump_scalar(value)
             self.mapping(2, [(key, shown, f"{spec.name}: {spec.kind.value}" + (", secret" if spec.secret else ""))],
                          listed=False)
 
