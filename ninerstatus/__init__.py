@@ -103,6 +103,7 @@ def register_extensions(app: Flask) -> None:
     from sqlalchemy import event
 
     from . import models  # noqa: F401  (registers the tables on db.metadata)
+    from .agents import models as agent_models  # noqa: F401
     from .checks import models as check_models  # noqa: F401
     from .extensions import csrf, db, migrate
     from .history import models as history_models  # noqa: F401
