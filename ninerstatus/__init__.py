@@ -175,12 +175,14 @@ def register_accounts(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per audience: visitors, staff, machines."""
     from .admin import bp as admin_bp
+    from .agents.api import bp as agent_api_bp
     from .api import bp as api_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(agent_api_bp)
 
 
 def register_template_helpers(app: Flask) -> None:
