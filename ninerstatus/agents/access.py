@@ -80,7 +80,10 @@ def authenticated_location(now: float) -> Location:
         raise _unauthorised("this location's token was revoked; staff can give the location a new one")
     _check_timestamp(now)
     timestamp, nonce = request.headers.get(TIMESTAMP_HEADER, ""), request.headers.get(NONCE_HEADER, "")
-    path = request.full_path if request.query_string else request.path
+    # As the agent sent it: under the prefix a proxy mounts the site at, with the query if any.
+    path = request.script_root + request.path
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
     expected = signature(str(token), request.method, path, timestamp, nonce, request.get_data(cache=True))
     if not nonce or not hmac.compare_digest(expected, request.headers.get(SIGNATURE_HEADER, "")):
         raise _unauthorised("the request's signature does not match it (altered, or signed with another token)")

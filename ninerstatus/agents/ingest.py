@@ -92,7 +92,7 @@ def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
     if foreign:
         db.session.rollback()
         raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not probe: "
-                                                + ", ".join(map(str, foreign[:20])))
+                                                + ", ".join(map(str, foreign[:20])), checks=foreign)
     db.session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
                               results=len(batch.results)))
     try:
