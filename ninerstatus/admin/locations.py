@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.roles import admin_required
-from ..agents.locations import agent_health, issue_token, revoke_token, site_location
+from ..agents.locations import agent_health, issue_token, revoke_token, seen_from, site_location
 from ..agents.models import CheckLocation, Location
 from ..agents.signing import Token
 from ..checks.models import Check
@@ -106,7 +106,8 @@ def _edit(form: LocationForm, location: Location | None):
             flash(f"Location {location.name} is saved.")
             return redirect(url_for("admin.locations"))
     status = 400 if request.method == "POST" else 200
-    return render_template("admin/locations/edit.html", form=form, location=location), status
+    return render_template("admin/locations/edit.html", form=form, location=location, now=utcnow(),
+                           seen=seen_from(location) if location else [], time_ago=time_ago), status
 
 
 def _show_token(location: Location, token: Token):

@@ -6,10 +6,13 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from ..checks.models import Check
 from ..extensions import db
+from ..probing import ProbeResult, Status
 from ..timeutil import utcnow
-from .models import Location
+from .models import CheckLocation, Location
 from .signing import Token, new_token, secret_hash
 
 #: An agent not heard from for this long is shown to staff as offline.
@@ -59,3 +62,35 @@ def agent_health(location: Location, now: datetime | None = None) -> AgentHealth
     if location.last_contact_at is None:
         return AgentHealth("never connected", False)
     return AgentHealth("online" if now - location.last_contact_at <= OFFLINE_AFTER else "offline", clock_off)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a location saw last of one check."""
+
+    check: str
+    status: Status | None
+    summary: str
+    checked_at: datetime | None
+
+
+def seen_from(location: Location) -> list[Seen]:
+    """The latest result of each check assigned to ``location``, by server and check (a stored result that
+    cannot be read says so instead)."""
+    rows = db.session.execute(
+        select(Check, CheckLocation).join(CheckLocation, CheckLocation.check_id == Check.id)
+        .where(CheckLocation.location_id == location.id).options(joinedload(Check.server)).order_by(Check.id))
+    seen = []
+    for check, row in rows:
+        name = f"{check.server.code}: {check.title}"
+        if not row.last_result:
+            seen.append(Seen(name, None, "no result yet", None))
+            continue
+        try:
+            result = ProbeResult.from_dict(row.last_result)
+        except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
+            seen.append(Seen(name, Status.UNKNOWN, f"the stored result cannot be read ({type(error).__name__})",
+                             row.last_checked_at))
+            continue
+        seen.append(Seen(name, result.status, result.summary, row.last_checked_at))
+    return seen

@@ -116,3 +116,21 @@ def test_an_agent_whose_clock_is_off_is_flagged(app, auth):
     assert "-42.0 s" in listing and "clock off" in listing
     app.config["AGENT_CLOCK_TOLERANCE_SECONDS"] = 60
     assert "clock off" not in auth.client.get("/admin/locations").get_data(as_text=True)
+
+
+def test_a_location_page_lists_what_it_saw_of_each_check_and_survives_a_spoiled_result(app, auth):
+    first, second = two_checks(app)
+    add_lusaka(auth, [first, second])
+    with app.app_context():
+        location_id = db.session.scalar(select(Location.id).where(Location.name == "Lusaka"))
+        row = db.session.get(CheckLocation, (first, location_id))
+        row.last_result = {"status": "CRITICAL", "summary": "connection timed out on port 587",
+                           "checked_at": "2026-12-02T10:02:00+00:00"}
+        row.last_checked_at = location_created = db.session.get(Location, location_id).created_at
+        db.session.get(CheckLocation, (second, location_id)).last_result = {"status": "SHRUG"}
+        db.session.commit()
+    page = auth.client.get(f"/admin/locations/{location_id}")
+    assert page.status_code == 200 and location_created is not None
+    text = page.get_data(as_text=True)
+    assert "NC036: Submission" in text and "connection timed out on port 587" in text and "CRITICAL" in text
+    assert "NC036: IMAP" in text and "the stored result cannot be read" in text
