@@ -103,6 +103,7 @@ def register_extensions(app: Flask) -> None:
     from sqlalchemy import event
 
     from . import models  # noqa: F401  (registers the tables on db.metadata)
+    from .agents import models as agent_models  # noqa: F401
     from .checks import models as check_models  # noqa: F401
     from .extensions import csrf, db, migrate
     from .history import models as history_models  # noqa: F401
@@ -174,12 +175,14 @@ def register_accounts(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Mount one blueprint per audience: visitors, staff, machines."""
     from .admin import bp as admin_bp
+    from .agents.api import bp as agent_api_bp
     from .api import bp as api_bp
     from .public import bp as public_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(agent_api_bp)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .agents.command import agent_command
 from .check_commands import CommandLine, check_command, plugins_command
 from .config import ConfigError
 
 if TYPE_CHECKING:
     from flask import Flask
 
-LIGHT_COMMANDS = (check_command, plugins_command)
+LIGHT_COMMANDS = (check_command, plugins_command, agent_command)
 
 
 def register_commands(app: Flask) -> None:

@@ -96,6 +96,14 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_RETRY_MAX_SECONDS": 3600,
     # Seconds each worker keeps an API document before working it out again (0: never keep).
     "API_CACHE_SECONDS": 5,
+    # Probe locations (docs/agents.md): a request's timestamp must be this close to the site's clock;
+    # an agent whose clock is further off than the tolerance is flagged to staff; each location may
+    # make so many requests a minute (per web worker) and send bodies and batches up to these sizes.
+    "AGENT_REQUEST_WINDOW_SECONDS": 300,
+    "AGENT_CLOCK_TOLERANCE_SECONDS": 5,
+    "AGENT_REQUESTS_PER_MINUTE": 120,
+    "AGENT_MAX_BODY_BYTES": 2 * 1024 * 1024,
+    "AGENT_BATCH_MAX_RESULTS": 1000,
     # Seconds each worker keeps a public page answered to visitors who are not signed in
     # (see public/pagecache.py); staff changes in the same worker drop them at once (0: never keep).
     "PAGE_CACHE_SECONDS": 5,

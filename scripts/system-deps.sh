@@ -19,6 +19,8 @@ case "${1:-}" in
     ;;
   integration)
     want+=(postfix dovecot-imapd dovecot-pop3d vsftpd nginx nsd kamailio kamailio-tls-modules)
+    # The regional tests give agents network namespaces of their own and firewall them with nftables.
+    want+=(iproute2 nftables)
     ;;
   bench)
     # check_smtp and check_http come in -basic, which -standard depends on.

@@ -223,3 +223,16 @@ class AccountForm(StaffForm):
     password = PasswordField("New password", description="Leave empty to keep the current one.",
                              validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH, max=MAX_PASSWORD_LENGTH,
                                                             message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])
+
+
+class LocationForm(StaffForm):
+    """A probe location: where it is, the network it sees the world through, and the checks it probes."""
+
+    name = StringField("Name", description="As visitors read it, e.g. the city: Lusaka.",
+                       validators=[DataRequired(), Length(max=80)])
+    city = StringField("City", validators=[Length(max=80)])
+    country = StringField("Country", validators=[Length(max=80)])
+    network = StringField("Network or ISP", description="Named beside the location: Lusaka (MTN).",
+                          validators=[Length(max=80)])
+    checks = SelectMultipleField("Checks probed from here", coerce=int, option_widget=CheckboxInput(),
+                                 widget=ListWidget(prefix_label=False), validate_choice=True)

@@ -66,6 +66,9 @@ class Check(db.Model):
     successes_before_up: Mapped[int] = mapped_column(default=1)
     consecutive_failures: Mapped[int] = mapped_column(default=0)
     consecutive_successes: Mapped[int] = mapped_column(default=0)
+    # Locations that must see the check failing for it to be down; None for a majority of them
+    # (see agents/quorum.py). With one location, as without agents, either way that one decides.
+    quorum: Mapped[int | None]
     # The confirmed state (a Status name in lower case) and since when it holds.
     state: Mapped[str] = mapped_column(String(16), default="unknown")
     state_since: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,112 @@
+"""Taking a batch of results from an agent: checked whole, taken exactly once, times put on the site's clock.
+
+A batch is refused whole when any part of it is wrong (a check that is not
+the location's, a result that does not read): the agent keeps it and staff
+see why in the site's log, instead of half a batch being taken and the rest
+lost. A batch id the location already sent is refused as a duplicate (the
+agent then forgets it), so a batch sent again after a lost answer, or
+replayed by someone else, is recorded once. Accepting the batch and
+recording its results happen in one transaction.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..probing import ProbeResult
+from .access import AgentRefused
+from .models import AgentBatch, CheckLocation, Location
+
+BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+MAX_VERSION_LENGTH = 40
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch as the agent sent it, its results read and put on the site's clock."""
+
+    batch_id: str
+    offset_seconds: float
+    agent_version: str
+    backlog: int
+    dropped: int
+    results: tuple[tuple[int, ProbeResult], ...]
+
+
+def _refused(message: str) -> AgentRefused:
+    return AgentRefused(400, "bad_batch", message)
+
+
+def _count(body: Mapping[str, Any], name: str) -> int:
+    value = body.get(name, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _refused(f"{name} must be a whole number of 0 or more")
+    return value
+
+
+def read_batch(body: Any, now: datetime) -> Batch:
+    """The batch in a request body (parsed JSON); ``AgentRefused`` names the first thing wrong with it."""
+    if not isinstance(body, Mapping):
+        raise _refused("the body must be a JSON object")
+    batch_id = body.get("batch_id")
+    if not isinstance(batch_id, str) or not BATCH_ID.fullmatch(batch_id):
+        raise _refused("batch_id must be 1 to 64 letters, digits or . _ : -")
+    sent_at = body.get("sent_at")
+    if isinstance(sent_at, bool) or not isinstance(sent_at, (int, float)) or not 0 < sent_at < 1e11:
+        raise _refused("sent_at must be the agent's Unix time when it sent the batch")
+    version = body.get("agent_version", "")
+    if not isinstance(version, str) or len(version) > MAX_VERSION_LENGTH:
+        raise _refused(f"agent_version must be text of at most {MAX_VERSION_LENGTH} characters")
+    items = body.get("results")
+    limit = int(current_app.config["AGENT_BATCH_MAX_RESULTS"])
+    if not isinstance(items, list) or len(items) > limit:
+        raise _refused(f"results must be a list of at most {limit} results")
+    offset = now.timestamp() - float(sent_at)
+    results = []
+    for index, item in enumerate(items):
+        check_id = item.get("check_id") if isinstance(item, Mapping) else None
+        if isinstance(check_id, bool) or not isinstance(check_id, int):
+            raise _refused(f"results[{index}] must name its check_id")
+        try:
+            result = ProbeResult.from_dict(item["result"])
+        except Exception as error:  # whatever the agent sent: missing keys, wrong types, bad values
+            raise _refused(f"results[{index}] is not a result the site can read ({type(error).__name__}: "
+                           f"{str(error)[:200]})") from None
+        results.append((check_id, replace(result, checked_at=result.checked_at + timedelta(seconds=offset))))
+    return Batch(batch_id, offset, version, _count(body, "backlog"), _count(body, "dropped"), tuple(results))
+
+
+def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
+    """Record ``batch`` from ``location`` once; return how many results it held. Commits."""
+    assigned = {row.check_id: row for row in db.session.scalars(
+        select(CheckLocation).where(CheckLocation.location_id == location.id))}
+    foreign = sorted({check_id for check_id, _ in batch.results} - set(assigned))
+    if foreign:
+        db.session.rollback()
+        raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not probe: "
+                                                + ", ".join(map(str, foreign[:20])), checks=foreign)
+    db.session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
+                              results=len(batch.results)))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
+    for check_id, result in batch.results:
+        row = assigned[check_id]
+        if row.last_checked_at is None or result.checked_at > row.last_checked_at:
+            row.last_result, row.last_checked_at = result.to_dict(), result.checked_at
+    location.last_contact_at = now
+    location.agent_version = batch.agent_version or location.agent_version
+    location.clock_offset_seconds = batch.offset_seconds
+    location.backlog, location.dropped = batch.backlog, batch.dropped
+    db.session.commit()
+    return len(batch.results)
