@@ -107,6 +107,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import csrf, db, migrate
     from .history import models as history_models  # noqa: F401
     from .history.sqlfunctions import install_sqlite_functions
+    from .imports import models as import_models  # noqa: F401
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     import ninerstatus_migrations

@@ -26,12 +26,13 @@ LIGHT_COMMANDS = (check_command, plugins_command)
 def register_commands(app: Flask) -> None:
     """Attach the site's commands to ``app.cli``."""
     from .checks.commands import reencrypt_secrets_command
+    from .imports.commands import import_group
     from .runner.command import runner_command
     from .serving import serve_command
     from .site_commands import create_user_command, demo_command, init_command
 
     for command in (init_command, demo_command, create_user_command, serve_command, *LIGHT_COMMANDS,
-                    runner_command, reencrypt_secrets_command):
+                    runner_command, reencrypt_secrets_command, import_group):
         app.cli.add_command(command)
 
 
