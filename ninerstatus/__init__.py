@@ -208,6 +208,9 @@ def register_commands(app: Flask) -> None:
 def register_error_pages(app: Flask) -> None:
     """Answer 400, 404 and 500 with pages in the site's look, never a traceback."""
     from .public.errors import handle_http_error
+    from .public.old_links import not_found
 
-    for code in (400, 404, 405, 413, 500):
+    for code in (400, 405, 413, 500):
         app.register_error_handler(code, handle_http_error)
+    # A 404 may be an old WordPress address of an imported post (see public/old_links.py).
+    app.register_error_handler(404, not_found)
