@@ -12,5 +12,5 @@ bp = Blueprint("admin", __name__)
 bp.before_request(require_staff)
 
 # Routes register themselves on bp.
-from . import (account, checks, dashboard, errors, posts, revisions, servers, tags, updates,  # noqa: E402,F401
-               uploads, users)
+from . import (account, checks, dashboard, errors, imports, posts, revisions, servers, tags,  # noqa: E402,F401
+               updates, uploads, users)
