@@ -32,8 +32,8 @@ def strip_block_comments(body: str) -> tuple[str, bool]:
 def body_html(content: str, images: ImageMover, counts: Counter, warn: Callable[[str], None],
               site_host: str | None) -> str:
     """The sanitised HTML of a stored WordPress body."""
-    content, has_blocks = strip_block_comments(content)
-    content = convert_shortcodes(_CODE_ELEMENT.sub("", content), counts)
+    content, has_blocks = strip_block_comments(_CODE_ELEMENT.sub("", content))
+    content = convert_shortcodes(content.strip(), counts)
     if not has_blocks:
         content = wpautop(content)
     return sanitise_html(images.rewrite(content, counts, warn), site_host=site_host)
@@ -41,5 +41,5 @@ def body_html(content: str, images: ImageMover, counts: Counter, warn: Callable[
 
 def excerpt_text(excerpt: str, body: str) -> str:
     """The post's plain-text excerpt: the one written in WordPress when there is one, else the body's start."""
-    written = html_to_text(sanitise_html(strip_block_comments(excerpt)[0]))
+    written = html_to_text(sanitise_html(strip_block_comments(_CODE_ELEMENT.sub("", excerpt))[0]))
     return make_excerpt(f"<p>{written}</p>") if written else make_excerpt(body)
