@@ -39,7 +39,7 @@ from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.credentials import find_account
@@ -80,7 +80,7 @@ class UnknownAuthor(ValueError):
 
 
 class ImportConflict(Exception):
-    """Another import wrote the same posts meanwhile; nothing of this one was kept."""
+    """Another import (or staff) saved the same posts or tags meanwhile; nothing of this one was kept."""
 
 
 @dataclass(frozen=True)
@@ -101,14 +101,20 @@ def import_wordpress(source: str | Path | BinaryIO, options: ImportOptions) -> I
     another import raced this one, ``UnknownAuthor`` when ``author_email``
     has no account; either way nothing is kept.
     """
-    author = None
+    author_id = None
     if options.author_email is not None:
         author = find_account(options.author_email)
         if author is None:
             raise UnknownAuthor(f"no account has the address {options.author_email}")
+        author_id = author.id
     summary = ImportSummary(dry_run=options.dry_run)
-    importer = _Importer(summary, options, author)
+    # Whatever this session read before belongs to an earlier transaction. On SQLite the write lock
+    # is taken now, so what the import reads first still holds when it writes (see runner/transactions.py).
+    db.session.rollback()
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("BEGIN IMMEDIATE"))
     try:
+        importer = _Importer(summary, options, db.session.get(User, author_id) if author_id else None)
         for record in read_wxr(str(source) if isinstance(source, Path) else source):
             importer.take(record)
         db.session.flush()
@@ -118,8 +124,8 @@ def import_wordpress(source: str | Path | BinaryIO, options: ImportOptions) -> I
         raise ImportRefused(f"The file could not be read ({reason}); nothing was imported.") from None
     except IntegrityError:
         db.session.rollback()
-        raise ImportConflict("Another import wrote the same posts at the same time; nothing of this one "
-                             "was kept. Run it again.") from None
+        raise ImportConflict("Posts or tags with the same addresses were saved by someone else while this "
+                             "import ran (another import?); nothing of this one was kept. Run it again.") from None
     except BaseException:
         db.session.rollback()
         raise
