@@ -25,7 +25,6 @@ from ..extensions import db
 from ..imports.models import ImportedItem, ImportedTerm
 from ..models import Post, Tag
 from . import bp
-from .errors import handle_http_error
 
 _NOT_HERE = "There is no published post at this address."
 # One path segment, as a "post name" permalink is; a trailing slash or not.
@@ -123,6 +122,9 @@ def old_plain_link():
 
 def not_found(error: Exception):
     """The 404 handler: an address no route has may be a WordPress "post name" permalink; else the 404 page."""
+    # Imported here: errors.py imports the API, which imports site_status, which imports this package.
+    from .errors import handle_http_error
+
     match = _SINGLE_SEGMENT.match(request.path)
     if request.url_rule is None and match and request.method in ("GET", "HEAD"):
         slug = _imported_post_slug(ImportedItem.wp_slug == match.group(1).lower())
