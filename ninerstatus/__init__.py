@@ -108,6 +108,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import csrf, db, migrate
     from .history import models as history_models  # noqa: F401
     from .history.sqlfunctions import install_sqlite_functions
+    from .imports import models as import_models  # noqa: F401
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     from . import site_settings  # noqa: F401  (the site_settings table)
@@ -211,6 +212,9 @@ def register_commands(app: Flask) -> None:
 def register_error_pages(app: Flask) -> None:
     """Answer 400, 404 and 500 with pages in the site's look, never a traceback."""
     from .public.errors import handle_http_error
+    from .public.old_links import not_found
 
-    for code in (400, 404, 405, 413, 500):
+    for code in (400, 405, 413, 500):
         app.register_error_handler(code, handle_http_error)
+    # A 404 may be an old WordPress address of an imported post (see public/old_links.py).
+    app.register_error_handler(404, not_found)

@@ -69,6 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_FOLDER": None,
     "UPLOAD_MAX_BYTES": 5 * 1024 * 1024,
     "UPLOAD_MAX_PIXELS": 25_000_000,
+    # The largest WordPress export the admin Import page takes (the command line has no limit).
+    "IMPORT_MAX_BYTES": 32 * 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

@@ -29,6 +29,11 @@ URLS = {
     "public.server_feed": "/servers/NC036/feed.rss",
     "public.tag_feed": "/tags/mail/feed.atom",
     "public.uploaded_image": "/uploads/0123456789abcdef0123456789abcdef.png",
+    "public.old_dated_post": "/2018/06/20/nc036-migration-update-25-final/",
+    "public.old_month_post": "/2018/06/nc036-migration-update-25-final/",
+    "public.old_tag": "/tag/email/",
+    "public.old_category": "/category/servers/mail-servers/",
+    "public.old_feed": "/feed/",
     "api.servers": "/api/servers",
     "api.server": "/api/servers/NC036",
     "api.summary": "/api/v2/summary.json",
@@ -40,9 +45,12 @@ URLS = {
     "api.active_maintenances": "/api/v2/scheduled-maintenances/active.json",
     "api.upcoming_maintenances": "/api/v2/scheduled-maintenances/upcoming.json",
 }
-#: What each URL answers when all is well: the favicon redirects to the static file, and the site
-#: has no image stored (tests/admin/test_image_uploads.py serves real ones).
-EXPECTED = {"/favicon.ico": 301, "/uploads/0123456789abcdef0123456789abcdef.png": 404}
+#: What each URL answers when all is well: the favicon and WordPress's feed address redirect, the site
+#: has no image stored (tests/admin/test_image_uploads.py serves real ones) and nothing imported from
+#: WordPress (tests/imports/test_old_links.py follows the old addresses of imported posts).
+EXPECTED = {"/favicon.ico": 301, "/uploads/0123456789abcdef0123456789abcdef.png": 404, "/feed/": 301,
+            "/2018/06/20/nc036-migration-update-25-final/": 404, "/2018/06/nc036-migration-update-25-final/": 404,
+            "/tag/email/": 404, "/category/servers/mail-servers/": 404}
 
 
 def make_routed_site() -> Post:

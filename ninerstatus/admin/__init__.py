@@ -12,5 +12,5 @@ bp = Blueprint("admin", __name__)
 bp.before_request(require_staff)
 
 # Routes register themselves on bp.
-from . import (account, checks, dashboard, errors, locations, posts, revisions, servers, tags,  # noqa: E402,F401
-               updates, uploads, users)
+from . import (account, checks, dashboard, errors, imports, locations, posts, revisions, servers,  # noqa: E402,F401
+               tags, updates, uploads, users)

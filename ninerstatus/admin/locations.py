@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from ..accounts.roles import admin_required
-from ..agents.locations import agent_health, issue_token, revoke_token, seen_from, site_location
+from ..agents.locations import agent_health, issue_token, revoke_token, seen_from
 from ..agents.models import CheckLocation, Location
 from ..agents.signing import Token
 from ..checks.models import Check
@@ -55,8 +55,6 @@ def _assign(location: Location, check_ids: list[int]) -> None:
 @admin_required
 def locations():
     """Every probe location and how its agent is doing."""
-    site_location()
-    db.session.commit()
     rows = db.session.scalars(select(Location).order_by(Location.is_site.desc(), func.lower(Location.name))).all()
     counts = dict(db.session.execute(select(CheckLocation.location_id, func.count()).group_by(
         CheckLocation.location_id)).all())

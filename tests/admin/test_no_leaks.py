@@ -51,6 +51,8 @@ def site(app):
             "fmt": ["rss", "atom"],
             "year": sorted({now.year, later.year}),
             "month": sorted({now.month, later.month}),
+            "day": sorted({now.day, later.day}),
+            "path": ["shared", "shared/feed"],   # old WordPress tag and category addresses
             "name": ["0123456789abcdef0123456789abcdef.png"],   # an image in posts (none is stored)
         }
 
