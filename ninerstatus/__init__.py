@@ -54,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
     register_accounts(app)
     register_plugins(app)
     register_blueprints(app)
+    register_metrics(app)
     register_template_helpers(app)
     register_error_pages(app)
     register_commands(app)
@@ -184,6 +185,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(agent_api_bp)
+
+
+def register_metrics(app: Flask) -> None:
+    """Serve /metrics to Prometheus when METRICS_TOKEN or METRICS_ALLOW is set, and count requests by route.
+
+    After register_security and the page cache, so the request counter wraps them and counts every answer.
+    """
+    from .metrics import init_metrics
+
+    init_metrics(app)
 
 
 def register_template_helpers(app: Flask) -> None:

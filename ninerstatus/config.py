@@ -112,6 +112,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds each worker keeps the drawn sidebar, shared by every page and reader, staff included
     # (see public/sidebar.py); staff changes in the same worker drop it at once (0: never keep).
     "SIDEBAR_CACHE_SECONDS": 5,
+    # /metrics for Prometheus (see docs/metrics.md): a bearer token scrapers must send, and/or the
+    # client addresses or networks (CIDR) allowed to scrape; with neither set, /metrics does not exist.
+    "METRICS_TOKEN": None,
+    "METRICS_ALLOW": [],
 }
 
 

@@ -64,6 +64,8 @@ def serve_command(host: str, port: int, workers: int, threads: int, keep_alive: 
     from granian.http import HTTP1Settings
 
     from . import ConfigError, ensure_production_secret
+    from .metrics.views import REQUESTS_KEY as METRICS_REQUESTS_KEY
+    from .metrics.web import prepare_worker_folder
 
     # Each worker builds its own app from the same environment; check here first so a
     # missing secret key is one clear message, not a crash in every worker.
@@ -85,6 +87,9 @@ def serve_command(host: str, port: int, workers: int, threads: int, keep_alive: 
         logging.getLogger("_granian").addFilter(lambda record: "Python threads" not in record.getMessage())
     # Workers inherit the environment: each one ties itself to this process (see end_with_serve).
     os.environ[SERVE_PID_VARIABLE] = str(os.getpid())
+    if METRICS_REQUESTS_KEY in current_app.extensions:
+        # Request counts are added up across the workers in a folder of their own (see metrics/web.py).
+        prepare_worker_folder(current_app.instance_path)
     server.serve()
 
 

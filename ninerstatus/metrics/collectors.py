@@ -1,0 +1,267 @@
+"""What a scrape reads from the database: checks, runners, the notification outbox.
+
+``SiteCollector`` is a prometheus_client custom collector built for one
+scrape: it reads the stored state when the scrape asks, in a handful of
+statements whatever the number of checks, so every worker process (and
+every site sharing a PostgreSQL database) reports the same figures. The
+runner writes; nothing here does.
+
+Every stored row is untrusted: a row that cannot be read is left out of the
+scrape, logged, and counted in ``ninerstatus_metrics_rows_skipped``; a
+database that cannot be read makes ``ninerstatus_database_up`` 0 (the
+request metrics are still reported), never an error answer.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from ..checks.models import Check
+from ..checks.status import check_state
+from ..extensions import db
+from ..history import histogram
+from ..history.models import HistoryRollup
+from ..history.rollup import epoch_seconds
+from ..history.tiers import DAILY
+from ..notifications.models import Notification
+from ..probing import Status
+from ..runner.models import RunnerHeartbeat
+
+log = logging.getLogger(__name__)
+
+#: The labels of every per-check series. When checks are probed from several locations, each
+#: location's latest result becomes a series of its own: a "location" label is added here and in
+#: ``check_labels``, and ``check_families`` reads one result per check and location.
+CHECK_LABELS = ("check_id", "check", "type", "server")
+#: The check states, as the site shows them (a Status name in lower case).
+STATES = tuple(status.name.lower() for status in Status)
+#: Buckets of the response-time histogram: every fourth bound of the stored histograms (each twice
+#: the one before, 1.6 ms to 26.2 s), so the counts are exact, not estimated, and the series few.
+RESPONSE_BOUNDS = tuple(range(16, 73, 4))
+RUNNER_LABELS = ("runner", "host")
+#: Longest channel name reported as a label (names come from stored rows).
+MAX_CHANNEL_LABEL = 64
+SECONDS_PER_DAY = 86400.0
+
+
+class Skipped:
+    """How many stored rows this scrape could not read."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def row(self, what: str, key: Any, error: Exception) -> None:
+        """Count and log one unreadable row."""
+        self.count += 1
+        log.warning("metrics: %s %s cannot be read as stored and is left out: %s: %s", what, key,
+                    type(error).__name__, error)
+
+
+class SiteCollector(Collector):
+    """The database's metrics as they stand at ``now`` (see the module docstring)."""
+
+    def __init__(self, config: Mapping[str, Any], now: datetime) -> None:
+        self.config = config
+        self.now = now
+
+    def collect(self) -> Iterator[Metric]:
+        skipped = Skipped()
+        database_up = 1
+        for read in (check_families, runner_families, outbox_families):
+            try:
+                families = read(self.now, self.config, skipped)
+            except SQLAlchemyError as error:
+                db.session.rollback()
+                log.warning("metrics: the database cannot be read: %s", error)
+                database_up = 0
+                continue
+            except Exception as error:  # a stored value the query itself cannot read back
+                db.session.rollback()
+                skipped.row("a row read by", read.__name__, error)
+                continue
+            yield from families
+        yield GaugeMetricFamily("ninerstatus_database_up", "1 when this scrape could read the database, else 0.",
+                                value=database_up)
+        yield GaugeMetricFamily("ninerstatus_metrics_rows_skipped", "Stored rows this scrape could not read "
+                                "(each is logged).", value=skipped.count)
+
+
+def check_labels(check: Check) -> tuple[str, ...]:
+    """The label values of ``check``'s series, in ``CHECK_LABELS`` order."""
+    return str(check.id), check.title, check.type_name, check.server.code
+
+
+def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) -> list[Metric]:
+    """Each enabled check's state, latest probe and certificate, and its response times today."""
+    up = GaugeMetricFamily("ninerstatus_check_up", "1 when the check's latest probe, if recent, found the service "
+                           "answering (OK or WARNING), else 0.", labels=CHECK_LABELS)
+    state = GaugeMetricFamily("ninerstatus_check_state", "1 for the state the site shows for the check (after "
+                              "retries and flap damping; unknown when its data is stale), 0 for the others.",
+                              labels=(*CHECK_LABELS, "state"))
+    checked = GaugeMetricFamily("ninerstatus_check_last_probe_timestamp_seconds", "When the check was last "
+                                "probed (Unix time).", labels=CHECK_LABELS)
+    latency = GaugeMetricFamily("ninerstatus_check_latency_seconds", "How long the check's latest probe took "
+                                "in all.", labels=CHECK_LABELS)
+    expiry = GaugeMetricFamily("ninerstatus_check_certificate_expiry_timestamp_seconds", "When the certificate "
+                               "the latest probe saw expires (Unix time).", labels=CHECK_LABELS)
+    days_left = GaugeMetricFamily("ninerstatus_check_certificate_days_left", "Days until the certificate the "
+                                  "latest probe saw expires (negative once expired).", labels=CHECK_LABELS)
+    families = [up, state, checked, latency, expiry, days_left]
+    checks = db.session.scalars(select(Check).options(selectinload(Check.server)).where(Check.enabled)
+                                .order_by(Check.id)).all()
+    for check in checks:
+        try:
+            labels = check_labels(check)
+            shown = check_state(check, now)
+            result = check.result
+        except Exception as error:  # whatever the row holds
+            skipped.row("check", check.id, error)
+            continue
+        answered = shown.fresh and result is not None and result.status <= Status.WARNING
+        up.add_metric(labels, 1 if answered else 0)
+        for name in STATES:
+            state.add_metric((*labels, name), 1 if shown.status.name.lower() == name else 0)
+        if result is None:
+            continue
+        checked.add_metric(labels, result.checked_at.timestamp())
+        if result.timings.total is not None:
+            latency.add_metric(labels, result.timings.total)
+        not_after = result.tls.not_after if result.tls else None
+        if not_after is not None:
+            expiry.add_metric(labels, not_after.timestamp())
+            days_left.add_metric(labels, (not_after - now).total_seconds() / SECONDS_PER_DAY)
+    families.append(response_histograms(checks, now, skipped))
+    return families
+
+
+def response_histograms(checks: list[Check], now: datetime, skipped: Skipped) -> HistogramMetricFamily:
+    """Each check's response times since 00:00 UTC, from its daily history row.
+
+    The runner adds every result to that row as it stores it, so the counts
+    only grow during the day and start again from zero at midnight, which
+    Prometheus' ``rate()`` and ``increase()`` take as a counter reset. Only
+    probes the service answered count (a timeout measures the timeout, not
+    the service), as in the site's own history.
+    """
+    family = HistogramMetricFamily("ninerstatus_check_response_seconds", "Response times of the check's answered "
+                                   "probes since 00:00 UTC (starts again from zero each day).",
+                                   labels=CHECK_LABELS)
+    by_id = {check.id: check for check in checks}
+    rows = db.session.execute(
+        select(HistoryRollup.check_id, HistoryRollup.latency_sum_us, HistoryRollup.histogram)
+        .where(HistoryRollup.width == DAILY.width, HistoryRollup.bucket_start == DAILY.bucket_start(epoch_seconds(now)))
+        .order_by(HistoryRollup.check_id))
+    for check_id, latency_sum_us, encoded in rows:
+        check = by_id.get(check_id)
+        if check is None:
+            continue  # a disabled check
+        try:
+            counts = histogram.decode(encoded or b"")
+            if any(index > histogram.OVERFLOW for index in counts):
+                raise ValueError(f"no bucket {max(counts)}")
+            buckets = [(_seconds_text(histogram.BOUNDS_US[bound]),
+                        sum(count for index, count in counts.items() if index <= bound)) for bound in RESPONSE_BOUNDS]
+            buckets.append(("+Inf", sum(counts.values())))
+            family.add_metric(check_labels(check), buckets, int(latency_sum_us or 0) / 1_000_000)
+        except Exception as error:  # a histogram spoiled by hand
+            skipped.row("daily history of check", check_id, error)
+    return family
+
+
+def _seconds_text(microseconds: int) -> str:
+    """A bucket bound in seconds, written exactly (1600 µs: "0.0016")."""
+    return f"{microseconds / 1_000_000:.6f}".rstrip("0").rstrip(".")
+
+
+def runner_families(now: datetime, config: Mapping[str, Any], skipped: Skipped) -> list[Metric]:
+    """Each runner's latest heartbeat (probes started and how late), and the probes each has in flight."""
+    beat = GaugeMetricFamily("ninerstatus_runner_heartbeat_timestamp_seconds", "When the runner last reported "
+                             "(Unix time; every RUNNER_HEARTBEAT_SECONDS while it runs).", labels=RUNNER_LABELS)
+    started = GaugeMetricFamily("ninerstatus_runner_started_timestamp_seconds", "When the runner started "
+                                "(Unix time).", labels=RUNNER_LABELS)
+    window = GaugeMetricFamily("ninerstatus_runner_window_seconds", "Length of the window before the latest "
+                               "heartbeat that the runner's probe counts and lags cover.", labels=RUNNER_LABELS)
+    probes = GaugeMetricFamily("ninerstatus_runner_window_probes", "Probes the runner started in the window.",
+                               labels=RUNNER_LABELS)
+    late = GaugeMetricFamily("ninerstatus_runner_window_late_probes", "Probes of the window started over a "
+                             "second after their slot.", labels=RUNNER_LABELS)
+    late_slow = GaugeMetricFamily("ninerstatus_runner_window_late_slow_probes", "Late probes of the window of "
+                                  "checks in the slow lane (their probes time out or run long).",
+                                  labels=RUNNER_LABELS)
+    lag_p99 = GaugeMetricFamily("ninerstatus_runner_lag_p99_seconds", "99th percentile of how late the "
+                                "window's probes started after their slot.", labels=RUNNER_LABELS)
+    lag_max = GaugeMetricFamily("ninerstatus_runner_lag_max_seconds", "The worst lag of the window's probes "
+                                "behind their slots.", labels=RUNNER_LABELS)
+    for runner in db.session.scalars(select(RunnerHeartbeat).order_by(RunnerHeartbeat.id)):
+        try:
+            labels = (runner.id, runner.hostname or "")
+            values = [(beat, runner.heartbeat_at.timestamp()), (started, runner.started_at.timestamp()),
+                      (window, float(runner.lag_window_seconds or 0)), (probes, int(runner.probes or 0)),
+                      (late, int(runner.late_probes or 0)), (late_slow, int(runner.late_slow_probes or 0))]
+            values += [(family, float(value)) for family, value in ((lag_p99, runner.lag_p99_seconds),
+                                                                     (lag_max, runner.lag_max_seconds))
+                       if value is not None]
+        except Exception as error:  # whatever the row holds
+            skipped.row("runner heartbeat", runner.id, error)
+            continue
+        for family, value in values:
+            family.add_metric(labels, value)
+    return [beat, started, window, probes, late, late_slow, lag_p99, lag_max, *pool_families(now, config)]
+
+
+def pool_families(now: datetime, config: Mapping[str, Any]) -> list[Metric]:
+    """Probes in flight per runner and lane (the checks it holds a live lease on), and the lanes' sizes."""
+    in_flight = GaugeMetricFamily("ninerstatus_runner_probes_in_flight", "Checks the runner holds claimed for a "
+                                  "probe now, by lane (quick or slow).", labels=("runner", "lane"))
+    rows = db.session.execute(
+        select(Check.lease_owner, Check.slow_lane, func.count())
+        .where(Check.lease_owner.is_not(None), Check.lease_until > now)
+        .group_by(Check.lease_owner, Check.slow_lane).order_by(Check.lease_owner))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for owner, slow, count in rows:
+        counts[owner, "slow" if slow else "quick"] += count
+    for (owner, lane), count in counts.items():
+        in_flight.add_metric((owner, lane), count)
+    size = GaugeMetricFamily("ninerstatus_runner_pool_size", "Probes a runner started with this site's settings "
+                             "runs at once, by lane (RUNNER_POOL_SIZE, RUNNER_SLOW_POOL_SIZE).", labels=("lane",))
+    size.add_metric(("quick",), max(1, int(config["RUNNER_POOL_SIZE"])))
+    size.add_metric(("slow",), max(1, int(config["RUNNER_SLOW_POOL_SIZE"])))
+    return [in_flight, size]
+
+
+def outbox_families(now: datetime, config: Mapping[str, Any], _skipped: Skipped) -> list[Metric]:
+    """Undelivered notifications per channel: waiting for a first attempt, retrying, or given up."""
+    max_attempts = int(config["NOTIFY_MAX_ATTEMPTS"])
+    queued = GaugeMetricFamily("ninerstatus_notifications_undelivered", "Notifications not delivered, by channel "
+                               "and state: waiting (not tried yet), retrying (failed, to be tried again), "
+                               "given_up (failed NOTIFY_MAX_ATTEMPTS times).", labels=("channel", "state"))
+    oldest = GaugeMetricFamily("ninerstatus_notifications_oldest_pending_age_seconds", "Age of the oldest "
+                               "notification still to be delivered (waiting or retrying), by channel.",
+                               labels=("channel",))
+    rows = db.session.execute(
+        select(Notification.channel, Notification.attempts, func.count(), func.min(Notification.created_at))
+        .where(Notification.sent_at.is_(None))
+        .group_by(Notification.channel, Notification.attempts))
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    first: dict[str, datetime] = {}
+    for channel, attempts, count, created in rows:
+        channel = (channel or "")[:MAX_CHANNEL_LABEL]
+        attempts = attempts or 0
+        state = "given_up" if attempts >= max_attempts else "retrying" if attempts > 0 else "waiting"
+        counts[channel, state] += count
+        if state != "given_up" and created is not None:
+            first[channel] = min(created, first.get(channel, created))
+    for (channel, state), count in sorted(counts.items()):
+        queued.add_metric((channel, state), count)
+    for channel, created in sorted(first.items()):
+        oldest.add_metric((channel,), max(0.0, (now - created).total_seconds()))
+    return [queued, oldest]
