@@ -35,3 +35,8 @@ POSTS_PER_PAGE = 10
 # Behind a reverse proxy: how many proxies' X-Forwarded-For/-Proto to believe
 # (the sign-in throttle counts client addresses; the scheme decides Secure cookies).
 # TRUSTED_PROXY_HOPS = 1
+
+# Prometheus metrics at /metrics (docs/metrics.md): off until one of these is set. A bearer
+# token scrapers send, and/or the addresses or networks allowed to scrape (with both, both).
+# METRICS_TOKEN = "a long random string"
+# METRICS_ALLOW = ["10.0.0.0/8", "2001:db8::/32"]

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..checks.models import Check
-from ..checks.status import check_state
+from ..checks.status import check_state, latest_result
 from ..extensions import db
 from ..history import histogram
 from ..history.models import HistoryRollup
@@ -122,7 +122,7 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
         try:
             labels = check_labels(check)
             shown = check_state(check, now)
-            result = check.result
+            result = latest_result(check)  # as check_state read it
         except Exception as error:  # whatever the row holds
             skipped.row("check", check.id, error)
             continue
