@@ -216,3 +216,43 @@ def test_a_row_that_cannot_be_read_is_skipped_and_counted(app):
     assert found.value("ninerstatus_check_up", check="Unreadable result") == 0
     assert found.value("ninerstatus_check_state", check="Unreadable result", state="ok") == 1
     assert found.value("ninerstatus_database_up") == 1
+
+
+def test_a_database_that_cannot_be_read_is_reported_not_an_error(app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from ninerstatus.metrics import collectors
+
+    def locked(*_args):
+        raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(collectors, "runner_families", locked)
+    with app.app_context():
+        add_check(make_server(), Status.OK, label="Still reported")
+    found = scrape(app.test_client())
+    assert found.value("ninerstatus_database_up") == 0
+    assert found.value("ninerstatus_check_up", check="Still reported") == 1
+    assert found.value("ninerstatus_runner_pool_size", lane="quick") is None
+
+
+def test_values_sqlite_stores_in_the_wrong_type_are_skipped(app, backend):
+    if backend == "postgresql":
+        pytest.skip("PostgreSQL's typed columns cannot hold these values")
+    from sqlalchemy import text
+
+    with app.app_context():
+        for runner in ("good:1:aaaaaa", "bad:2:bbbbbb"):
+            db.session.add(RunnerHeartbeat(id=runner, hostname=runner[:4], lag_window_seconds=10.0, probes=5,
+                                           late_probes=0, late_slow_probes=0, lag_p99_seconds=0.5))
+        db.session.commit()
+        db.session.execute(text("UPDATE runners SET lag_p99_seconds = 'fast' WHERE id = 'bad:2:bbbbbb'"))
+        db.session.add(Notification(channel="email", payload={}))
+        db.session.commit()
+        db.session.execute(text("UPDATE notifications SET created_at = 'yesterday'"))
+        db.session.commit()
+        found = collected(app, NOON)
+    assert found.value("ninerstatus_runner_lag_p99_seconds", runner="good:1:aaaaaa") == 0.5
+    assert found.all("ninerstatus_runner_window_probes", runner="bad:2:bbbbbb") == []
+    assert found.all("ninerstatus_notifications_undelivered") == []  # the outbox's query could not be read
+    assert found.value("ninerstatus_metrics_rows_skipped") == 2
+    assert found.value("ninerstatus_database_up") == 1
