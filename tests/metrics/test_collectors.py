@@ -19,7 +19,7 @@ from ninerstatus.timeutil import utcnow
 
 from ..api.conftest import add_check
 from ..factories import make_server
-from .scraping import TOKEN, Scrape, scrape
+from .scraping import BEARER, TOKEN, Scrape, scrape
 
 #: A moment in the middle of a UTC day, so results around it fall in its daily history row.
 NOON = datetime(2026, 3, 4, 12, 0, tzinfo=timezone.utc)
@@ -256,3 +256,16 @@ def test_values_sqlite_stores_in_the_wrong_type_are_skipped(app, backend):
     assert found.all("ninerstatus_notifications_undelivered") == []  # the outbox's query could not be read
     assert found.value("ninerstatus_metrics_rows_skipped") == 2
     assert found.value("ninerstatus_database_up") == 1
+
+
+def test_a_scraper_that_asks_for_openmetrics_gets_it(app):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
+
+    with app.app_context():
+        check_id = str(add_check(make_server(), Status.OK, label="Submission").id)
+    answer = app.test_client().get("/metrics", headers={
+        **BEARER, "Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"})
+    assert answer.headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
+    families = {family.name: family for family in openmetrics_families(answer.get_data(as_text=True))}
+    [up] = families["ninerstatus_check_up"].samples
+    assert (up.labels["check_id"], up.value) == (check_id, 1)
