@@ -34,6 +34,7 @@ from ..history.rollup import epoch_seconds
 from ..history.tiers import DAILY
 from ..notifications.models import Notification
 from ..probing import Status
+from ..runner.maintenance import active_window, windows_by_server
 from ..runner.models import RunnerHeartbeat
 
 log = logging.getLogger(__name__)
@@ -115,9 +116,13 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
                                "the latest probe saw expires (Unix time).", labels=CHECK_LABELS)
     days_left = GaugeMetricFamily("ninerstatus_check_certificate_days_left", "Days until the certificate the "
                                   "latest probe saw expires (negative once expired).", labels=CHECK_LABELS)
-    families = [up, state, checked, latency, expiry, days_left]
+    maintenance = GaugeMetricFamily("ninerstatus_check_maintenance", "1 while the check's server is in an "
+                                    "announced maintenance window (its failures are not downtime), else 0.",
+                                    labels=CHECK_LABELS)
+    families = [up, state, checked, latency, expiry, days_left, maintenance]
     checks = db.session.scalars(select(Check).options(selectinload(Check.server)).where(Check.enabled)
                                 .order_by(Check.id)).all()
+    windows = windows_by_server(now)
     for check in checks:
         try:
             labels = check_labels(check)
@@ -130,6 +135,7 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
         up.add_metric(labels, 1 if answered else 0)
         for name in STATES:
             state.add_metric((*labels, name), 1 if shown.status.name.lower() == name else 0)
+        maintenance.add_metric(labels, 0 if active_window(windows.get(check.server_id, []), now) is None else 1)
         if result is None:
             continue
         checked.add_metric(labels, result.checked_at.timestamp())

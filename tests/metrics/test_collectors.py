@@ -17,7 +17,7 @@ from ninerstatus.probing import ErrorKind, ProbeResult, Status, Timings, TlsInfo
 from ninerstatus.runner.models import RunnerHeartbeat
 from ninerstatus.timeutil import utcnow
 
-from ..api.conftest import add_check
+from ..api.conftest import add_check, make_window
 from ..factories import make_server
 from .scraping import BEARER, TOKEN, Scrape, scrape
 
@@ -269,3 +269,17 @@ def test_a_scraper_that_asks_for_openmetrics_gets_it(app):
     families = {family.name: family for family in openmetrics_families(answer.get_data(as_text=True))}
     [up] = families["ninerstatus_check_up"].samples
     assert (up.labels["check_id"], up.value) == (check_id, 1)
+
+
+def test_checks_of_a_server_in_an_open_maintenance_window_say_so(app):
+    client = app.test_client()
+    with app.app_context():
+        kernel, other = make_server("NC036"), make_server("NC040")
+        in_window = add_check(kernel, Status.CRITICAL, label="Rebooting")
+        outside = add_check(other, Status.OK, label="Elsewhere")
+        ids = str(in_window.id), str(outside.id)
+        make_window("Kernel update", (kernel,), starts_in=timedelta(minutes=-10), lasts=timedelta(hours=1))
+        make_window("Later", (other,), starts_in=timedelta(hours=2), lasts=timedelta(hours=1))
+    found = scrape(client)
+    assert found.value("ninerstatus_check_maintenance", check_id=ids[0]) == 1
+    assert found.value("ninerstatus_check_maintenance", check_id=ids[1]) == 0  # announced, not open yet
