@@ -41,6 +41,8 @@ WORKER_FOLDER = "metrics-workers"
 ROUTE_KEY = "ninerstatus.metrics.route"
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: Addresses whose endpoint is remembered for requests Flask never sees (the page cache keeps 256 pages).
+MAX_REMEMBERED_ADDRESSES = 1024
 #: Seconds: pages from the page cache take well under a millisecond, drawn ones a few to tens.
 DURATION_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -73,6 +75,11 @@ class RequestMetrics:
         self.durations = Histogram("ninerstatus_http_request_duration_seconds", "Time to answer HTTP requests, by "
                                    "route and method.", ("endpoint", "method"), buckets=DURATION_BUCKETS,
                                    registry=self.registry)
+        # Both looked up once, not per request: a page from the page cache takes tens of
+        # microseconds, and matching its address against the routes would take as long again.
+        # Plain dicts: a lookup or an insert is atomic, and a race only works the same value out twice.
+        self._endpoints: dict[tuple[str, str, str], str] = {}
+        self._series: dict[tuple[str, str, str], tuple] = {}
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
@@ -86,14 +93,27 @@ class RequestMetrics:
         try:
             return self.wsgi_app(environ, start_counted_response)
         finally:
-            endpoint = route.endpoint or self._endpoint_of(environ)
             method = environ.get("REQUEST_METHOD", "")
             method = method if method in METHODS else "other"
-            self.requests.labels(endpoint, method, f"{status[0][:1]}xx").inc()
-            self.durations.labels(endpoint, method).observe(time.perf_counter() - started)
+            key = (route.endpoint or self._endpoint_of(environ), method, f"{status[0][:1]}xx")
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = (self.requests.labels(*key), self.durations.labels(*key[:2]))
+            series[0].inc()
+            series[1].observe(time.perf_counter() - started)
 
     def _endpoint_of(self, environ) -> str:
         """The endpoint the routes give a request Flask never saw (one the page cache or intake answered)."""
+        address = (environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", ""))
+        endpoint = self._endpoints.get(address)
+        if endpoint is None:
+            if len(self._endpoints) >= MAX_REMEMBERED_ADDRESSES:
+                self._endpoints = {}
+            endpoint = self._endpoints[address] = self._match(environ)
+        return endpoint
+
+    def _match(self, environ) -> str:
+        """The endpoint of the route matching the request's address and method, or ``unmatched``."""
         try:
             adapter = self.url_map.bind("localhost", script_name=environ.get("SCRIPT_NAME") or None)
             rule, _ = adapter.match(environ.get("PATH_INFO", ""), method=environ.get("REQUEST_METHOD"),
