@@ -16,15 +16,17 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import defer, selectinload
 
+from ..agents.models import CheckLocation, Location
+from ..agents.quorum import OFFLINE_AFTER_INTERVALS
 from ..checks.models import Check
 from ..checks.status import check_state, latest_result
 from ..extensions import db
@@ -33,16 +35,16 @@ from ..history.models import HistoryRollup
 from ..history.rollup import epoch_seconds
 from ..history.tiers import DAILY
 from ..notifications.models import Notification
-from ..probing import Status
+from ..probing import ProbeResult, Status
 from ..runner.maintenance import active_window, windows_by_server
 from ..runner.models import RunnerHeartbeat
 
 log = logging.getLogger(__name__)
 
-#: The labels of every per-check series. When checks are probed from several locations, each
-#: location's latest result becomes a series of its own: a "location" label is added here and in
-#: ``check_labels``, and ``check_families`` reads one result per check and location.
+#: The labels of every per-check series: the check's combined state (all its locations together, as the
+#: site shows it); ``location_families`` adds a "location" label for what each location saw.
 CHECK_LABELS = ("check_id", "check", "type", "server")
+LOCATION_LABELS = (*CHECK_LABELS, "location")
 #: The check states, as the site shows them (a Status name in lower case).
 STATES = tuple(status.name.lower() for status in Status)
 #: Buckets of the response-time histogram: every fourth bound of the stored histograms (each twice
@@ -77,7 +79,7 @@ class SiteCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         skipped = Skipped()
         database_up = 1
-        for read in (check_families, runner_families, outbox_families):
+        for read in (check_families, location_families, runner_families, outbox_families):
             try:
                 families = read(self.now, self.config, skipped)
             except SQLAlchemyError as error:
@@ -147,6 +149,79 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
             days_left.add_metric(labels, (not_after - now).total_seconds() / SECONDS_PER_DAY)
     families.append(response_histograms(checks, now, skipped))
     return families
+
+
+def location_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) -> list[Metric]:
+    """What each location last saw of each enabled check assigned to it, and how each location's agent is doing."""
+    up = GaugeMetricFamily("ninerstatus_check_location_up", "1 when the location's latest probe of the check, if "
+                           "recent, found the service answering, else 0.", labels=LOCATION_LABELS)
+    state = GaugeMetricFamily("ninerstatus_check_location_state", "1 for the location's own confirmed state of the "
+                              "check (unknown when its data is stale), 0 for the others.",
+                              labels=(*LOCATION_LABELS, "state"))
+    checked = GaugeMetricFamily("ninerstatus_check_location_last_probe_timestamp_seconds", "When the location "
+                                "last probed the check (Unix time).", labels=LOCATION_LABELS)
+    latency = GaugeMetricFamily("ninerstatus_check_location_latency_seconds", "How long the location's latest "
+                                "probe of the check took in all.", labels=LOCATION_LABELS)
+    rows = db.session.execute(
+        select(Check, CheckLocation, Location.name)
+        .join(CheckLocation, CheckLocation.check_id == Check.id).join(Location, Location.id == CheckLocation.location_id)
+        .where(Check.enabled).options(selectinload(Check.server), defer(Check.last_result))
+        .order_by(Check.id, Location.name))
+    for check, seen, location in rows:
+        try:
+            labels = (*check_labels(check), location)
+            result = _stored_result(seen)
+            fresh = seen.last_checked_at is not None and now - seen.last_checked_at <= timedelta(
+                seconds=OFFLINE_AFTER_INTERVALS * check.interval_seconds)
+            confirmed = Status.__members__.get(str(seen.state).upper(), Status.UNKNOWN) if fresh else Status.UNKNOWN
+        except Exception as error:  # whatever the row holds
+            skipped.row("location result of check", f"{check.id} ({location})", error)
+            continue
+        up.add_metric(labels, 1 if fresh and result is not None and result.status <= Status.WARNING else 0)
+        for name in STATES:
+            state.add_metric((*labels, name), 1 if confirmed.name.lower() == name else 0)
+        if result is not None:
+            checked.add_metric(labels, result.checked_at.timestamp())
+            if result.timings.total is not None:
+                latency.add_metric(labels, result.timings.total)
+    return [up, state, checked, latency, *agent_families()]
+
+
+def _stored_result(seen: CheckLocation) -> ProbeResult | None:
+    """A location's latest result: None before the first, an UNKNOWN one when it cannot be read (as ``Check.result``)."""
+    if not seen.last_result:
+        return None
+    try:
+        return ProbeResult.from_dict(seen.last_result)
+    except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
+        return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
+                                   **({"checked_at": seen.last_checked_at} if seen.last_checked_at else {}))
+
+
+def agent_families() -> list[Metric]:
+    """Each location's agent: whether its token works, when it last sent results, its backlog and clock."""
+    labels = ("location",)
+    active = GaugeMetricFamily("ninerstatus_location_active", "1 for the site's own runner and for an agent "
+                               "location whose token works, 0 for a revoked one.", labels=labels)
+    contact = GaugeMetricFamily("ninerstatus_location_last_contact_timestamp_seconds", "When the location's agent "
+                                "last sent results (Unix time).", labels=labels)
+    backlog = GaugeMetricFamily("ninerstatus_location_backlog", "Results the agent had not sent yet, as it said "
+                                "in its latest batch.", labels=labels)
+    dropped = GaugeMetricFamily("ninerstatus_location_dropped", "Results the agent dropped (its spool full), as "
+                                "it said in its latest batch.", labels=labels)
+    offset = GaugeMetricFamily("ninerstatus_location_clock_offset_seconds", "How far the agent's clock is from "
+                               "the site's.", labels=labels)
+    for location in db.session.scalars(select(Location).order_by(Location.name)):
+        name = (location.name,)
+        active.add_metric(name, 1 if location.active else 0)
+        if not location.is_site:
+            backlog.add_metric(name, int(location.backlog or 0))
+            dropped.add_metric(name, int(location.dropped or 0))
+        if location.last_contact_at is not None:
+            contact.add_metric(name, location.last_contact_at.timestamp())
+        if location.clock_offset_seconds is not None:
+            offset.add_metric(name, float(location.clock_offset_seconds))
+    return [active, contact, backlog, dropped, offset]
 
 
 def response_histograms(checks: list[Check], now: datetime, skipped: Skipped) -> HistogramMetricFamily:

@@ -283,3 +283,48 @@ def test_checks_of_a_server_in_an_open_maintenance_window_say_so(app):
     found = scrape(client)
     assert found.value("ninerstatus_check_maintenance", check_id=ids[0]) == 1
     assert found.value("ninerstatus_check_maintenance", check_id=ids[1]) == 0  # announced, not open yet
+
+
+def test_each_location_reports_what_it_saw_of_each_check_and_its_agents_health(app):
+    from ninerstatus.agents.models import CheckLocation, Location
+
+    with app.app_context():
+        check = add_check(make_server(), Status.WARNING, "down from one place", label="Web")
+        lusaka = Location(name="Lusaka", network="MTN", token_hash="0" * 64, token_id="a" * 32,
+                          last_contact_at=NOON - timedelta(seconds=30), backlog=12, dropped=3,
+                          clock_offset_seconds=-0.25)
+        quiet = Location(name="Quiet", token_hash="1" * 64, token_id="b" * 32, revoked_at=NOON - timedelta(days=1))
+        db.session.add_all([Location(name="Site", is_site=True), lusaka, quiet])
+        db.session.flush()
+        fresh = ProbeResult(Status.CRITICAL, "connection refused", error_kind=ErrorKind.CONNECT_REFUSED,
+                            timings=Timings(total=0.002), checked_at=NOON - timedelta(seconds=20))
+        stale = ProbeResult(Status.OK, "fine", timings=Timings(total=0.05), checked_at=NOON - timedelta(minutes=10))
+        db.session.add_all([
+            CheckLocation(check_id=check.id, location_id=lusaka.id, last_result=fresh.to_dict(),
+                          last_checked_at=fresh.checked_at, state="critical", state_since=NOON - timedelta(minutes=3)),
+            CheckLocation(check_id=check.id, location_id=quiet.id, last_result=stale.to_dict(),
+                          last_checked_at=stale.checked_at, state="ok", state_since=NOON - timedelta(hours=1))])
+        db.session.commit()
+        found = collected(app, NOON)
+    one = {"check_id": str(check.id), "check": "Web", "server": "NC036"}
+    assert found.value("ninerstatus_check_location_up", location="Lusaka", **one) == 0
+    assert found.value("ninerstatus_check_location_state", location="Lusaka", state="critical", **one) == 1
+    assert found.value("ninerstatus_check_location_latency_seconds", location="Lusaka", **one) == 0.002
+    assert found.value("ninerstatus_check_location_last_probe_timestamp_seconds", location="Lusaka",
+                       **one) == fresh.checked_at.timestamp()
+    # Ten minutes is over three of the check's 60 s intervals: that location has left the quorum.
+    assert found.value("ninerstatus_check_location_up", location="Quiet", **one) == 0
+    assert found.value("ninerstatus_check_location_state", location="Quiet", state="unknown", **one) == 1
+    assert found.value("ninerstatus_check_location_state", location="Quiet", state="ok", **one) == 0
+    assert found.all("ninerstatus_check_location_up", location="Site") == []  # nothing assigned there
+    # The check's own series say what all its locations add up to, as the site shows it.
+    assert found.value("ninerstatus_check_state", state="warning", **one) == 1
+    assert found.value("ninerstatus_location_active", location="Lusaka") == 1
+    assert found.value("ninerstatus_location_active", location="Quiet") == 0
+    assert found.value("ninerstatus_location_active", location="Site") == 1
+    assert found.value("ninerstatus_location_last_contact_timestamp_seconds", location="Lusaka") == (
+        NOON - timedelta(seconds=30)).timestamp()
+    assert found.value("ninerstatus_location_backlog", location="Lusaka") == 12
+    assert found.value("ninerstatus_location_dropped", location="Lusaka") == 3
+    assert found.value("ninerstatus_location_clock_offset_seconds", location="Lusaka") == -0.25
+    assert found.value("ninerstatus_location_backlog", location="Site") is None
