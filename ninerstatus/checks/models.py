@@ -123,13 +123,7 @@ class Check(db.Model):
         A stored result that cannot be read back (written by hand, or cut
         short) is an UNKNOWN result that says so, never an error.
         """
-        if not self.last_result:
-            return None
-        try:
-            return ProbeResult.from_dict(self.last_result)
-        except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
-            return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
-                                       checked_at=self.last_checked_at or utcnow())
+        return stored_result(self.last_result, self.last_checked_at)
 
     def record(self, result: ProbeResult) -> None:
         """Keep ``result`` as the latest one."""
@@ -144,3 +138,15 @@ class Check(db.Model):
 
     def __repr__(self) -> str:
         return f"<Check {self.type_name} {self.host}:{self.port}>"
+
+
+def stored_result(stored: Any, checked_at: datetime | None) -> ProbeResult | None:
+    """A latest result as stored (``checked_at`` beside it): None before the first, and an UNKNOWN
+    result that says so when it cannot be read back (written by hand, or cut short), never an error."""
+    if not stored:
+        return None
+    try:
+        return ProbeResult.from_dict(stored)
+    except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
+        return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
+                                   checked_at=checked_at or utcnow())

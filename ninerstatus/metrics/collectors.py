@@ -27,7 +27,7 @@ from sqlalchemy.orm import defer, selectinload
 
 from ..agents.models import CheckLocation, Location
 from ..agents.quorum import OFFLINE_AFTER_INTERVALS
-from ..checks.models import Check
+from ..checks.models import Check, stored_result
 from ..checks.status import check_state, latest_result
 from ..extensions import db
 from ..history import histogram
@@ -98,6 +98,40 @@ class SiteCollector(Collector):
                                 "(each is logged).", value=skipped.count)
 
 
+class ProbeSeries:
+    """The families a check, and a check seen from one location, both report: up, state, latest probe, latency.
+
+    :param prefix: the families' names start with it.
+    :param whose: whose probes they describe, for the help texts ("the check's").
+    """
+
+    def __init__(self, prefix: str, whose: str, labels: tuple[str, ...]) -> None:
+        self.up = GaugeMetricFamily(f"{prefix}_up", f"1 when {whose} latest probe, if recent, found the service "
+                                    "answering (OK or WARNING), else 0.", labels=labels)
+        self.state = GaugeMetricFamily(f"{prefix}_state", f"1 for {whose} confirmed state (after retries and flap "
+                                       "damping; unknown when its data is stale), 0 for the others.",
+                                       labels=(*labels, "state"))
+        self.checked = GaugeMetricFamily(f"{prefix}_last_probe_timestamp_seconds", f"When {whose} latest probe "
+                                         "ran (Unix time).", labels=labels)
+        self.latency = GaugeMetricFamily(f"{prefix}_latency_seconds", f"How long {whose} latest probe took in all.",
+                                         labels=labels)
+
+    @property
+    def families(self) -> list[Metric]:
+        """The four families."""
+        return [self.up, self.state, self.checked, self.latency]
+
+    def add(self, labels: tuple[str, ...], status: Status, fresh: bool, result: ProbeResult | None) -> None:
+        """One series' values: its confirmed ``status``, and its latest ``result``, recent or not (``fresh``)."""
+        self.up.add_metric(labels, 1 if fresh and result is not None and result.status <= Status.WARNING else 0)
+        for name in STATES:
+            self.state.add_metric((*labels, name), 1 if status.name.lower() == name else 0)
+        if result is not None:
+            self.checked.add_metric(labels, result.checked_at.timestamp())
+            if result.timings.total is not None:
+                self.latency.add_metric(labels, result.timings.total)
+
+
 def check_labels(check: Check) -> tuple[str, ...]:
     """The label values of ``check``'s series, in ``CHECK_LABELS`` order."""
     return str(check.id), check.title, check.type_name, check.server.code
@@ -105,15 +139,7 @@ def check_labels(check: Check) -> tuple[str, ...]:
 
 def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) -> list[Metric]:
     """Each enabled check's state, latest probe and certificate, and its response times today."""
-    up = GaugeMetricFamily("ninerstatus_check_up", "1 when the check's latest probe, if recent, found the service "
-                           "answering (OK or WARNING), else 0.", labels=CHECK_LABELS)
-    state = GaugeMetricFamily("ninerstatus_check_state", "1 for the state the site shows for the check (after "
-                              "retries and flap damping; unknown when its data is stale), 0 for the others.",
-                              labels=(*CHECK_LABELS, "state"))
-    checked = GaugeMetricFamily("ninerstatus_check_last_probe_timestamp_seconds", "When the check was last "
-                                "probed (Unix time).", labels=CHECK_LABELS)
-    latency = GaugeMetricFamily("ninerstatus_check_latency_seconds", "How long the check's latest probe took "
-                                "in all.", labels=CHECK_LABELS)
+    probes = ProbeSeries("ninerstatus_check", "the check's", CHECK_LABELS)
     expiry = GaugeMetricFamily("ninerstatus_check_certificate_expiry_timestamp_seconds", "When the certificate "
                                "the latest probe saw expires (Unix time).", labels=CHECK_LABELS)
     days_left = GaugeMetricFamily("ninerstatus_check_certificate_days_left", "Days until the certificate the "
@@ -121,7 +147,7 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
     maintenance = GaugeMetricFamily("ninerstatus_check_maintenance", "1 while the check's server is in an "
                                     "announced maintenance window (its failures are not downtime), else 0.",
                                     labels=CHECK_LABELS)
-    families = [up, state, checked, latency, expiry, days_left, maintenance]
+    families = [*probes.families, expiry, days_left, maintenance]
     checks = db.session.scalars(select(Check).options(selectinload(Check.server)).where(Check.enabled)
                                 .order_by(Check.id)).all()
     windows = windows_by_server(now)
@@ -133,17 +159,9 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
         except Exception as error:  # whatever the row holds
             skipped.row("check", check.id, error)
             continue
-        answered = shown.fresh and result is not None and result.status <= Status.WARNING
-        up.add_metric(labels, 1 if answered else 0)
-        for name in STATES:
-            state.add_metric((*labels, name), 1 if shown.status.name.lower() == name else 0)
+        probes.add(labels, shown.status, shown.fresh, result)
         maintenance.add_metric(labels, 0 if active_window(windows.get(check.server_id, []), now) is None else 1)
-        if result is None:
-            continue
-        checked.add_metric(labels, result.checked_at.timestamp())
-        if result.timings.total is not None:
-            latency.add_metric(labels, result.timings.total)
-        not_after = result.tls.not_after if result.tls else None
+        not_after = result.tls.not_after if result is not None and result.tls else None
         if not_after is not None:
             expiry.add_metric(labels, not_after.timestamp())
             days_left.add_metric(labels, (not_after - now).total_seconds() / SECONDS_PER_DAY)
@@ -153,15 +171,7 @@ def check_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) 
 
 def location_families(now: datetime, _config: Mapping[str, Any], skipped: Skipped) -> list[Metric]:
     """What each location last saw of each enabled check assigned to it, and how each location's agent is doing."""
-    up = GaugeMetricFamily("ninerstatus_check_location_up", "1 when the location's latest probe of the check, if "
-                           "recent, found the service answering, else 0.", labels=LOCATION_LABELS)
-    state = GaugeMetricFamily("ninerstatus_check_location_state", "1 for the location's own confirmed state of the "
-                              "check (unknown when its data is stale), 0 for the others.",
-                              labels=(*LOCATION_LABELS, "state"))
-    checked = GaugeMetricFamily("ninerstatus_check_location_last_probe_timestamp_seconds", "When the location "
-                                "last probed the check (Unix time).", labels=LOCATION_LABELS)
-    latency = GaugeMetricFamily("ninerstatus_check_location_latency_seconds", "How long the location's latest "
-                                "probe of the check took in all.", labels=LOCATION_LABELS)
+    probes = ProbeSeries("ninerstatus_check_location", "the location's", LOCATION_LABELS)
     rows = db.session.execute(
         select(Check, CheckLocation, Location.name)
         .join(CheckLocation, CheckLocation.check_id == Check.id).join(Location, Location.id == CheckLocation.location_id)
@@ -170,32 +180,15 @@ def location_families(now: datetime, _config: Mapping[str, Any], skipped: Skippe
     for check, seen, location in rows:
         try:
             labels = (*check_labels(check), location)
-            result = _stored_result(seen)
+            result = stored_result(seen.last_result, seen.last_checked_at)
             fresh = seen.last_checked_at is not None and now - seen.last_checked_at <= timedelta(
                 seconds=OFFLINE_AFTER_INTERVALS * check.interval_seconds)
             confirmed = Status.__members__.get(str(seen.state).upper(), Status.UNKNOWN) if fresh else Status.UNKNOWN
         except Exception as error:  # whatever the row holds
             skipped.row("location result of check", f"{check.id} ({location})", error)
             continue
-        up.add_metric(labels, 1 if fresh and result is not None and result.status <= Status.WARNING else 0)
-        for name in STATES:
-            state.add_metric((*labels, name), 1 if confirmed.name.lower() == name else 0)
-        if result is not None:
-            checked.add_metric(labels, result.checked_at.timestamp())
-            if result.timings.total is not None:
-                latency.add_metric(labels, result.timings.total)
-    return [up, state, checked, latency, *agent_families()]
-
-
-def _stored_result(seen: CheckLocation) -> ProbeResult | None:
-    """A location's latest result: None before the first, an UNKNOWN one when it cannot be read (as ``Check.result``)."""
-    if not seen.last_result:
-        return None
-    try:
-        return ProbeResult.from_dict(seen.last_result)
-    except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
-        return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
-                                   **({"checked_at": seen.last_checked_at} if seen.last_checked_at else {}))
+        probes.add(labels, confirmed, fresh, result)
+    return [*probes.families, *agent_families()]
 
 
 def agent_families() -> list[Metric]:
