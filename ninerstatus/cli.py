@@ -26,12 +26,13 @@ LIGHT_COMMANDS = (check_command, plugins_command)
 def register_commands(app: Flask) -> None:
     """Attach the site's commands to ``app.cli``."""
     from .checks.commands import reencrypt_secrets_command
+    from .mirror.commands import export_static_command, mirror_command
     from .runner.command import runner_command
     from .serving import serve_command
     from .site_commands import create_user_command, demo_command, init_command
 
     for command in (init_command, demo_command, create_user_command, serve_command, *LIGHT_COMMANDS,
-                    runner_command, reencrypt_secrets_command):
+                    runner_command, reencrypt_secrets_command, export_static_command, mirror_command):
         app.cli.add_command(command)
 
 
