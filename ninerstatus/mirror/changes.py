@@ -1,6 +1,6 @@
 """Whether the public site changed since the last export, asked cheaply of the database.
 
-``site_fingerprint`` is a handful of aggregate queries (no page is drawn):
+``site_fingerprint`` is a handful of small queries (no page is drawn):
 what visitors see changes when a server or check changes state (a status
 event), a post is published, edited, unpublished or reaches its scheduled
 time (the count and newest time of visible posts), an update is added, or
@@ -31,10 +31,12 @@ def site_fingerprint(now: datetime | None = None) -> tuple:
                                .where(Post.visible_clause(now))).one()
     updates = db.session.execute(select(func.count(PostUpdate.id), func.max(PostUpdate.id))).one()
     events = db.session.execute(select(func.max(StatusEvent.id))).one()
-    checks = db.session.execute(select(func.count(Check.id), func.max(Check.updated_at),
-                                       func.max(Check.state_since))).one()
+    # Not Check.updated_at: each probe result updates the row.
+    checks = db.session.execute(select(Check.id, Check.server_id, Check.type_name, Check.label, Check.visibility,
+                                       Check.enabled, Check.display_order, Check.state, Check.state_since)
+                                .order_by(Check.id)).all()
     servers = db.session.execute(select(Server.code, Server.role, Server.city, Server.country, Server.visibility,
                                         Server.display_order, Server.state, Server.state_since, Server.notes)
                                  .order_by(Server.id)).all()
     tags = db.session.execute(select(Tag.id, Tag.name, Tag.slug).order_by(Tag.id)).all()
-    return (tuple(posts), tuple(updates), tuple(events), tuple(checks), _digest(servers), _digest(tags))
+    return (tuple(posts), tuple(updates), tuple(events), _digest(checks), _digest(servers), _digest(tags))

@@ -46,6 +46,8 @@ def export_static_command(folder: Path, base_url: str) -> None:
         result = site.export(folder.absolute())
     except MirrorFolderError as error:
         raise click.ClickException(str(error)) from None
+    finally:
+        site.close()
     click.echo(f"Wrote {result.files} files into {result.generation}; {folder} now serves it.")
     if result.skipped:
         click.echo(f"Left out {len(result.skipped)} that the site could not draw: {', '.join(result.skipped)}",
@@ -64,13 +66,16 @@ def export_static_command(folder: Path, base_url: str) -> None:
 def mirror_command(folder: Path, base_url: str, every: float, refresh_after: float, rsync_to: str | None) -> None:
     """Keep a static mirror in FOLDER refreshed after every change, and pushed with rsync if asked."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    service = MirrorService(mirror_site(base_url), folder.absolute(), every, refresh_after, push_to=rsync_to)
+    site = mirror_site(base_url)
+    service = MirrorService(site, folder.absolute(), every, refresh_after, push_to=rsync_to)
     try:
         service.step()  # a folder that cannot be used is said at once, not logged forever
+        stop = threading.Event()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(number, lambda *_: stop.set())
+        click.echo(f"Mirroring into {folder} every {every:g} s at most; stop with Ctrl-C.")
+        service.run(stop)
     except MirrorFolderError as error:
         raise click.ClickException(str(error)) from None
-    stop = threading.Event()
-    for number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(number, lambda *_: stop.set())
-    click.echo(f"Mirroring into {folder} every {every:g} s at most; stop with Ctrl-C.")
-    service.run(stop)
+    finally:
+        site.close()

@@ -64,6 +64,11 @@ class MirrorSite:
         self.live_url = live_url.rstrip("/")
         self.client = app.test_client(use_cookies=False)
 
+    def close(self) -> None:
+        """Close the mirror's database connections (its application has its own pool)."""
+        with self.app.app_context():
+            db.engine.dispose()
+
     def get(self, target: str, rendering: MirrorRendering):
         """The site's answer to ``target`` (an address on its root), drawn for the mirror."""
         return self.client.get(target, base_url=self.base.url, environ_base={ENVIRON_KEY: rendering})

@@ -53,7 +53,9 @@ def check_target(target: Path) -> None:
 
 def new_generation(target: Path) -> Path:
     """Make and return an empty generation folder beside ``target``, named after the moment."""
-    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    # To the nanosecond, so names sort in the order they were made even when a name is freed again.
+    nanoseconds = time.time_ns()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(nanoseconds // 10**9)) + f".{nanoseconds % 10**9:09d}"
     for number in range(1000):
         folder = target.parent / f"{_generation_prefix(target)}{stamp}-{number:03d}"
         try:

@@ -26,7 +26,7 @@ from .rsync import push as rsync_push
 
 log = logging.getLogger(__name__)
 
-#: Seconds between two looks at the database.
+#: Seconds between two looks at the database, by default.
 POLL_SECONDS = 5.0
 #: Waits between push attempts after failures: doubling from the first, up to the last.
 PUSH_RETRY_FIRST = 10.0
@@ -39,11 +39,12 @@ class MirrorService:
     :param push_to: an rsync destination (``user@host:path``), or None.
     :param push: what pushes a generation there (tests pass their own).
     :param clock: monotonic seconds (tests pass their own).
+    :param poll: seconds between two looks at the database.
     """
 
     def __init__(self, site: MirrorSite, target: Path, every: float, refresh_after: float = 3600.0,
                  push_to: str | None = None, push: Callable[[Path, str], bool] = rsync_push,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, poll: float = POLL_SECONDS) -> None:
         self.site = site
         self.target = target
         self.every = every
@@ -51,6 +52,7 @@ class MirrorService:
         self.push_to = push_to
         self._push = push
         self.clock = clock
+        self.poll = poll
         self._fingerprint: tuple | None = None
         self._exported_at: float | None = None
         self._push_due: float | None = None
@@ -102,4 +104,4 @@ class MirrorService:
                 self.step()
             except Exception:  # noqa: BLE001  (a mirror that stops refreshing is the failure to avoid)
                 log.exception("mirror: refresh failed; trying again in %g s", self.every)
-            stop.wait(POLL_SECONDS)
+            stop.wait(self.poll)

@@ -1,7 +1,7 @@
 """The mirror's tests: a real nginx serving an exported mirror, and a crawler that follows every link.
 
 nginx runs as the README tells an operator to run it (``NGINX_LOCATION`` is
-the README's snippet, word for word: ``test_readme_snippet_is_the_one_tested``
+the README's snippet, word for word: ``test_the_readme_shows_the_nginx_locations_tested``
 checks), on a free 127.0.0.1 port, with its configuration, logs and temporary
 folders in the test's own folder.
 """
@@ -13,6 +13,8 @@ import shutil
 import socket
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -20,17 +22,25 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from ninerstatus.mirror.export import MirrorSite
+from ninerstatus.mirror.rendering import BaseUrl, mirror_app
+
 from .. import processes
 from ..waiting import wait_until
 
+#: The live site's address as the mirrors of these tests know it: nothing may ever lead there but forms.
+LIVE = "http://live.status.test"
+
 #: The README's nginx snippet for a mirror served under /status/ (the mirror's link is /srv/www/status).
-NGINX_LOCATION = """\
-location /status/ {
+NGINX_LOCATION = r"""location /status/ {
     try_files $uri $uri/index.html $uri/index.json =404;
     error_page 404 /status/404.html;
     charset utf-8;
     charset_types text/css application/javascript application/json application/atom+xml application/rss+xml;
     add_header Cache-Control "public, max-age=60";
+}
+location ~ /\. {
+    deny all;                   # the generation folders beside the link
 }"""
 
 NGINX_CONFIG = """\
@@ -55,6 +65,29 @@ http {{
     }}
 }}
 """
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def stack():
+    with ExitStack() as stack:
+        yield stack
+
+
+@contextmanager
+def mirror_site(app, base_url: str, live_url: str = LIVE) -> Iterator[MirrorSite]:
+    """The site drawn for a mirror at ``base_url``, its connections closed afterwards."""
+    base = BaseUrl.parse(base_url)
+    site = MirrorSite(mirror_app(app, base), base, live_url)
+    try:
+        yield site
+    finally:
+        site.close()
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +14,6 @@ import pytest
 from PIL import Image
 
 from ninerstatus.extensions import db
-from ninerstatus.mirror.export import MirrorSite
-from ninerstatus.mirror.rendering import BaseUrl, mirror_app
 from ninerstatus.models import Post, PostKind, PostStatus, UpdateState, Visibility
 from ninerstatus.probing import Status
 from ninerstatus.timeutil import utcnow
@@ -23,17 +22,10 @@ from ninerstatus.uploads import store_image, uploads_folder
 from ..api.conftest import add_check, add_update
 from ..factories import make_post, make_server
 from ..waiting import wait_until
-from .conftest import crawl, page_links
+from .conftest import LIVE, NGINX_LOCATION, crawl, mirror_site, page_links
 
-LIVE = "http://live.status.test"
 DRAFT_MARKERS = ("Unannounced migration plan", "unannounced-migration-plan", "secret-tag",
                  "Future price change", "future-price-change")
-
-
-@pytest.fixture
-def ctx(app):
-    with app.app_context():
-        yield app
 
 
 def picture(colour: str) -> bytes:
@@ -65,8 +57,8 @@ def build_site(app) -> dict[str, str]:
 
 
 def export(app, target: Path, base_url: str, live_url: str = LIVE):
-    base = BaseUrl.parse(base_url)
-    return MirrorSite(mirror_app(app, base), base, live_url).export(target)
+    with mirror_site(app, base_url, live_url) as site:
+        return site.export(target)
 
 
 def live_path(mirror_url: str, root: str) -> str:
@@ -121,6 +113,13 @@ def test_mirror_files_have_their_types_and_missing_pages_get_the_404_page(ctx, n
     status, content_type, body = nginx.get("/status/posts/no-such-post")
     assert (status, content_type) == (404, "text/html; charset=utf-8")
     assert b"Page not found" in body and b"mirror-banner" in body
+    generation = next(nginx.root.glob(".status.gen-*")).name
+    assert nginx.get(f"/{generation}/index.html")[0] == 403
+
+
+def test_the_readme_shows_the_nginx_locations_tested():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert textwrap.indent(NGINX_LOCATION, "    ") in readme
 
 
 def test_mirror_pages_say_what_the_live_pages_say(ctx, nginx, client):
@@ -212,11 +211,10 @@ class Reader(threading.Thread):
                 self.answers.append((status, body))
 
 
-def test_a_refresh_never_serves_a_half_written_file(ctx, nginx):
+def test_a_refresh_never_serves_a_half_written_file(ctx, nginx, stack):
     build_site(ctx)
     target = nginx.root / "status"
-    base = BaseUrl.parse(nginx.base_url)
-    site = MirrorSite(mirror_app(ctx, base), base, LIVE)
+    site = stack.enter_context(mirror_site(ctx, nginx.base_url))
     site.export(target)
     exported = [(target / "index.html").read_bytes()]
     reader = Reader(nginx, "/status/")
