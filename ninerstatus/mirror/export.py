@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Post, PostUpdate
+from ..public.sidebar import EXTENSION_KEY as SIDEBAR_CACHE
 from ..timeutil import utcnow
 from ..uploads import NAME_PATTERN, UPLOADS_PATH, uploads_folder
 from .documents import Document, site_documents
@@ -38,7 +39,7 @@ NOT_FOUND_PROBE = "/404.html"
 _IMAGE_NAME = re.compile(re.escape(UPLOADS_PATH) + f"({NAME_PATTERN})")
 #: An image's source as the sanitiser keeps it in a post: the store's path under the root the live site had
 #: when it was written (markup.py), which need not be the mirror's.
-_IMAGE_SOURCE = re.compile(rb'src="(?:/[\w.~-]+)*' + re.escape(UPLOADS_PATH.encode()) + rb'(' + NAME_PATTERN.encode() + rb')"')
+_IMAGE_SOURCE = re.compile(f'src="(?:/[\\w.~-]+)*{re.escape(UPLOADS_PATH)}({NAME_PATTERN})"'.encode())
 
 
 @dataclass
@@ -81,6 +82,9 @@ class MirrorSite:
     def export(self, target: Path, now: datetime | None = None) -> ExportResult:
         """Write the whole site into a new generation and swap it in as ``target``."""
         rendering = MirrorRendering(now or utcnow(), self.live_url)
+        sidebars = self.app.extensions.get(SIDEBAR_CACHE)
+        if sidebars is not None:
+            sidebars.clear()
         with publishing(target) as generation:
             result = ExportResult(generation, rendering.as_of)
             for document in self.documents():

@@ -4,9 +4,9 @@ Each document is asked of an application of its own, built from the site's
 settings (``mirror_app``): it answers at the mirror's address, so every link
 ``url_for`` draws carries the mirror's root (``/status/...``) and every
 absolute address (in feeds) its host, with no rewriting of the HTML; and it
-keeps nothing between requests (page, sidebar and API caches off), so a
-refresh always shows the database as it is now and nothing drawn for the
-mirror is ever served on the live site.
+keeps nothing from one export to the next (page and API caches off, the
+sidebar drawn once per export), so a refresh always shows the database as
+it is now, and nothing drawn for the mirror is ever served on the live site.
 
 The request carries a ``MirrorRendering`` in its WSGI environ; templates see
 it as ``static_mirror`` (see ``templating.py``) and draw the few things a
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 #: Where a request drawn for the mirror carries its ``MirrorRendering``.
 ENVIRON_KEY = "ninerstatus.mirror"
-#: What the mirror's application must not keep between two refreshes.
-NO_CACHES = {"PAGE_CACHE_SECONDS": 0, "SIDEBAR_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0}
+#: Caches of the mirror's application: no page or API document is kept (each is drawn once per export anyway);
+#: the sidebar, the same on every page, is drawn once per export (``MirrorSite.export`` empties it first).
+CACHES = {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0, "SIDEBAR_CACHE_SECONDS": 7 * 86400}
 
 
 @dataclass(frozen=True)
@@ -72,11 +73,11 @@ class BaseUrl:
 
 
 def mirror_app(site: Flask, base: BaseUrl) -> Flask:
-    """An application on ``site``'s database and settings that answers at ``base`` and keeps no cache."""
+    """An application on ``site``'s database and settings that answers at ``base`` (caches: see ``CACHES``)."""
     from .. import create_app
 
     host = urlsplit(base.origin).hostname
-    config = {**site.config, **NO_CACHES, "TRUSTED_HOSTS": [host], "SERVER_NAME": base.host,
+    config = {**site.config, **CACHES, "TRUSTED_HOSTS": [host], "SERVER_NAME": base.host,
               "APPLICATION_ROOT": base.root or "/", "PREFERRED_URL_SCHEME": urlsplit(base.origin).scheme}
     app = create_app(config, check_secret=False)
     app.instance_path = site.instance_path  # the image store may live there

@@ -75,6 +75,8 @@ def test_refreshes_after_a_change_but_at_most_every_n_seconds(ctx, tmp_path):
         clock.now = 75
         assert service.step() is True
         assert (tmp_path / "mirror" / "posts" / "web-server-back" / "index.html").exists()
+        # The sidebar, drawn once per export, is drawn anew: its recent posts are on the tags page.
+        assert "Web server back" in (tmp_path / "mirror" / "tags" / "index.html").read_text()
 
 
 def test_a_quiet_site_is_still_refreshed_so_its_as_of_stays_recent(ctx, tmp_path):
