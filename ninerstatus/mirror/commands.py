@@ -52,6 +52,9 @@ def export_static_command(folder: Path, base_url: str) -> None:
     if result.skipped:
         click.echo(f"Left out {len(result.skipped)} that the site could not draw: {', '.join(result.skipped)}",
                    err=True)
+    if result.dead_forms:
+        click.echo(f"{len(result.dead_forms)} pages have forms the mirror cannot answer (give them form_action), "
+                   f"e.g. {next(iter(result.dead_forms))}", err=True)
 
 
 @click.command("mirror")

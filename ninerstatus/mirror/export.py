@@ -27,6 +27,7 @@ from ..public.sidebar import EXTENSION_KEY as SIDEBAR_CACHE
 from ..timeutil import utcnow
 from ..uploads import NAME_PATTERN, UPLOADS_PATH, uploads_folder
 from .documents import Document, site_documents
+from .forms import unanswerable_forms
 from .publish import publishing
 from .rendering import ENVIRON_KEY, BaseUrl, MirrorRendering
 
@@ -50,6 +51,8 @@ class ExportResult:
     as_of: datetime
     files: int = 0
     skipped: list[str] = field(default_factory=list)
+    #: Pages carrying a form the mirror cannot answer (see forms.py), with the forms' actions.
+    dead_forms: dict[str, list[str]] = field(default_factory=dict)
 
 
 class MirrorSite:
@@ -103,7 +106,13 @@ class MirrorSite:
                         response.status_code)
             result.skipped.append(document.request_target)
             return
-        write_file(generation / document.file, self.own_images(response.get_data()))
+        page = self.own_images(response.get_data())
+        if document.kind == "html" and b"<form" in page:
+            dead = unanswerable_forms(page, self.live_url)
+            if dead:
+                log.warning("mirror: %s has forms nothing can answer: %s", document.mirror_path, ", ".join(dead))
+                result.dead_forms[document.mirror_path] = dead
+        write_file(generation / document.file, page)
         result.files += 1
 
     def own_images(self, data: bytes) -> bytes:

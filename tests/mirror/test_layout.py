@@ -1,4 +1,4 @@
-"""Where each address of the site is written in the mirror, and the addresses that are refused."""
+"""Where each address of the site is written in the mirror, the addresses refused, and forms nothing answers."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
@@ -6,6 +6,7 @@ from pathlib import PurePosixPath
 import pytest
 
 from ninerstatus.mirror.documents import Document
+from ninerstatus.mirror.forms import unanswerable_forms
 from ninerstatus.mirror.layout import file_for, mirror_page_url
 
 
@@ -37,3 +38,12 @@ def test_later_pages_of_a_list_are_files_of_their_own():
     second = Document("/archive/2026/11", "html", 2)
     assert second.request_target == "/archive/2026/11?page=2"
     assert str(second.file) == "archive/2026/11/page/2/index.html"
+
+
+def test_forms_that_do_not_go_to_the_live_site_are_found():
+    page = (b'<form action="https://status.example.net/search" method="get"></form>'
+            b'<form method="post" action="/status/subscribe"></form><form></form>')
+    assert unanswerable_forms(page, "https://status.example.net") == ["/status/subscribe", ""]
+    assert unanswerable_forms(page, "") == ["https://status.example.net/search", "/status/subscribe", ""]
+    # A look-alike host is not the live site.
+    assert unanswerable_forms(b'<form action="https://status.example.net.evil/x">', "https://status.example.net")
