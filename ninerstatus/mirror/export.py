@@ -100,6 +100,12 @@ class MirrorSite:
 
     def _write_document(self, generation: Path, document: Document, rendering: MirrorRendering,
                         result: ExportResult) -> None:
+        try:
+            file = generation / document.file
+        except ValueError as error:  # a slug or code stored with ".." and such
+            log.warning("mirror: %s; left out of this export", error)
+            result.skipped.append(document.request_target)
+            return
         response = self.get(document.request_target, rendering)
         if response.status_code != 200:
             log.warning("mirror: %s answered %s; left out of this export", document.request_target,
@@ -112,7 +118,7 @@ class MirrorSite:
             if dead:
                 log.warning("mirror: %s has forms nothing can answer: %s", document.mirror_path, ", ".join(dead))
                 result.dead_forms[document.mirror_path] = dead
-        write_file(generation / document.file, page)
+        write_file(file, page)
         result.files += 1
 
     def own_images(self, data: bytes) -> bytes:

@@ -26,9 +26,12 @@ if TYPE_CHECKING:
 
 #: Where a request drawn for the mirror carries its ``MirrorRendering``.
 ENVIRON_KEY = "ninerstatus.mirror"
-#: Caches of the mirror's application: no page or API document is kept (each is drawn once per export anyway);
-#: the sidebar, the same on every page, is drawn once per export (``MirrorSite.export`` empties it first).
-CACHES = {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0, "SIDEBAR_CACHE_SECONDS": 7 * 86400}
+#: Settings of the mirror's application beside the site's. No page or API document is kept (each is drawn
+#: once per export anyway); the sidebar, the same on every page, is drawn once per export
+#: (``MirrorSite.export`` empties it first). A page that fails answers 500, as it would to a visitor, and
+#: is left out, rather than stopping the export (even when the site runs its tests).
+SETTINGS = {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0, "SIDEBAR_CACHE_SECONDS": 7 * 86400,
+            "PROPAGATE_EXCEPTIONS": False}
 
 
 @dataclass(frozen=True)
@@ -73,11 +76,11 @@ class BaseUrl:
 
 
 def mirror_app(site: Flask, base: BaseUrl) -> Flask:
-    """An application on ``site``'s database and settings that answers at ``base`` (caches: see ``CACHES``)."""
+    """An application on ``site``'s database and settings that answers at ``base`` (and ``SETTINGS``)."""
     from .. import create_app
 
     host = urlsplit(base.origin).hostname
-    config = {**site.config, **CACHES, "TRUSTED_HOSTS": [host], "SERVER_NAME": base.host,
+    config = {**site.config, **SETTINGS, "TRUSTED_HOSTS": [host], "SERVER_NAME": base.host,
               "APPLICATION_ROOT": base.root or "/", "PREFERRED_URL_SCHEME": urlsplit(base.origin).scheme}
     app = create_app(config, check_secret=False)
     app.instance_path = site.instance_path  # the image store may live there

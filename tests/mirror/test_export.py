@@ -16,6 +16,7 @@ from PIL import Image
 from ninerstatus.extensions import db
 from ninerstatus.models import Post, PostKind, PostStatus, UpdateState, Visibility
 from ninerstatus.probing import Status
+from ninerstatus.public import views as public_views
 from ninerstatus.timeutil import utcnow
 from ninerstatus.uploads import store_image, uploads_folder
 
@@ -239,3 +240,16 @@ def test_a_refresh_never_serves_a_half_written_file(ctx, nginx, stack):
     assert len(reader.answers) >= 5
     # Only the generation served and the one before are kept.
     assert len(list(nginx.root.glob(".status.gen-*"))) == 2
+
+
+def test_a_row_the_mirror_cannot_write_is_left_out_and_the_rest_is_written(ctx, tmp_path, monkeypatch):
+    make_post("Mail delays")
+    make_post("Dots", slug="..")  # stored by hand or by an older release: no file can be named after it
+    server = make_server("NC036")
+    monkeypatch.setattr(public_views, "server_or_404", lambda code: 1 / 0)  # a server page that fails to draw
+
+    result = export(ctx, tmp_path / "mirror", "https://mirror.example.net/")
+
+    assert "/posts/.." in result.skipped and f"/servers/{server.code}" in result.skipped
+    assert (tmp_path / "mirror" / "posts" / "mail-delays" / "index.html").exists()
+    assert not (tmp_path / "posts").exists()
