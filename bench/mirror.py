@@ -9,8 +9,8 @@ The site is bench/pages.py's: the demo's ten servers with ``--checks-per-server`
 checks each (probed once through the runner, so every widget shows a result),
 1,000 posts over a year and a year of history. Then ``ninerstatus
 export-static`` runs as its own process, twice (the first export, then a
-refresh beside it): wall seconds, and the process's peak resident memory
-(``ru_maxrss`` from ``wait4``). Last, nginx (started here, with the README's
+refresh beside it): wall and CPU seconds, and the process's peak resident
+memory (from ``wait4``). Last, nginx (started here, with the README's
 location for the mirror) serves the mirror's home page and a post page,
 and, beside them, a copy of the home page as one plain static file: ``wrk
 -t1`` rates in ``--rounds`` turns, medians, and each mirror page's rate as a
@@ -83,8 +83,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def export(site, folder: Path, base_url: str) -> tuple[float, float]:
-    """Run ``ninerstatus export-static`` as a process of its own; its wall seconds and peak memory in MiB."""
+def export(site, folder: Path, base_url: str) -> tuple[float, float, float]:
+    """Run ``ninerstatus export-static`` as a process of its own: its wall and CPU seconds, peak memory in MiB."""
     started = time.perf_counter()
     process = subprocess.Popen(ninerstatus_command("export-static", str(folder), "--base-url", base_url),
                                env=site.environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -95,7 +95,7 @@ def export(site, folder: Path, base_url: str) -> tuple[float, float]:
     if process.returncode != 0:
         sys.exit(f"export-static failed ({process.returncode}):\n{output}")
     print(f"  {output.strip()}", flush=True)
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def post_path(app) -> str:
@@ -144,8 +144,9 @@ def report(args, first, refresh, files: int, size: int, rates: dict[str, float],
           f"servers and {args.days} days of history on {database}, {os.cpu_count()} CPUs "
           f"(load average {load:.2f} before):")
     print(f"  export-static: {files:,} files, {size / 2**20:,.1f} MiB")
-    print(f"    first export {first[0]:6.1f} s, peak memory {first[1]:6.1f} MiB")
-    print(f"    refresh      {refresh[0]:6.1f} s, peak memory {refresh[1]:6.1f} MiB")
+    for name, (seconds, cpu, memory) in (("first export", first), ("refresh", refresh)):
+        print(f"    {name:12} {seconds:6.1f} s ({cpu:6.1f} s of CPU, {cpu / files * 1000:4.1f} ms a file), "
+              f"peak memory {memory:6.1f} MiB")
     print(f"  nginx, wrk -t1 -c{args.connections} -d{args.duration}s, medians of {args.rounds} rounds:")
     plain = rates["plain file"]
     for name, rate in rates.items():
