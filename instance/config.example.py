@@ -17,6 +17,10 @@ COMPANY_URL = "https://www.example.net/"
 SITE_NAME = "System Status"
 SITE_TAGLINE = "Server and System Status"
 
+# Where the live site is, for the static mirror (`ninerstatus export-static`):
+# its pages send the search form there. Unset, they say search needs the live site.
+# SITE_URL = "https://status.example.net/"
+
 # Posts per page on the home, tag, server and archive pages.
 POSTS_PER_PAGE = 10
 

@@ -200,6 +200,7 @@ def register_metrics(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     """Make the site's filters, sidebar data and status summary available to every template."""
     from .history.display import history_context
+    from .mirror.templating import init_mirror_templating
     from .public.banner import init_banner
     from .public.sidebar import sidebar_context
     from .timeutil import format_timestamp
@@ -211,6 +212,7 @@ def register_template_helpers(app: Flask) -> None:
     app.context_processor(sidebar_context)
     app.context_processor(history_context)
     init_banner(app)
+    init_mirror_templating(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -28,13 +28,15 @@ def register_commands(app: Flask) -> None:
     """Attach the site's commands to ``app.cli``."""
     from .checks.commands import reencrypt_secrets_command
     from .imports.commands import import_group
+    from .mirror.commands import export_static_command, mirror_command
     from .runner.command import runner_command
     from .serving import serve_command
     from .site_commands import create_user_command, demo_command, init_command
     from .siteconfig.commands import config_group
 
     for command in (init_command, demo_command, create_user_command, serve_command, *LIGHT_COMMANDS,
-                    runner_command, reencrypt_secrets_command, config_group, import_group):
+                    runner_command, reencrypt_secrets_command, config_group, import_group, export_static_command,
+                    mirror_command):
         app.cli.add_command(command)
 
 

@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "SITE_TAGLINE": "Server and System Status",
     "COMPANY_NAME": "Example Hosting",
     "COMPANY_URL": "",
+    # The live site's public address (https://status.example.net/). The static mirror
+    # (`ninerstatus export-static`) sends its search form there; unset, it says search needs the live site.
+    "SITE_URL": "",
     "POSTS_PER_PAGE": 10,
     "FEED_ITEMS": 20,
     "RECENT_POSTS": 5,

@@ -11,7 +11,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from xml.etree import ElementTree as ET
 
-from flask import Response, abort, current_app, get_template_attribute, url_for
+from flask import Response, abort, current_app, get_template_attribute, request, url_for
 from sqlalchemy import select
 
 from ..extensions import db
@@ -97,8 +97,8 @@ def render_atom(spec: FeedSpec) -> bytes:
 
 
 def url_for_external(path: str) -> str:
-    """Return ``path`` (an already built site path) as an absolute URL."""
-    return url_for("public.home", _external=True).rstrip("/") + path
+    """Return ``path`` (an already built site path, which holds the site's root) as an absolute URL."""
+    return request.host_url.rstrip("/") + path
 
 
 RENDERERS = {"rss": (render_rss, "application/rss+xml"), "atom": (render_atom, "application/atom+xml")}
