@@ -7,7 +7,9 @@ check only, at once, with the exception's type and message, never a
 traceback, which goes to the log for staff. A probe that ignores its
 deadline and hangs is abandoned after ``timeout + grace``: it runs in a
 daemon worker thread that is left behind, since Python threads cannot be
-killed. Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
+killed. The worker threads are kept and reused by the next probes once
+their own returns (starting a thread per probe costs about as much as the
+rest of the hand-off). Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
 for a check whose abandoned one still runs, so a plugin that hangs holds at
 most one thread per check instead of one more at every probe. Retries and
 flap damping are the scheduler's business, not this one's.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -40,31 +43,101 @@ class ProbeFunction(Protocol):
     def __call__(self, target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult: ...
 
 
-class HungProbes:
-    """The threads of abandoned probes that still run, by key (the runner uses check ids); thread-safe."""
+#: Idle worker threads kept for the next probes (more idle than this end).
+IDLE_WORKERS_KEPT = 256
+
+
+class ProbeCall:
+    """One probe handed to a worker thread; ``done`` is set once it has returned, with ``result``."""
+
+    __slots__ = ("call", "name", "done", "result")
+
+    def __init__(self, call: Callable[[], ProbeResult], name: str) -> None:
+        self.call, self.name = call, name
+        self.done = threading.Event()
+        self.result: ProbeResult | None = None
+
+    def is_alive(self) -> bool:
+        """True while the probe still runs."""
+        return not self.done.is_set()
+
+
+class _Worker:
+    """A daemon thread that runs one probe after another, waiting idle between them."""
+
+    def __init__(self, workers: _Workers) -> None:
+        self._workers = workers
+        self._calls: queue.SimpleQueue[ProbeCall] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+        self._thread.start()
+
+    def give(self, call: ProbeCall) -> None:
+        self._calls.put(call)
+
+    def _run(self) -> None:
+        while True:
+            call = self._calls.get()
+            self._thread.name = call.name
+            try:
+                call.result = call.call()
+            finally:
+                call.done.set()
+            self._thread.name = "probe"
+            if not self._workers.rest(self):
+                return
+
+
+class _Workers:
+    """The process's probe worker threads: an idle one takes the next probe, or a new one starts; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._threads: dict[Hashable, threading.Thread] = {}
+        self._idle: list[_Worker] = []
+
+    def start(self, call: ProbeCall) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker(self)
+        worker.give(call)
+
+    def rest(self, worker: _Worker) -> bool:
+        """Keep ``worker`` for a later probe; False when enough are idle and it should end."""
+        with self._lock:
+            if len(self._idle) >= IDLE_WORKERS_KEPT:
+                return False
+            self._idle.append(worker)
+            return True
+
+
+_workers = _Workers()
+
+
+class HungProbes:
+    """The abandoned probes that still run, by key (the runner uses check ids); thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[Hashable, ProbeCall] = {}
 
     def holds(self, key: Hashable) -> bool:
         """True while the probe abandoned under ``key`` still runs."""
         with self._lock:
-            thread = self._threads.get(key)
-            if thread is not None and not thread.is_alive():
-                del self._threads[key]
-                thread = None
-            return thread is not None
+            call = self._calls.get(key)
+            if call is not None and not call.is_alive():
+                del self._calls[key]
+                call = None
+            return call is not None
 
-    def keep(self, key: Hashable, thread: threading.Thread) -> None:
-        """Remember ``thread``, abandoned while it still runs the probe of ``key``."""
+    def keep(self, key: Hashable, call: ProbeCall) -> None:
+        """Remember ``call``, abandoned while it still runs the probe of ``key``."""
         with self._lock:
-            self._threads[key] = thread
+            self._calls[key] = call
 
     def count(self) -> int:
-        """How many abandoned probe threads still run."""
+        """How many abandoned probes still run."""
         with self._lock:
-            return sum(thread.is_alive() for thread in self._threads.values())
+            return sum(call.is_alive() for call in self._calls.values())
 
 
 def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any], timeout: float, *,
@@ -86,18 +159,15 @@ def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any],
             f"not probed: the previous probe ({_name(probe)}) still runs past its deadline; the plugin hangs, "
             "and this check is probed again once that probe returns", checked_at=checked_at)
     ctx = ProbeContext(timeout=timeout, tls_policy=tls_policy, clock=clock)
-    outcome: list[ProbeResult] = []
-    worker = threading.Thread(target=lambda: outcome.append(_call(probe, target, settings, ctx)),
-                              name=f"probe {target}", daemon=True)
-    worker.start()
-    worker.join(timeout + grace)
-    if outcome:
-        result = outcome[0]
+    call = ProbeCall(lambda: _call(probe, target, settings, ctx), f"probe {target}")
+    _workers.start(call)
+    if call.done.wait(timeout + grace):
+        result = call.result
     else:
         log.warning("probe %s for %s still running after %.1f s; abandoned", _name(probe), target, timeout + grace)
         reason = f"the probe did not finish within {timeout + grace:g} s"
         if hung is not None:
-            hung.keep(key, worker)
+            hung.keep(key, call)
             reason += "; it still runs, and this check is not probed again until it returns"
         result = ProbeResult.unknown(reason)
     total = time.monotonic() - started

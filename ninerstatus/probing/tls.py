@@ -84,8 +84,13 @@ def client_context(policy: TlsPolicy) -> ssl.SSLContext:
         kept = _contexts.get(key)
     if kept is not None and kept[0] > now:
         return kept[1]
-    context = _new_client_context(policy)
+    # Built under the lock, looked up again first: probes starting together after the reuse time
+    # share the one context the first of them builds instead of each reading the CA store.
     with _contexts_lock:
+        kept = _contexts.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        context = _new_client_context(policy)
         if len(_contexts) >= _CONTEXTS_KEPT:
             _contexts.clear()
         _contexts[key] = (now + CONTEXT_REUSE_SECONDS, context)
