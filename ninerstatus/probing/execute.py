@@ -7,9 +7,8 @@ check only, at once, with the exception's type and message, never a
 traceback, which goes to the log for staff. A probe that ignores its
 deadline and hangs is abandoned after ``timeout + grace``: it runs in a
 daemon worker thread that is left behind, since Python threads cannot be
-killed. The worker threads are kept and reused by the next probes once
-their own returns (starting a thread per probe costs about as much as the
-rest of the hand-off). Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
+killed (``workers.py``: threads are reused by the next probes once their
+own returns). Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
 for a check whose abandoned one still runs, so a plugin that hangs holds at
 most one thread per check instead of one more at every probe. Retries and
 flap damping are the scheduler's business, not this one's.
@@ -18,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -30,6 +28,7 @@ from .result import ProbeResult, utc_now
 from .session import ProbeContext
 from .targets import Target
 from .tls import DEFAULT_POLICY, TlsPolicy
+from .workers import WorkerCall, start_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -43,82 +42,12 @@ class ProbeFunction(Protocol):
     def __call__(self, target: Target, settings: Mapping[str, Any], ctx: ProbeContext) -> ProbeResult: ...
 
 
-#: Idle worker threads kept for the next probes (more idle than this end).
-IDLE_WORKERS_KEPT = 256
-
-
-class ProbeCall:
-    """One probe handed to a worker thread; ``done`` is set once it has returned, with ``result``."""
-
-    __slots__ = ("call", "name", "done", "result")
-
-    def __init__(self, call: Callable[[], ProbeResult], name: str) -> None:
-        self.call, self.name = call, name
-        self.done = threading.Event()
-        self.result: ProbeResult | None = None
-
-    def is_alive(self) -> bool:
-        """True while the probe still runs."""
-        return not self.done.is_set()
-
-
-class _Worker:
-    """A daemon thread that runs one probe after another, waiting idle between them."""
-
-    def __init__(self, workers: _Workers) -> None:
-        self._workers = workers
-        self._calls: queue.SimpleQueue[ProbeCall] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
-        self._thread.start()
-
-    def give(self, call: ProbeCall) -> None:
-        self._calls.put(call)
-
-    def _run(self) -> None:
-        while True:
-            call = self._calls.get()
-            self._thread.name = call.name
-            try:
-                call.result = call.call()
-            finally:
-                call.done.set()
-            self._thread.name = "probe"
-            if not self._workers.rest(self):
-                return
-
-
-class _Workers:
-    """The process's probe worker threads: an idle one takes the next probe, or a new one starts; thread-safe."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle: list[_Worker] = []
-
-    def start(self, call: ProbeCall) -> None:
-        with self._lock:
-            worker = self._idle.pop() if self._idle else None
-        if worker is None:
-            worker = _Worker(self)
-        worker.give(call)
-
-    def rest(self, worker: _Worker) -> bool:
-        """Keep ``worker`` for a later probe; False when enough are idle and it should end."""
-        with self._lock:
-            if len(self._idle) >= IDLE_WORKERS_KEPT:
-                return False
-            self._idle.append(worker)
-            return True
-
-
-_workers = _Workers()
-
-
 class HungProbes:
     """The abandoned probes that still run, by key (the runner uses check ids); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._calls: dict[Hashable, ProbeCall] = {}
+        self._calls: dict[Hashable, WorkerCall] = {}
 
     def holds(self, key: Hashable) -> bool:
         """True while the probe abandoned under ``key`` still runs."""
@@ -129,7 +58,7 @@ class HungProbes:
                 call = None
             return call is not None
 
-    def keep(self, key: Hashable, call: ProbeCall) -> None:
+    def keep(self, key: Hashable, call: WorkerCall) -> None:
         """Remember ``call``, abandoned while it still runs the probe of ``key``."""
         with self._lock:
             self._calls[key] = call
@@ -159,8 +88,8 @@ def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any],
             f"not probed: the previous probe ({_name(probe)}) still runs past its deadline; the plugin hangs, "
             "and this check is probed again once that probe returns", checked_at=checked_at)
     ctx = ProbeContext(timeout=timeout, tls_policy=tls_policy, clock=clock)
-    call = ProbeCall(lambda: _call(probe, target, settings, ctx), f"probe {target}")
-    _workers.start(call)
+    call = WorkerCall(lambda: _call(probe, target, settings, ctx), f"probe {target}")
+    start_in_worker(call)
     if call.done.wait(timeout + grace):
         result = call.result
     else:
