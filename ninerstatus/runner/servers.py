@@ -61,7 +61,9 @@ def verdict(server_id: int, states: Iterable[str], windows: WindowsByServer, now
     if active_window(windows.get(server_id, []), now) is not None:
         return MAINTENANCE
     # A state no status names (a hand edit, an older release) counts as UNKNOWN, which is never downtime.
-    return RECORDED[combined_label([Status.__members__.get(state.upper(), Status.UNKNOWN) for state in states])]
+    states = list(states)
+    statuses = {state: Status.__members__.get(state.upper(), Status.UNKNOWN) for state in set(states)}
+    return RECORDED[combined_label([statuses[state] for state in states])]
 
 
 def update_servers(server_ids: Iterable[int], windows: WindowsByServer, now: datetime) -> None:
