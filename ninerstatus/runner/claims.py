@@ -1,20 +1,22 @@
 """Claiming due checks, so that each check is probed once per slot however many runners there are.
 
 A claim is one short transaction: pick enabled checks whose slot has come
-and that no live lease holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+(or comes within the runner's lookahead: their probes wait for it) and that
+no live lease holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 two runners claiming at once take different rows and never wait for each
 other), move each one's ``next_due_at`` to its next slot and lease it to
 this runner until its probe must have ended. What a probe needs is copied
 out of the row into a ``Claim``, so the probe threads never touch the
-database. A runner that dies holding leases only delays those checks until
-the leases lapse. Each lane (``lanes.py``) is claimed on its own, up to the
-room it has, so checks waiting for a full slow lane never hold back the
-quick ones.
+database; a check's claim is kept and used again while its row's probe
+settings stay the same (``ClaimMaker``). A runner that dies holding leases
+only delays those checks until the leases lapse. Each lane (``lanes.py``)
+is claimed on its own, up to the room it has, so checks waiting for a full
+slow lane never hold back the quick ones.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable

@@ -7,8 +7,9 @@ run long, so that silent targets cannot take the pool from healthy ones.
 Each probe goes through ``run_probe``, whose watchdog abandons a plugin that
 hangs past its deadline; while such a probe still runs, its check is not
 probed again (one stuck thread per check at most). Everything that touches
-the database happens on the runner's own thread, in short transactions:
-claims (``claims.py``), results (``results.py``; a batch the database refused
+the database happens on the runner's own thread, in short transactions,
+a few rounds a second: claims of the checks due within the next half second
+(``claims.py``; each probe then waits on its thread for its slot), results (``results.py``; a batch the database refused
 is kept and tried again next round), the heartbeat with how late probes
 started (``lateness.py``) and a sweep of server states every half minute
 (maintenance windows open and close by the clock, not by a probe). The clock
