@@ -8,8 +8,8 @@ too: a line longer than asked for is a protocol error, not a memory leak.
 """
 from __future__ import annotations
 
+import ipaddress
 import socket
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from .failure import ProbeFailure, failure_from_datagram_error, failure_from_os_error
 from .result import ErrorKind
 from .targets import Family
+from .workers import WorkerCall, start_in_worker
 
 #: (family, sockaddr) pairs as ``getaddrinfo`` returns them.
 Address = tuple[socket.AddressFamily, Any]
@@ -69,29 +70,40 @@ class Deadline:
 def resolve(host: str, port: int, family: Family, deadline: Deadline) -> list[Address]:
     """Return the TCP addresses of ``host`` in resolver order, within the deadline.
 
-    ``getaddrinfo`` takes no timeout, so it runs in a daemon thread that is
-    abandoned if the resolver hangs. Raises ``ProbeFailure(RESOLVE_FAILED)``.
+    ``getaddrinfo`` takes no timeout, so a name is looked up on a worker
+    thread that is abandoned if the resolver hangs; an address needs no
+    resolver and is read at once. Raises ``ProbeFailure(RESOLVE_FAILED)``.
     """
-    outcome: list[list[Any] | OSError] = []
-    done = threading.Event()
-
-    def lookup() -> None:
-        try:
-            outcome.append(socket.getaddrinfo(host, port, family.socket_family, socket.SOCK_STREAM))
-        except OSError as exc:
-            outcome.append(exc)
-        finally:
-            done.set()
-
-    threading.Thread(target=lookup, name=f"resolve {host}", daemon=True).start()
-    if not done.wait(deadline.remaining(ErrorKind.RESOLVE_FAILED)):
-        raise deadline.exceeded(ErrorKind.RESOLVE_FAILED)
-    found = outcome[0]
+    if _is_address(host):
+        found: list[Any] | OSError = _addresses(host, port, family, socket.AI_NUMERICHOST)
+    else:
+        lookup = WorkerCall(lambda: _addresses(host, port, family), f"resolve {host}")
+        start_in_worker(lookup)
+        if not lookup.done.wait(deadline.remaining(ErrorKind.RESOLVE_FAILED)):
+            raise deadline.exceeded(ErrorKind.RESOLVE_FAILED)
+        if lookup.error is not None:
+            raise lookup.error
+        found = lookup.result
     if isinstance(found, OSError):
         raise ProbeFailure(ErrorKind.RESOLVE_FAILED, f"could not resolve {host}: {found.strerror or found}")
     if not found:
         raise ProbeFailure(ErrorKind.RESOLVE_FAILED, f"{host} has no {family.value} address")
     return [(info[0], info[4]) for info in found]
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _addresses(host: str, port: int, family: Family, flags: int = 0) -> list[Any] | OSError:
+    try:
+        return socket.getaddrinfo(host, port, family.socket_family, socket.SOCK_STREAM, 0, flags)
+    except OSError as exc:
+        return exc
 
 
 def open_connection(addresses: Sequence[Address], deadline: Deadline) -> socket.socket:

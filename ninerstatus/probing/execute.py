@@ -7,7 +7,8 @@ check only, at once, with the exception's type and message, never a
 traceback, which goes to the log for staff. A probe that ignores its
 deadline and hangs is abandoned after ``timeout + grace``: it runs in a
 daemon worker thread that is left behind, since Python threads cannot be
-killed. Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
+killed (``workers.py``: threads are reused by the next probes once their
+own returns). Given a ``HungProbes`` registry, ``run_probe`` starts no new thread
 for a check whose abandoned one still runs, so a plugin that hangs holds at
 most one thread per check instead of one more at every probe. Retries and
 flap damping are the scheduler's business, not this one's.
@@ -27,6 +28,7 @@ from .result import ProbeResult, utc_now
 from .session import ProbeContext
 from .targets import Target
 from .tls import DEFAULT_POLICY, TlsPolicy
+from .workers import WorkerCall, start_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -41,30 +43,30 @@ class ProbeFunction(Protocol):
 
 
 class HungProbes:
-    """The threads of abandoned probes that still run, by key (the runner uses check ids); thread-safe."""
+    """The abandoned probes that still run, by key (the runner uses check ids); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._threads: dict[Hashable, threading.Thread] = {}
+        self._calls: dict[Hashable, WorkerCall] = {}
 
     def holds(self, key: Hashable) -> bool:
         """True while the probe abandoned under ``key`` still runs."""
         with self._lock:
-            thread = self._threads.get(key)
-            if thread is not None and not thread.is_alive():
-                del self._threads[key]
-                thread = None
-            return thread is not None
+            call = self._calls.get(key)
+            if call is not None and not call.is_alive():
+                del self._calls[key]
+                call = None
+            return call is not None
 
-    def keep(self, key: Hashable, thread: threading.Thread) -> None:
-        """Remember ``thread``, abandoned while it still runs the probe of ``key``."""
+    def keep(self, key: Hashable, call: WorkerCall) -> None:
+        """Remember ``call``, abandoned while it still runs the probe of ``key``."""
         with self._lock:
-            self._threads[key] = thread
+            self._calls[key] = call
 
     def count(self) -> int:
-        """How many abandoned probe threads still run."""
+        """How many abandoned probes still run."""
         with self._lock:
-            return sum(thread.is_alive() for thread in self._threads.values())
+            return sum(call.is_alive() for call in self._calls.values())
 
 
 def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any], timeout: float, *,
@@ -86,18 +88,15 @@ def run_probe(probe: ProbeFunction, target: Target, settings: Mapping[str, Any],
             f"not probed: the previous probe ({_name(probe)}) still runs past its deadline; the plugin hangs, "
             "and this check is probed again once that probe returns", checked_at=checked_at)
     ctx = ProbeContext(timeout=timeout, tls_policy=tls_policy, clock=clock)
-    outcome: list[ProbeResult] = []
-    worker = threading.Thread(target=lambda: outcome.append(_call(probe, target, settings, ctx)),
-                              name=f"probe {target}", daemon=True)
-    worker.start()
-    worker.join(timeout + grace)
-    if outcome:
-        result = outcome[0]
+    call = WorkerCall(lambda: _call(probe, target, settings, ctx), f"probe {target}")
+    start_in_worker(call)
+    if call.done.wait(timeout + grace):
+        result = call.result
     else:
         log.warning("probe %s for %s still running after %.1f s; abandoned", _name(probe), target, timeout + grace)
         reason = f"the probe did not finish within {timeout + grace:g} s"
         if hung is not None:
-            hung.keep(key, worker)
+            hung.keep(key, call)
             reason += "; it still runs, and this check is not probed again until it returns"
         result = ProbeResult.unknown(reason)
     total = time.monotonic() - started

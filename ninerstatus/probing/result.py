@@ -249,10 +249,15 @@ class TlsInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (``not_after`` as ISO 8601)."""
-        data = dataclasses.asdict(self)
+        # Field by field rather than dataclasses.asdict, which deep-copies every value: the
+        # runner turns every result of a TLS check into a dict.
+        data = {name: getattr(self, name) for name in _TLS_FIELDS}
         data["sans"] = list(self.sans)
         data["not_after"] = self.not_after.isoformat() if self.not_after else None
         return data
+
+
+_TLS_FIELDS = tuple(item.name for item in dataclasses.fields(TlsInfo))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ can always say whose certificate it is and when it expires.
 from __future__ import annotations
 
 import _ssl
+import functools
 import ipaddress
 import math
 import os
@@ -84,8 +85,13 @@ def client_context(policy: TlsPolicy) -> ssl.SSLContext:
         kept = _contexts.get(key)
     if kept is not None and kept[0] > now:
         return kept[1]
-    context = _new_client_context(policy)
+    # Built under the lock, looked up again first: probes starting together after the reuse time
+    # share the one context the first of them builds instead of each reading the CA store.
     with _contexts_lock:
+        kept = _contexts.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        context = _new_client_context(policy)
         if len(_contexts) >= _CONTEXTS_KEPT:
             _contexts.clear()
         _contexts[key] = (now + CONTEXT_REUSE_SECONDS, context)
@@ -159,19 +165,18 @@ def tls_info(tls_sock: ssl.SSLSocket, der: bytes | None, server_name: str, now: 
     OpenSSL) has not decided it; it stays None when there is no readable certificate.
     """
     cipher = tls_sock.cipher()
-    certificate = _load(der)
-    if certificate is None:
+    facts = _certificate_facts(der) if der else None
+    if facts is None:
         return TlsInfo(version=tls_sock.version(), cipher=cipher[0] if cipher else None,
                        verified=verified, hostname_ok=hostname_ok, verify_error=verify_error)
-    dns_names, ip_addresses = _subject_alt_names(certificate)
+    subject, issuer, dns_names, ip_addresses, not_after = facts
     if hostname_ok is None:
         hostname_ok = _name_matches(server_name, dns_names, ip_addresses)
-    not_after = certificate.not_valid_after_utc
     return TlsInfo(
         version=tls_sock.version(),
         cipher=cipher[0] if cipher else None,
-        subject=certificate.subject.rfc4514_string(),
-        issuer=certificate.issuer.rfc4514_string(),
+        subject=subject,
+        issuer=issuer,
         sans=tuple(dns_names) + tuple(str(ip) for ip in ip_addresses),
         not_after=not_after,
         days_left=math.floor((not_after - now).total_seconds() / 86400),
@@ -254,6 +259,21 @@ def _unverified_leaf(tls_sock: ssl.SSLSocket) -> bytes | None:
     return chain[0].public_bytes(_ssl.ENCODING_DER) if chain else None
 
 
+@functools.lru_cache(maxsize=1024)
+def _certificate_facts(der: bytes) -> tuple[str, str, tuple[str, ...], tuple[IPAddress, ...], datetime] | None:
+    """Subject, issuer, SAN names and addresses, and expiry of the DER certificate; None if unreadable.
+
+    Kept per certificate: a server shows the same one to probe after probe,
+    and reading it is a fair part of a TLS probe's own work.
+    """
+    certificate = _load(der)
+    if certificate is None:
+        return None
+    dns_names, ip_addresses = _subject_alt_names(certificate)
+    return (certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string(), tuple(dns_names),
+            tuple(ip_addresses), certificate.not_valid_after_utc)
+
+
 def _load(der: bytes | None) -> x509.Certificate | None:
     if not der:
         return None
@@ -279,7 +299,7 @@ def _subject_alt_names(certificate: x509.Certificate) -> tuple[list[str], list[I
     return names.get_values_for_type(x509.DNSName), ips
 
 
-def _name_matches(server_name: str, dns_names: Iterable[str], ip_addresses: list[IPAddress]) -> bool:
+def _name_matches(server_name: str, dns_names: Iterable[str], ip_addresses: Iterable[IPAddress]) -> bool:
     """RFC 6125 matching as OpenSSL does it: SANs only, a wildcard covers exactly one left-most label."""
     try:
         wanted = ipaddress.ip_address(server_name)

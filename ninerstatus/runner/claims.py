@@ -1,25 +1,27 @@
 """Claiming due checks, so that each check is probed once per slot however many runners there are.
 
 A claim is one short transaction: pick enabled checks whose slot has come
-and that no live lease holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+(or comes within the runner's lookahead: their probes wait for it) and that
+no live lease holds (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 two runners claiming at once take different rows and never wait for each
 other), move each one's ``next_due_at`` to its next slot and lease it to
 this runner until its probe must have ended. What a probe needs is copied
 out of the row into a ``Claim``, so the probe threads never touch the
-database. A runner that dies holding leases only delays those checks until
-the leases lapse. Each lane (``lanes.py``) is claimed on its own, up to the
-room it has, so checks waiting for a full slow lane never hold back the
-quick ones.
+database; a check's claim is kept and used again while its row's probe
+settings stay the same (``ClaimMaker``). A runner that dies holding leases
+only delays those checks until the leases lapse. Each lane (``lanes.py``)
+is claimed on its own, up to the room it has, so checks waiting for a full
+slow lane never hold back the quick ones.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, false, func, or_, select, update
-from sqlalchemy.orm import defer
+from sqlalchemy import and_, bindparam, false, func, or_, select, update
 
 from ..checks.models import Check
 from ..checks.validity import check_problem
@@ -54,7 +56,8 @@ class Claim:
         """
         if self.problem is not None:
             return ProbeResult.unknown(self.problem, ErrorKind.CONFIG_ERROR, checked_at=clock())
-        return run_probe(self.check_type.probe, self.target, self.settings, self.timeout,
+        # A copy each time: the claim is kept for the check's next probes, whatever this one does to it.
+        return run_probe(self.check_type.probe, self.target, dict(self.settings), self.timeout,
                          tls_policy=self.tls_policy, clock=clock, hung=hung, key=self.check_id)
 
 
@@ -68,14 +71,55 @@ def claim_of(check: Check, check_types: Mapping[str, CheckType]) -> Claim:
                  settings=check.probe_settings(), tls_policy=check.tls_policy())
 
 
-def lease_end(check: Check, now: datetime, lease_seconds: float) -> datetime:
-    """Until when a claim of ``check`` at ``now`` keeps other runners away."""
-    return now + timedelta(seconds=check.timeout_seconds + WATCHDOG_GRACE + lease_seconds)
+#: The columns a claim is made of besides the slot: while a check's values of these stay the same,
+#: so does what its probe gets.
+PROBE_COLUMNS = (Check.type_name, Check.host, Check.port, Check.tls_mode, Check.family, Check.tls_name,
+                 Check.tls_verify, Check.ca_file, Check.warn_days, Check.crit_days, Check.settings,
+                 Check.timeout_seconds)
+_PROBE_NAMES = tuple(column.key for column in PROBE_COLUMNS)
+#: Checks whose claims are kept at most; past that the store starts again (checks deleted meanwhile go).
+CLAIMS_KEPT = 50_000
 
 
-def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_seconds: float,
-              check_types: Mapping[str, CheckType]) -> tuple[dict[Lane, list[Claim]], datetime | None]:
-    """Claim for ``owner`` up to ``rooms[lane]`` due checks of each lane.
+class ClaimMaker:
+    """Makes claims from checks' rows, reusing the previous claim of a check whose row has not changed.
+
+    Making a claim validates the target, decrypts the secrets and builds the
+    TLS policy: a fair part of the runner's work per probe when done every
+    time. The same row makes the same claim (the plugins and the site's key
+    are fixed for the runner's lifetime), so only the slot is new. Used from
+    the runner's thread only.
+    """
+
+    def __init__(self, check_types: Mapping[str, CheckType]) -> None:
+        self.check_types = check_types
+        self._kept: dict[int, tuple[tuple, Claim]] = {}
+
+    def claim(self, check_id: int, due: datetime, values: tuple) -> Claim:
+        """The claim of check ``check_id`` for slot ``due``, its ``PROBE_COLUMNS`` being ``values``."""
+        kept = self._kept.get(check_id)
+        if kept is not None and kept[0] == values:
+            return dataclasses.replace(kept[1], due=due)
+        # A check not kept in any session: claim_of reads it like the row it was loaded from.
+        claim = claim_of(Check(id=check_id, next_due_at=due, **dict(zip(_PROBE_NAMES, values))), self.check_types)
+        if len(self._kept) >= CLAIMS_KEPT:
+            self._kept.clear()
+        self._kept[check_id] = (values, claim)
+        return claim
+
+
+def lease_end(timeout: float, now: datetime, lease_seconds: float) -> datetime:
+    """Until when a claim at ``now`` of a check with ``timeout`` keeps other runners away."""
+    return now + timedelta(seconds=timeout + WATCHDOG_GRACE + lease_seconds)
+
+
+_claimed = Check.__table__.update().where(Check.__table__.c.id == bindparam("claimed_id")).values(
+    next_due_at=bindparam("next_due"), lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+
+
+def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_seconds: float, maker: ClaimMaker,
+              ahead: timedelta = timedelta(0)) -> tuple[dict[Lane, list[Claim]], datetime | None]:
+    """Claim for ``owner`` up to ``rooms[lane]`` checks of each lane due by ``now + ahead``.
 
     Also return when the next unclaimed check of a lane with room falls due
     (the runner sleeps until then; a full lane wakes it when a probe ends).
@@ -83,7 +127,7 @@ def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_second
     open_lanes = [lane for lane, room in rooms.items() if room > 0]
     in_open_lane = or_(false(), *(lane.holds() for lane in open_lanes))
     free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
-    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now, free, in_open_lane))
+    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now + ahead, free, in_open_lane))
     # Most rounds find nothing due: a read says so without taking SQLite's write lock.
     if db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
         earliest = _earliest_due(db.session, in_open_lane)
@@ -92,19 +136,22 @@ def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_second
     claimed: dict[Lane, list[Claim]] = {}
     with write_transaction() as session:
         _place_new_checks(session, now)
-        checks = []
+        claims = []
         for lane in open_lanes:
-            in_lane = session.scalars(
-                select(Check).where(Check.enabled, Check.next_due_at <= now, free, lane.holds())
-                .options(defer(Check.last_result))  # only the probe's settings are needed
+            # Plain columns, not Check objects: loading those costs more than the rest of a claim.
+            rows = session.execute(
+                select(Check.id, Check.next_due_at, Check.interval_seconds, *PROBE_COLUMNS)
+                .where(Check.enabled, Check.next_due_at <= now + ahead, free, lane.holds())
                 .order_by(Check.next_due_at, Check.id).limit(rooms[lane])
                 .with_for_update(skip_locked=True)).all()
-            claimed[lane] = [claim_of(check, check_types) for check in in_lane]
-            checks += in_lane
-        if checks:
-            session.execute(update(Check), [
-                {"id": check.id, "next_due_at": next_slot(check.next_due_at, check.interval_seconds, now),
-                 "lease_owner": owner, "lease_until": lease_end(check, now, lease_seconds)} for check in checks])
+            claimed[lane] = []
+            for check_id, due, interval, *values in rows:
+                claimed[lane].append(maker.claim(check_id, due, tuple(values)))
+                claims.append((claimed[lane][-1], interval))
+        if claims:
+            session.execute(_claimed, [
+                {"claimed_id": claim.check_id, "next_due": next_slot(claim.due, interval, now), "owner": owner,
+                 "until": lease_end(claim.timeout, now, lease_seconds)} for claim, interval in claims])
         earliest = _earliest_due(session, in_open_lane)
     return claimed, earliest
 

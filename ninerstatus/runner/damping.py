@@ -33,6 +33,8 @@ def state_name(status: Status) -> str:
 def apply_result(check: Check, result: ProbeResult) -> StateChange | None:
     """Count ``result`` into ``check``'s run and return the change it confirms, if any.
 
+    ``check`` is a ``Check`` or anything with its damping columns (the runner's ``CheckRow``).
+
     A change takes effect when the probe that confirmed it started (``result.checked_at``).
     """
     judged_before = check.state_since is not None

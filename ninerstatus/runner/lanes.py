@@ -67,12 +67,25 @@ class Lane(enum.Enum):
 
 @dataclass
 class Flight:
-    """A probe in flight: its claim, the lane it counts in, when it started and ended by the runner's clock."""
+    """A probe in flight: its claim, the lane it counts in, when it starts and ended by the runner's clock.
+
+    A check claimed a little ahead of its slot starts at the slot; booked
+    until then, it takes its place in its lane from its claim on.
+    """
 
     claim: Claim
     lane: Lane
     started: datetime
     ended: datetime | None = None
+    #: When the probe began in fact (on its thread, at its slot or as soon after as it could).
+    began: datetime | None = None
+    #: The lane it was claimed in (``lane`` changes when the probe overruns).
+    claimed_in: Lane | None = None
+
+    def __post_init__(self) -> None:
+        if self.claimed_in is None:
+            self.claimed_in = self.lane
+
 
     def ran_long(self, result: ProbeResult, slow_after: timedelta) -> bool:
         """True when the check's next probe belongs in the slow lane: this one timed out or took ``slow_after``."""
@@ -91,8 +104,9 @@ class Flights:
         return len(self._flights)
 
     def room(self, lane: Lane) -> int:
-        """How many more probes ``lane`` may start now."""
-        return self.sizes[lane] - sum(flight.lane is lane for flight in self._flights.values())
+        """How many more probes ``lane`` may take now (one that has ended, recorded or not, takes none)."""
+        return self.sizes[lane] - sum(flight.lane is lane and not future.done()
+                                      for future, flight in self._flights.items())
 
     def add(self, future: Future[ProbeResult], flight: Flight) -> None:
         self._flights[future] = flight

@@ -7,8 +7,9 @@ run long, so that silent targets cannot take the pool from healthy ones.
 Each probe goes through ``run_probe``, whose watchdog abandons a plugin that
 hangs past its deadline; while such a probe still runs, its check is not
 probed again (one stuck thread per check at most). Everything that touches
-the database happens on the runner's own thread, in short transactions:
-claims (``claims.py``), results (``results.py``; a batch the database refused
+the database happens on the runner's own thread, in short transactions,
+a few rounds a second: claims of the checks due within the next half second
+(``claims.py``; each probe then waits on its thread for its slot), results (``results.py``; a batch the database refused
 is kept and tried again next round), the heartbeat with how late probes
 started (``lateness.py``) and a sweep of server states every half minute
 (maintenance windows open and close by the clock, not by a probe). The clock
@@ -21,6 +22,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict
@@ -35,7 +37,7 @@ from ..plugins import get_plugins
 from ..probing import ProbeResult
 from ..probing.execute import HungProbes
 from ..timeutil import utcnow
-from .claims import claim_due, release_all
+from .claims import ClaimMaker, claim_due, release_all
 from .housekeeping import Housekeeper
 from .lanes import Flight, Flights, Lane
 from .lateness import Lateness
@@ -51,8 +53,13 @@ log = logging.getLogger(__name__)
 #: Longest pause between two rounds (new checks, a stop request are noticed by then).
 MAX_IDLE_SECONDS = 0.5
 #: Shortest round: what falls due or finishes meanwhile is claimed, and recorded, in one
-#: transaction each instead of one per probe; it adds at most this much schedule lag.
-TICK_SECONDS = 0.1
+#: transaction each instead of one per probe. A transaction costs the runner about as much
+#: as the rows it writes, so fewer and larger ones leave it more time to probe.
+TICK_SECONDS = 0.25
+#: Checks falling due this soon are claimed in this round, and each probe waits on its thread
+#: for its slot: probes start on time although the database is asked only every tick. Over a
+#: tick, so that a round that takes a while still leaves the next round's probes booked in time.
+LOOKAHEAD = timedelta(seconds=0.5)
 SWEEP_EVERY = timedelta(seconds=30)
 #: Heartbeats older than this belong to runners that are gone; they are forgotten.
 FORGET_RUNNERS_AFTER = timedelta(days=1)
@@ -87,6 +94,7 @@ class ProbeRunner:
         self.lease_seconds = float(config["RUNNER_LEASE_SECONDS"])
         self.heartbeat_every = timedelta(seconds=float(config["RUNNER_HEARTBEAT_SECONDS"]))
         self.plugins = get_plugins(app)
+        self.claims = ClaimMaker(self.plugins.check_types)
         self.flights = Flights(self.lane_sizes, self.slow_after)
         self.hung = HungProbes()
         self.lateness: Lateness | None = None
@@ -162,7 +170,7 @@ class ProbeRunner:
             self._beat(now)
         if self._next_sweep is None or now >= self._next_sweep:
             self.sweep_servers(now)
-        self._claim(now)
+        self._claim(now, LOOKAHEAD)
         self._pause(stop, now)
         self._collect(0)
 
@@ -188,22 +196,26 @@ class ProbeRunner:
 
     # ------------------------------------------------------------ parts
 
-    def _claim(self, now: datetime) -> int:
+    def _claim(self, now: datetime, ahead: timedelta = timedelta(0)) -> int:
+        """Claim what the lanes have room for among the checks due by ``now + ahead``; start their probes."""
         self.flights.move_overrunning(now)
         rooms = {lane: min(self.flights.room(lane), self.claim_batch) for lane in Lane}
         if all(room <= 0 for room in rooms.values()):
             return 0
-        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds,
-                                                self.plugins.check_types)
+        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds, self.claims, ahead)
         for lane, claims in claimed.items():
             for claim in claims:
-                flight = Flight(claim, lane, now)
+                flight = Flight(claim, lane, max(claim.due or now, now))
                 self.flights.add(self._pool.submit(self._probe, flight), flight)
-                self.lateness.started(lane, claim.due, now)
         return sum(len(claims) for claims in claimed.values())
 
     def _probe(self, flight: Flight) -> ProbeResult:
-        """Probe the claimed check (on a pool thread) and note when the probe ended."""
+        """Probe the claimed check at its slot (on a pool thread) and note when the probe began and ended."""
+        early = (flight.started - self.clock()).total_seconds()
+        if early > 0:
+            # At most the lookahead, whatever the clock says: a test's clock may stand still.
+            time.sleep(min(early, LOOKAHEAD.total_seconds()))
+        flight.began = self.clock()
         try:
             return flight.claim.run(self.clock, self.hung)
         finally:
@@ -221,8 +233,9 @@ class ProbeRunner:
             wait(full, idle - TICK_SECONDS, FIRST_COMPLETED)
 
     def _idle_seconds(self, now: datetime) -> float:
-        """Until the next check falls due or the next quick probe runs long enough to move lanes."""
-        moments = [moment for moment in (self._earliest_due, self.flights.next_move()) if moment is not None]
+        """Until the next check falls due within the lookahead or the next quick probe runs long enough to move lanes."""
+        due = self._earliest_due - LOOKAHEAD if self._earliest_due is not None else None
+        moments = [moment for moment in (due, self.flights.next_move()) if moment is not None]
         if not moments:
             return MAX_IDLE_SECONDS
         return min(max((min(moments) - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
@@ -231,6 +244,7 @@ class ProbeRunner:
         """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them)."""
         for flight, future in self.flights.finished(timeout):
             result = _result_of(future)
+            self.lateness.started(flight.claimed_in, flight.claim.due, flight.began or flight.started)
             self._unrecorded.append(Outcome(flight.claim, result, flight.ran_long(result, self.slow_after)))
         if self._unrecorded:
             self._record()

@@ -10,9 +10,8 @@ from sqlalchemy import text
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.plugins import get_plugins
-from ninerstatus.runner import claims as claims_module
 from ninerstatus.runner import loop
-from ninerstatus.runner.claims import claim_due
+from ninerstatus.runner.claims import ClaimMaker, claim_due
 from ninerstatus.runner.lanes import Lane
 from ninerstatus.runner.models import RunnerHeartbeat
 
@@ -23,7 +22,7 @@ from .services import GreetingServer
 
 
 def claim(owner: str, now, limit: int = 10) -> list[int]:
-    claimed, _ = claim_due(owner, now, {Lane.QUICK: limit, Lane.SLOW: limit}, 30, get_plugins().check_types)
+    claimed, _ = claim_due(owner, now, {Lane.QUICK: limit, Lane.SLOW: limit}, 30, ClaimMaker(get_plugins().check_types))
     return [c.check_id for claims in claimed.values() for c in claims]
 
 
@@ -73,22 +72,16 @@ def test_on_postgresql_a_claim_skips_rows_another_runner_is_claiming_instead_of_
 def test_two_runners_on_postgresql_never_probe_a_check_twice_in_one_interval(ctx, monkeypatch):
     servers = [GreetingServer(delay=0.2) for _ in range(6)]
     claimed_by: dict[str, int] = {}
+    slots: list[tuple[int, datetime]] = []
     real_claim_due = loop.claim_due
 
     def counting_claim_due(owner, *args, **kwargs):
         claimed, earliest = real_claim_due(owner, *args, **kwargs)
         claimed_by[owner] = claimed_by.get(owner, 0) + sum(len(claims) for claims in claimed.values())
+        slots.extend((claim.check_id, claim.due) for claims in claimed.values() for claim in claims)
         return claimed, earliest
 
     monkeypatch.setattr(loop, "claim_due", counting_claim_due)
-    slots: list[tuple[int, datetime]] = []
-    real_claim_of = claims_module.claim_of
-
-    def noting_claim_of(check, check_types):
-        slots.append((check.id, check.next_due_at))
-        return real_claim_of(check, check_types)
-
-    monkeypatch.setattr(claims_module, "claim_of", noting_claim_of)
     try:
         host = make_server()
         for server in servers:

@@ -60,7 +60,7 @@ def test_late_probes_are_logged_at_most_once_a_minute(probe_runner, clock, next_
     clock.advance(10)
     next_round()
     assert warnings() == ["probes ran late: 2 of 2 started over 1 s after their slot in the last 10 s (worst 8.0 s "
-                          "late): 2 in the quick lane (RUNNER_POOL_SIZE=32 probes at a time). A lane that stays full "
+                          "late): 2 in the quick lane (RUNNER_POOL_SIZE=128 probes at a time). A lane that stays full "
                           "needs a larger setting; checks whose probes time out or run long use the slow lane."]
     for _ in range(5):
         clock.advance(10)

@@ -1,0 +1,38 @@
+"""Worker threads: reused from one call to the next, and a call that hangs keeps only its own."""
+from __future__ import annotations
+
+import threading
+
+from ninerstatus.probing.workers import WorkerCall, start_in_worker
+
+from ..waiting import PATIENCE
+
+
+def run(call) -> WorkerCall:
+    handed = WorkerCall(call, "test call")
+    start_in_worker(handed)
+    assert handed.done.wait(PATIENCE)
+    return handed
+
+
+def test_calls_one_after_another_run_on_one_reused_thread():
+    threads = {run(threading.get_ident).result for _ in range(20)}
+    assert len(threads) == 1
+
+
+def test_a_call_that_hangs_keeps_its_thread_while_the_next_calls_run_on_another():
+    release = threading.Event()
+    hanging = WorkerCall(lambda: release.wait(PATIENCE) and threading.get_ident(), "hangs")
+    start_in_worker(hanging)
+    try:
+        others = {run(threading.get_ident).result for _ in range(5)}
+        assert hanging.is_alive()
+    finally:
+        release.set()
+    assert hanging.done.wait(PATIENCE) and hanging.result not in others
+
+
+def test_an_error_is_handed_to_the_caller_and_the_worker_goes_on():
+    failed = run(lambda: 1 / 0)
+    assert isinstance(failed.error, ZeroDivisionError) and failed.result is None
+    assert run(lambda: "next").result == "next"

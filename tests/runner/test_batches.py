@@ -1,0 +1,119 @@
+"""Rounds in batches: results written together yet refused alone, claims reused, probes booked ahead of their slots."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import text
+
+from ninerstatus.checks.models import Check
+from ninerstatus.extensions import db
+from ninerstatus.history.models import HistoryResult
+from ninerstatus.plugins import get_plugins
+from ninerstatus.probing import ErrorKind, Status
+from ninerstatus.runner.claims import Claim, ClaimMaker, claim_due
+from ninerstatus.runner.lanes import Lane
+from ninerstatus.timeutil import utcnow
+
+from ..factories import make_server
+from ..waiting import wait_until
+from .conftest import START, add_check, reread, running
+
+
+def stored(check: Check) -> Check:
+    reread()
+    return db.session.get(Check, check.id)
+
+
+@contextmanager
+def results_refused(check: Check) -> Iterator[None]:
+    """The database refuses to store a result of ``check`` (a trigger raises), and only of it."""
+    if db.engine.dialect.name == "sqlite":
+        create = [f"CREATE TRIGGER refuse_result BEFORE UPDATE OF last_result ON checks WHEN NEW.id = {check.id} "
+                  "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
+        drop = ["DROP TRIGGER refuse_result"]
+    else:
+        create = ["CREATE FUNCTION refuse_result() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; "
+                  "END $$ LANGUAGE plpgsql",
+                  f"CREATE TRIGGER refuse_result BEFORE UPDATE OF last_result ON checks FOR EACH ROW "
+                  f"WHEN (NEW.id = {check.id}) EXECUTE FUNCTION refuse_result()"]
+        drop = ["DROP TRIGGER refuse_result ON checks", "DROP FUNCTION refuse_result()"]
+    for statement in create:
+        db.session.execute(text(statement))
+    db.session.commit()
+    try:
+        yield
+    finally:
+        reread()
+        for statement in drop:
+            db.session.execute(text(statement))
+        db.session.commit()
+
+
+def test_a_result_the_database_refuses_costs_its_own_check_only(probe_runner, clock, greeter, hook_calls, caplog):
+    server = make_server()
+    checks = [add_check(server, greeter.port) for _ in range(3)]
+    with results_refused(checks[1]):
+        assert probe_runner.run_due() == 3
+        assert [stored(check).result is not None for check in checks] == [True, False, True]
+        assert {check_id for check_id, _ in hook_calls.completed} == {checks[0].id, checks[2].id}
+        assert set(db.session.scalars(db.select(HistoryResult.check_id))) == {checks[0].id, checks[2].id}
+        assert f"the result of check {checks[1].id} cannot be stored" in caplog.text
+    # Its claim lapses before its next slot, and from then on it is recorded like the others.
+    clock.advance(60)
+    assert probe_runner.run_due() == 3
+    assert stored(checks[1]).result.status is Status.OK and stored(checks[1]).lease_owner is None
+
+
+def claim_one(maker: ClaimMaker, now) -> Claim:
+    claimed, _ = claim_due("runner", now, {Lane.QUICK: 10, Lane.SLOW: 10}, 30, maker)
+    [claim] = [claim for claims in claimed.values() for claim in claims]
+    return claim
+
+
+def test_a_claim_is_reused_while_its_check_is_unchanged_and_made_anew_once_it_is_edited(ctx):
+    maker = ClaimMaker(get_plugins(ctx).check_types)
+    check = add_check(make_server(), 2525, settings={"expect": "220"})
+    first = claim_one(maker, START)
+    again = claim_one(maker, START + timedelta(seconds=60))
+    assert again.target is first.target and again.due == START + timedelta(seconds=60)
+
+    check = stored(check)
+    check.port, check.settings = 2526, {"expect": "OK"}
+    db.session.commit()
+    edited = claim_one(maker, START + timedelta(seconds=120))
+    assert (edited.target.port, dict(edited.settings)) == (2526, {"expect": "OK"})
+
+    check = stored(check)
+    check.type_name = "gone"
+    db.session.commit()
+    gone = claim_one(maker, START + timedelta(seconds=180))
+    assert gone.target is None and "'gone'" in gone.problem
+
+
+def test_a_probe_that_changes_its_settings_does_not_change_the_next_probes(ctx, greeter):
+    maker = ClaimMaker(get_plugins(ctx).check_types)
+    add_check(make_server(), greeter.port, settings={"expect": "220"})
+    claim = claim_one(maker, START)
+    seen = []
+
+    def meddling_probe(target, settings, context):
+        seen.append(dict(settings))
+        settings["expect"] = "changed by the probe"
+        return claim.check_type.probe(target, settings, context)
+
+    meddler = dataclasses.replace(claim, check_type=dataclasses.replace(claim.check_type, probe=meddling_probe))
+    assert meddler.run(utcnow).error_kind is ErrorKind.EXPECTATION_FAILED
+    again = claim_one(maker, START + timedelta(seconds=60))
+    assert dict(again.settings) == {"expect": "220"} == seen[0]
+
+
+def test_a_check_claimed_ahead_of_its_slot_is_probed_at_its_slot_not_before(ctx, greeter):
+    # Far enough ahead for the runner to start first, so that it books the probe rather than finding it due.
+    due = utcnow() + timedelta(seconds=2)
+    check = add_check(make_server(), greeter.port, due=due)
+    with running(ctx):
+        wait_until(lambda: stored(check).last_checked_at is not None)
+    assert stored(check).last_checked_at >= due
