@@ -8,9 +8,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..checks.models import Check
+from ..checks.models import Check, stored_result
 from ..extensions import db
-from ..probing import ProbeResult, Status
+from ..probing import Status
 from ..timeutil import utcnow
 from .models import CheckLocation, Location
 from .signing import Token, new_token, secret_hash
@@ -82,15 +82,10 @@ def seen_from(location: Location) -> list[Seen]:
         .where(CheckLocation.location_id == location.id).options(joinedload(Check.server)).order_by(Check.id))
     seen = []
     for check, row in rows:
+        result = stored_result(row.last_result, row.last_checked_at)
         name = f"{check.server.code}: {check.title}"
-        if not row.last_result:
+        if result is None:
             seen.append(Seen(name, None, "no result yet", None))
-            continue
-        try:
-            result = ProbeResult.from_dict(row.last_result)
-        except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
-            seen.append(Seen(name, Status.UNKNOWN, f"the stored result cannot be read ({type(error).__name__})",
-                             row.last_checked_at))
-            continue
-        seen.append(Seen(name, result.status, result.summary, row.last_checked_at))
+        else:
+            seen.append(Seen(name, result.status, result.summary, row.last_checked_at))
     return seen
