@@ -177,8 +177,8 @@ class _Walk:
             query = query.with_for_update()
             db.session.execute(select(CheckLocation.check_id).with_for_update())
         self.locations_before = list(db.session.scalars(query))
-        rows = db.session.execute(select(CheckLocation.location_id, Check).join(Check, Check.id == CheckLocation.check_id)
-                                  .options(joinedload(Check.server)))
+        rows = db.session.execute(select(CheckLocation.location_id, Check)
+                                  .join(Check, Check.id == CheckLocation.check_id).options(joinedload(Check.server)))
         for location_id, check in rows:
             self.probed[location_id][check_key(check.server.code, check.title)] = (
                 check.id, check_reference(check.server.code, check.title))
@@ -202,9 +202,10 @@ class _Walk:
             pairs.append((entry, found[0] if found else None))
         site_name = next((entry.name for entry in entries if entry.site), site.name if site else None)
         left = [location for locations in agents.values() for location in locations]
-        if site_name is not None and not self.prune and site_name.lower() in agents:
-            raise Refused(f"the site's own location would be named {site_name}, as the location the file leaves out "
-                          "is: rename one of them, or remove that one with --prune")
+        others = {entry.name.lower() for entry in entries if not entry.site} | (set() if self.prune else set(agents))
+        if site_name is not None and site_name.lower() in others:
+            raise Refused(f"the site's own location and another would both be named {site_name}: rename one of them "
+                          "(an agent location the file leaves out is removed only with --prune)")
         for location in left:
             if self.prune:
                 token = " and its token" if location.token_hash else ""
@@ -313,7 +314,7 @@ def apply_document(document: Document, shown: Plan, *, prune: bool) -> Plan:
             done = reconcile(document, prune=prune, write=True)
             if done != shown:
                 raise SiteChanged("the site changed since the changes above were worked out (someone saved a "
-                                  "server, check or setting meanwhile)")
+                                  "server, check, location or setting meanwhile)")
     except IntegrityError:  # e.g. a server added in the admin, with a code of the file, while this ran
         db.session.rollback()
         raise SiteChanged("the database refused the changes: the site changed while the file was being "

@@ -57,7 +57,8 @@ def export_command(file: Path | None) -> None:
                       "changed between the printed changes and their transaction. Unless 0, nothing changed.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print what would change, change nothing.")
-@click.option("--prune", is_flag=True, help="Also remove servers, checks, locations and notifier settings the file leaves out.")
+@click.option("--prune", is_flag=True,
+              help="Also remove servers, checks, locations and notifier settings the file leaves out.")
 @with_appcontext
 def apply_command(file: Path, dry_run: bool, prune: bool) -> None:
     """Make the site's servers, checks, locations and notifier settings match FILE, printing the changes first."""

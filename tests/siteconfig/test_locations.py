@@ -151,12 +151,16 @@ def test_the_site_s_runner_cannot_take_the_name_of_an_agent_the_file_leaves_alon
     path = config_file("locations:\n  - name: toronto\n    site: true\n")
     refused = apply(app, path)
     assert refused.exit_code == 1
-    assert ("the site's own location would be named toronto, as the location the file leaves out is: rename one of "
-            "them, or remove that one with --prune; nothing changed.") in refused.stderr
+    assert ("the site's own location and another would both be named toronto: rename one of them (an agent "
+            "location the file leaves out is removed only with --prune); nothing changed.") in refused.stderr
     pruned = apply(app, path, "--prune")  # Toronto goes first, then the site's runner takes its name
     assert pruned.exit_code == 0, pruned.output
     with app.app_context():
         assert [(row.name, row.is_site) for row in db.session.scalars(select(Location))] == [("toronto", True)]
+    # Nor can an agent of the file take the name of the site's runner when the file leaves the runner out.
+    taken = apply(app, config_file("locations:\n  - name: TORONTO\n", name="agent.yaml"))
+    assert taken.exit_code == 1
+    assert "the site's own location and another would both be named toronto" in taken.stderr
 
 
 def test_with_prune_a_location_may_name_only_the_file_s_checks(app, config_file):
