@@ -41,7 +41,7 @@ from .yamlfile import dump_scalar
 
 HEADER = """\
 # ninerstatus site configuration: the servers listed under "Systems at a Glance",
-# their checks, and where the notifiers send.
+# their checks, the probe locations, and where the notifiers send.
 #
 # Written by `ninerstatus config export`. Keep it in version control, edit it,
 # and make the site match it with:
@@ -125,8 +125,9 @@ class _Writer:
 
     def locations(self, locations: list[Location], probed: dict[int, list[int]]) -> None:
         """The probe locations, the site's own runner first, each with the checks it probes (never a token)."""
-        self.lines += ["", f"# {TOP_KEYS['locations'].help[:1].upper()}{TOP_KEYS['locations'].help[1:]}; "
-                           "without --prune, the site's other locations are left as they are.", "locations:"]
+        self.lines += ["", f"# {TOP_KEYS['locations'].help[:1].upper()}{TOP_KEYS['locations'].help[1:]}, the site's "
+                           "own runner first;", "# without --prune, the site's other locations are left as they are.",
+                       "locations:"]
         labels = _labels(LocationForm(formdata=None, meta={"csrf": False}), LOCATION_KEYS)
         for location in locations:
             rows = [(key, dump_scalar(getattr(location, spec.field)), labels[key])

@@ -1,6 +1,8 @@
 """Probe locations in `config export` and `config apply`: round trip without tokens, diff, prune, the site's own one."""
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from sqlalchemy import func, select
@@ -63,6 +65,25 @@ def test_the_exported_locations_name_their_checks_and_the_site_s_runner_first(ap
         {"name": "Lusaka", "city": "Lusaka", "country": "Zambia", "network": "MTN",
          "checks": ["NC036: IMAP 993", "NC040: DNS 53"]},
         {"name": "Toronto", "city": "", "country": "Canada", "network": "Beanfield", "checks": []}]
+
+
+def test_the_locations_are_commented_and_name_no_check_the_file_leaves_out(app, second_app, config_file):
+    _built(app)
+    with app.app_context():
+        gone = Check(server=db.session.scalar(select(Check)).server, type_name="gone", host="old.example.net",
+                     port=25, settings={})
+        db.session.add(gone)
+        db.session.flush()
+        db.session.add(CheckLocation(check_id=gone.id, location_id=_location("Lusaka").id))
+        db.session.commit()
+    text = export(app)
+    assert re.search(r"^    network: MTN +# Network or ISP$", text, re.MULTILINE)
+    assert re.search(r"^    site: true +# the site's own runner$", text, re.MULTILINE)
+    assert "GONE 25" not in text  # left out with its check, which the export warns about
+    result = apply(second_app, config_file(text))
+    assert result.exit_code == 0, result.output
+    with second_app.app_context():
+        assert locations()["Lusaka"]["checks"] == {"NC036: IMAP 993", "NC040: DNS 53"}
 
 
 def test_a_location_s_fields_and_checks_are_updated_and_a_kept_assignment_keeps_its_state(app, config_file):
