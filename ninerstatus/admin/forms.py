@@ -236,3 +236,7 @@ class LocationForm(StaffForm):
                           validators=[Length(max=80)])
     checks = SelectMultipleField("Checks probed from here", coerce=int, option_widget=CheckboxInput(),
                                  widget=ListWidget(prefix_label=False), validate_choice=True)
+
+    def location_values(self) -> dict[str, str]:
+        """The location's columns as this valid form sets them, each with its runs of spaces made one."""
+        return {name: " ".join(self[name].data.split()) for name in ("name", "city", "country", "network")}

@@ -92,8 +92,8 @@ def _edit(form: LocationForm, location: Location | None):
         else:
             is_new = location is None
             location = location or Location()
-            for name in ("name", "city", "country", "network"):
-                setattr(location, name, " ".join(getattr(form, name).data.split()))
+            for column, value in form.location_values().items():
+                setattr(location, column, value)
             db.session.add(location)
             db.session.flush()
             _assign(location, form.checks.data or [])

@@ -23,10 +23,15 @@ def site_location() -> Location:
     """The location of the site's own runner, made (named after the site) if the database has none yet."""
     location = db.session.scalar(select(Location).where(Location.is_site.is_(True)).order_by(Location.id))
     if location is None:
-        location = Location(name=current_app.config["SITE_NAME"][:80], is_site=True)
+        location = unsaved_site_location()
         db.session.add(location)
         db.session.flush()
     return location
+
+
+def unsaved_site_location() -> Location:
+    """The site's own location as ``site_location`` makes it when there is none (not stored)."""
+    return Location(name=current_app.config["SITE_NAME"][:80], city="", country="", network="", is_site=True)
 
 
 def issue_token(location: Location) -> Token:

@@ -1,4 +1,4 @@
-"""The site's servers, checks and notifier settings as one YAML file: ``ninerstatus config export|apply``.
+"""The site's servers, checks, probe locations and notifier settings as one YAML file (``ninerstatus config``).
 
 ``yamlfile`` reads the file keeping where each value was (so every error
 names its line), ``document`` checks it against what the site accepts (the

@@ -23,14 +23,14 @@ SITE_CHANGED = 3
 
 @click.group("config")
 def config_group() -> None:
-    """Keep servers, checks and notifier settings in a YAML file (config as code)."""
+    """Keep servers, checks, probe locations and notifier settings in a YAML file (config as code)."""
 
 
 @config_group.command("export")
 @click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext
 def export_command(file: Path | None) -> None:
-    """Write the site's servers, checks and notifier settings as YAML (to standard output without FILE)."""
+    """Write the site's servers, checks, locations and notifier settings as YAML (to standard output without FILE)."""
     from .export import export_site
 
     written = export_site()
@@ -57,10 +57,11 @@ def export_command(file: Path | None) -> None:
                       "changed between the printed changes and their transaction. Unless 0, nothing changed.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Print what would change, change nothing.")
-@click.option("--prune", is_flag=True, help="Also remove servers, checks and notifier settings the file leaves out.")
+@click.option("--prune", is_flag=True,
+              help="Also remove servers, checks, locations and notifier settings the file leaves out.")
 @with_appcontext
 def apply_command(file: Path, dry_run: bool, prune: bool) -> None:
-    """Make the site's servers, checks and notifier settings match FILE, printing the changes first."""
+    """Make the site's servers, checks, locations and notifier settings match FILE, printing the changes first."""
     from .apply import Refused, SiteChanged, apply_document, reconcile
     from .document import read_document
     from .yamlfile import InvalidFile, load
@@ -70,7 +71,7 @@ def apply_command(file: Path, dry_run: bool, prune: bool) -> None:
     except (OSError, UnicodeError) as error:
         raise click.ClickException(f"cannot read {file}: {getattr(error, 'strerror', None) or error}") from None
     try:
-        document = read_document(load(text))
+        document = read_document(load(text), prune=prune)
         plan = reconcile(document, prune=prune)
     except InvalidFile as error:
         for problem in error.problems:

@@ -55,10 +55,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Plan:
-    """Every change applying a file makes, and what the site has that the file leaves alone (without --prune)."""
+    """Every change applying a file makes, what the site has that the file leaves alone (without --prune), and
+    what the person applying it must do next (give new locations a token)."""
 
     changes: tuple[Change, ...]
     kept: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         """The plan as the command prints it: one line per change, one indented line per field."""
@@ -68,6 +70,7 @@ class Plan:
             lines.extend(f"    {field.told()}" for field in change.fields)
         if self.kept:
             lines.append(f"Not in the file, left as they are (--prune removes them): {', '.join(self.kept)}")
+        lines.extend(f"Note: {note}." for note in self.notes)
         return lines
 
     def summary(self) -> str:

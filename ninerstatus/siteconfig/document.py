@@ -1,9 +1,9 @@
 """What the configuration file may hold, and reading it into a ``Document`` the site can apply.
 
 The file has four top-level keys: ``version`` (1), ``servers`` (each with
-its ``checks``), ``notifications`` and, reserved for the probe locations a
-later version adds, ``locations``. Any other key, at any level, is an error:
-a typo must never be silently ignored.
+its ``checks``), ``notifications`` and ``locations`` (the probe locations
+and the checks each probes). Any other key, at any level, is an error: a
+typo must never be silently ignored.
 
 Nothing here decides what a valid server or check is: each entry is fed,
 as text, to the very form staff fill in on the admin pages (``ServerForm``,
@@ -14,7 +14,11 @@ checks them when it stores them.
 
 Servers are keyed by their code (ignoring case, as the admin does); a check
 by its server's code and its ``name``, the name visitors see (left out, it
-is the check type and port, "SMTP 587", as in the admin). Secrets (check
+is the check type and port, "SMTP 587", as in the admin). A location is
+keyed by its name (ignoring case, as the admin does), except the site's own
+runner, marked ``site: true``, which is the one such location whatever its
+name; the checks it probes are written ``"SERVER-CODE: check name"`` and
+must name a check of the file, or, without ``--prune``, one the site has. Secrets (check
 passwords, the SMTP password, the webhook secret) are never written in the
 file: a secret is ``""`` (none) or a ``${VARIABLE}`` reference to an
 environment variable, read when the file is applied.
@@ -28,10 +32,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, DecimalField, FloatField, IntegerField, SelectChoice, SelectFieldBase
 
 from ..admin.check_forms import check_form_class
-from ..admin.forms import ServerForm
+from ..admin.forms import LocationForm, ServerForm
+from ..checks.models import Check
+from ..extensions import db
 from ..check_urls import looks_like_url
 from ..checktypes import CheckType
 from ..plugins import get_plugins
@@ -114,13 +122,19 @@ CHECK_KEYS: dict[str, Key] = {
 }
 #: Keys of the checks of types that never speak TLS: their form has no such fields.
 TLS_KEYS = ("tls_name", "tls_verify", "ca_file", "warn_days", "crit_days")
-#: The top-level sections. ``locations`` is known but not kept yet: a file that has it is refused
-#: with a message that says so, and export will write it once the site has probe locations.
+#: A location's keys, in the order export writes them.
+LOCATION_KEYS: dict[str, Key] = {
+    "name": Key("name", TEXT, "the location's key in this file (ignoring case), as visitors read it"),
+    "site": Key(None, YES_NO, "true for the site's own runner: one location, never created or removed by apply"),
+    "city": Key("city", TEXT), "country": Key("country", TEXT), "network": Key("network", TEXT),
+    "checks": Key(None, LIST, 'the checks probed from here, each written "SERVER-CODE: check name"'),
+}
+#: The top-level sections.
 TOP_KEYS: dict[str, Key] = {
     "version": Key(None, WHOLE, f"the version of this file's format ({VERSION})"),
     "servers": Key(None, LIST, "the servers listed under Systems at a Glance, with their checks"),
     "notifications": Key(None, MAPPING, "where the notifiers send"),
-    "locations": Key(None, LIST, "probe locations (not kept by this version of ninerstatus)"),
+    "locations": Key(None, LIST, "the probe locations and the checks each probes"),
 }
 
 
@@ -163,12 +177,38 @@ class ServerEntry:
     line: int
 
 
+CheckKey = tuple[str, str]
+
+
+def check_key(code: str, name: str) -> CheckKey:
+    """How a check is matched: its server's code ignoring case, and its name."""
+    return code.lower(), name
+
+
+def check_reference(code: str, name: str) -> str:
+    """A check as a location's ``checks`` name it: ``NC036: IMAP 993``."""
+    return f"{code}: {name}"
+
+
+@dataclass
+class LocationEntry:
+    """A location as the file wants it: its columns, the checks it probes (by key, with their text), its line."""
+
+    name: str
+    site: bool
+    values: dict[str, str]
+    checks: dict[CheckKey, str]
+    line: int
+
+
 @dataclass
 class Document:
-    """The file, checked: its servers and the notifier settings it gives (by setting name, ``NOTIFY_SMTP_HOST``)."""
+    """The file, checked: its servers, the notifier settings it gives (by setting name, ``NOTIFY_SMTP_HOST``)
+    and its locations (None when it has no ``locations`` section: the site's are then left as they are)."""
 
     servers: list[ServerEntry]
     notifications: dict[str, Any]
+    locations: list[LocationEntry] | None = None
 
 
 def _shape_of(value: Any) -> str:
@@ -229,9 +269,14 @@ def _named_fields(form: Any) -> list[tuple[str, Any]]:
 class DocumentReader:
     """Turns a located document into a ``Document``, gathering every problem rather than stopping at the first."""
 
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
+    def __init__(self, environ: Mapping[str, str], prune: bool) -> None:
+        self.environ, self.prune = environ, prune
         self.problems: list[Problem] = []
+        # The codes of the file's servers that have problems of their own: checks named on them are not judged.
+        self.refused_servers: set[str] = set()
+        # The checks a location may name: the file's, and without prune the site's (which all stay).
+        self.nameable: set[CheckKey] = set()
+        self.site_line = 0  # the line of the location marked as the site's own runner
 
     def problem(self, line: int, path: str, message: str) -> None:
         self.problems.append(Problem(line, path, message))
@@ -283,14 +328,12 @@ class DocumentReader:
         top = self.section(root, TOP_KEYS, "") or {}
         if "version" in top and top["version"].value != VERSION:
             self.problem(top["version"].line, "version", f"this site reads version {VERSION} of the file")
-        if "locations" in top:
-            self.problem(root.key_lines["locations"], "locations",
-                         "this version of ninerstatus has no probe locations yet: leave the section out")
         servers = self.servers(top["servers"]) if "servers" in top else []
         notifications = self.notifications(top["notifications"]) if "notifications" in top else {}
+        locations = self.locations(top["locations"], servers) if "locations" in top else None
         if self.problems:
             raise InvalidFile(self.problems)
-        return Document(servers, notifications)
+        return Document(servers, notifications, locations)
 
     def unique(self, node: Located, path: str, read: Callable[[Located, int, str], Any],
                key: Callable[[Any], str], key_name: str, twice: Callable[[Any, int], str]) -> list[Any]:
@@ -327,6 +370,7 @@ class DocumentReader:
                              {key.field: name for name, key in SERVER_KEYS.items() if key.field})
         checks = self.checks(keys["checks"], path) if "checks" in keys else []
         if len(self.problems) > before:
+            self.refused_servers.add(str(form.code.data).lower())
             return None
         return ServerEntry(form.code.data, form.server_values(), checks, node.line)
 
@@ -399,6 +443,64 @@ class DocumentReader:
                 given[name] = item.value
         return given
 
+    def locations(self, node: Located, servers: list[ServerEntry]) -> list[LocationEntry]:
+        """The file's locations; the checks they name must be in the file or, without prune, on the site."""
+        self.nameable = {check_key(server.code, check.name) for server in servers for check in server.checks}
+        if not self.prune:  # the site's checks all stay
+            site_checks = db.session.scalars(select(Check).options(joinedload(Check.server)))
+            self.nameable |= {check_key(check.server.code, check.title) for check in site_checks}
+        return self.unique(node, "locations", self.location, lambda entry: entry.name.lower(), "name",
+                           lambda entry, line: f"the name {entry.name} is already given to the location on line {line}")
+
+    def location(self, node: Located, index: int, path: str) -> LocationEntry | None:
+        keys = self.section(node, LOCATION_KEYS, path)
+        if keys is None:
+            return None
+        before = len(self.problems)
+        form = LocationForm(formdata=None, meta={"csrf": False})
+        form.checks.choices = []  # checks are named here, not by id: see location_checks
+        _fill(form, {LOCATION_KEYS[key].field: item.value for key, item in keys.items() if LOCATION_KEYS[key].field})
+        if not form.validate():
+            self.form_errors(form.errors, node.key_lines, node.line, path,
+                             {key.field: name for name, key in LOCATION_KEYS.items() if key.field})
+        checks = self.location_checks(keys["checks"], f"{path}.checks") if "checks" in keys else {}
+        site = "site" in keys and keys["site"].value
+        if site and self.site_line:
+            self.problem(keys["site"].line, f"{path}.site", f"only one location is the site's own runner (the one "
+                                                            f"on line {self.site_line} is): leave this key out")
+        elif site:
+            self.site_line = node.line
+        if len(self.problems) > before:
+            return None
+        return LocationEntry(form.location_values()["name"], site, form.location_values(), checks, node.line)
+
+    def location_checks(self, node: Located, path: str) -> dict[CheckKey, str]:
+        """The checks a location names, by key, each with the text it is named by."""
+        checks: dict[CheckKey, str] = {}
+        lines: dict[CheckKey, int] = {}
+        for index, item in enumerate(node.value):
+            where = f"{path}[{index}]"
+            if not isinstance(item.value, str):
+                self.problem(item.line, where, f"must be text, not {_shape_of(item.value)}")
+                continue
+            code, colon, name = (part.strip() for part in item.value.partition(":"))
+            if not (colon and code and name):
+                self.problem(item.line, where, f'a check is named "SERVER-CODE: check name" (as "NC036: IMAP 993"), '
+                                               f"not {item.value!r}")
+                continue
+            key = check_key(code, name)
+            if key in lines:
+                self.problem(item.line, where, f"the location already names this check (line {lines[key]})")
+            elif code.lower() in self.refused_servers:
+                continue  # its server has problems of its own, told already
+            elif key not in self.nameable:
+                where_from = "in this file" if self.prune else "in this file or on the site"
+                pruned = " (with --prune, the site's checks the file leaves out are removed)" if self.prune else ""
+                self.problem(item.line, where, f"no check {check_reference(code, name)} {where_from}{pruned}")
+            else:
+                lines[key], checks[key] = item.line, check_reference(code, name)
+        return checks
+
     def notifications(self, node: Located) -> dict[str, Any]:
         known = notifier_settings()
         keys = self.section(node, {key: Key(None, SCALAR_OR_LIST) for key in known}, "notifications") or {}
@@ -431,6 +533,7 @@ def _setting_shape(field: Any) -> Shape:
     return Shape((str, int, float, type(None)), "text")
 
 
-def read_document(root: Located, environ: Mapping[str, str] | None = None) -> Document:
-    """The checked document of ``root``; ``InvalidFile`` with every problem found (needs an app context)."""
-    return DocumentReader(os.environ if environ is None else environ).read(root)
+def read_document(root: Located, environ: Mapping[str, str] | None = None, *, prune: bool = False) -> Document:
+    """The checked document of ``root``, to be applied with ``prune`` or not; ``InvalidFile`` with every problem
+    found (needs an app context)."""
+    return DocumentReader(os.environ if environ is None else environ, prune).read(root)

@@ -1,4 +1,4 @@
-"""Writing the site as a configuration file: servers, their checks, notifier settings, with comments.
+"""Writing the site as a configuration file: servers, their checks, probe locations, notifier settings, with comments.
 
 The file reads like a commented Gatus configuration: a header says what it
 is, how to apply it and which environment variables its secrets come from;
@@ -8,7 +8,9 @@ are written as ``${VARIABLE}`` references, never in clear.
 
 Every stored row is untrusted: a check that could not be applied back as
 it stands (its plugin is not loaded, its TLS mode or settings are not
-readable) is left out with a warning, so the file always applies.
+readable) is left out with a warning, so the file always applies; so is a
+location's assignment of a check left out. Locations' tokens are never
+written: an agent keeps its token, and staff give one to a new location.
 """
 from __future__ import annotations
 
@@ -21,7 +23,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from ..admin.check_forms import check_form_class
-from ..admin.forms import ServerForm
+from ..admin.forms import LocationForm, ServerForm
+from ..agents.locations import unsaved_site_location
+from ..agents.models import CheckLocation, Location
 from ..check_commands import settings_help, tls_help
 from ..checks.models import Check
 from ..checks.secrets import UnreadableSecret
@@ -31,13 +35,13 @@ from ..extensions import db
 from ..models import Server
 from ..plugins import get_plugins
 from ..site_settings import stored_settings
-from .document import (CHECK_KEYS, SERVER_KEYS, TOP_KEYS, VERSION, Key, notifier_settings,
-                       secret_variable)
+from .document import (CHECK_KEYS, LOCATION_KEYS, SERVER_KEYS, TOP_KEYS, VERSION, Key, check_reference,
+                       notifier_settings, secret_variable)
 from .yamlfile import dump_scalar
 
 HEADER = """\
 # ninerstatus site configuration: the servers listed under "Systems at a Glance",
-# their checks, and where the notifiers send.
+# their checks, the probe locations, and where the notifiers send.
 #
 # Written by `ninerstatus config export`. Keep it in version control, edit it,
 # and make the site match it with:
@@ -45,7 +49,10 @@ HEADER = """\
 #     ninerstatus config apply FILE             # creates and updates what the file says
 #     ninerstatus config apply FILE --prune     # and removes what the file no longer has
 #
-# A server is known by its code; a check by its server's code and its name.
+# A server is known by its code; a check by its server's code and its name;
+# a location by its name, except the site's own runner (site: true).
+# Locations' tokens are never written here: a location this file creates has
+# no token until an admin gives it one on the Locations page (New token).
 # Keys left out take the admin form's defaults; unknown keys are refused.
 # Secrets are never written here: each is a ${VARIABLE} reference to an
 # environment variable that must be set when the file is applied, named
@@ -72,6 +79,8 @@ class _Writer:
         self.variables: list[str] = []
         self.warnings: list[str] = []
         self.types_used: dict[str, CheckType] = {}
+        # How each written check is named in a location's list, by its id.
+        self.references: dict[int, str] = {}
 
     def variable(self, *parts: str) -> str:
         """A fresh variable name for a secret (``_2``, ``_3``... when two names would read the same)."""
@@ -111,7 +120,26 @@ class _Writer:
                 continue
             self.lines.append("    checks:")
             for check in checks:
+                self.references[check.id] = check_reference(server.code, check.title)
                 self.check(server, check)
+
+    def locations(self, locations: list[Location], probed: dict[int, list[int]]) -> None:
+        """The probe locations, the site's own runner first, each with the checks it probes (never a token)."""
+        self.lines += ["", f"# {TOP_KEYS['locations'].help[:1].upper()}{TOP_KEYS['locations'].help[1:]}, the site's "
+                           "own runner first;", "# without --prune, the site's other locations are left as they are.",
+                       "locations:"]
+        labels = _labels(LocationForm(formdata=None, meta={"csrf": False}), LOCATION_KEYS)
+        for location in locations:
+            rows = [(key, dump_scalar(getattr(location, spec.field)), labels[key])
+                    for key, spec in LOCATION_KEYS.items() if spec.field]
+            if location.is_site:
+                rows.insert(1, ("site", "true", "the site's own runner"))
+            self.mapping(2, rows, listed=True)
+            # A check left out of the file above cannot be named here: the warning about it says why.
+            references = [self.references[check_id] for check_id in probed.get(location.id, ())
+                          if check_id in self.references]
+            self.lines.append("    checks: []" if not references else "    checks:")
+            self.lines += [f"      - {dump_scalar(reference)}" for reference in references]
 
     def exportable(self, check: Check) -> bool:
         """True when ``check`` can be written so that it applies back; a warning says why not otherwise."""
@@ -172,9 +200,8 @@ class _Writer:
         if self.variables:
             lines += ["#", "# This file refers to these environment variables:"]
             lines += [f"#     {name}" for name in self.variables]
-        lines += ["#", *_key_reference("Server keys:", SERVER_KEYS), *_key_reference("Check keys:", CHECK_KEYS)]
-        lines += ["#", "# Locations (probe agents) are not kept by this version: a later one adds a",
-                  "# `locations:` section; a file that has one is refused until then."]
+        lines += ["#", *_key_reference("Server keys:", SERVER_KEYS), *_key_reference("Check keys:", CHECK_KEYS),
+                  *_key_reference("Location keys:", LOCATION_KEYS)]
         for check_type in self.types_used.values():
             lines += ["#", f"# {check_type.name} checks ({check_type.label}): TLS {tls_help(check_type)}; "
                            f"usual port {check_type.default_port}."]
@@ -207,12 +234,30 @@ def _check_value(check: Check, key: str) -> Any:
     return getattr(check, CHECK_KEYS[key].field)
 
 
+def _locations() -> list[Location]:
+    """The site's own location (as it will be made if it is not yet), then the agents' by name."""
+    locations = list(db.session.scalars(select(Location).order_by(Location.is_site.desc(), Location.id)))
+    site = [location for location in locations if location.is_site][:1] or [unsaved_site_location()]
+    agents = sorted((location for location in locations if not location.is_site), key=lambda row: row.name.lower())
+    return site + agents
+
+
+def _probed() -> dict[int, list[int]]:
+    """The ids of the checks each location probes, by location id, in check order."""
+    probed: dict[int, list[int]] = {}
+    for location_id, check_id in db.session.execute(select(CheckLocation.location_id, CheckLocation.check_id)
+                                                    .order_by(CheckLocation.check_id)):
+        probed.setdefault(location_id, []).append(check_id)
+    return probed
+
+
 def export_site() -> Export:
     """The site as a configuration file (needs an application context)."""
     writer = _Writer()
     writer.lines.append(f"version: {VERSION}")
     writer.servers(list(db.session.scalars(select(Server).options(selectinload(Server.checks))
                                            .order_by(Server.display_order, Server.code))))
+    writer.locations(_locations(), _probed())
     writer.notifications()
     header = HEADER.rstrip("\n").split("\n") + writer.reference()
     return Export("\n".join(header + [""] + writer.lines) + "\n", writer.variables, writer.warnings)

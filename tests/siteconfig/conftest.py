@@ -13,6 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from ninerstatus.agents.locations import issue_token, site_location, unsaved_site_location
+from ninerstatus.agents.models import CheckLocation, Location
+from ninerstatus.agents.signing import Token
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.models import Server, Visibility
@@ -74,6 +77,26 @@ def build_site() -> None:
     db.session.commit()
 
 
+def build_locations() -> Token:
+    """On a site made by ``build_site``: its own runner renamed and placed, and two agents; returns Lusaka's token.
+
+    The site's runner probes the IMAP and HTTP checks, Lusaka (which has a token) the IMAP and DNS ones,
+    Toronto (which has none yet) nothing.
+    """
+    checks = {check.title: check for check in db.session.scalars(select(Check))}
+    site = site_location()
+    site.name, site.city, site.country = "Zürich", "Zürich", "Switzerland"
+    lusaka = Location(name="Lusaka", city="Lusaka", country="Zambia", network="MTN")
+    toronto = Location(name="Toronto", country="Canada", network="Beanfield")
+    db.session.add_all([lusaka, toronto])
+    db.session.flush()
+    for location, titles in ((site, ("IMAP 993", "Site")), (lusaka, ("IMAP 993", "DNS 53"))):
+        db.session.add_all(CheckLocation(check_id=checks[title].id, location_id=location.id) for title in titles)
+    token = issue_token(lusaka)
+    db.session.commit()
+    return token
+
+
 SERVER_COLUMNS = ("code", "role", "city", "country", "visibility", "display_order", "notes")
 CHECK_COLUMNS = ("type_name", "label", "host", "port", "tls_mode", "family", "tls_name", "tls_verify", "ca_file",
                  "warn_days", "crit_days", "interval_seconds", "timeout_seconds", "failures_before_down",
@@ -92,7 +115,24 @@ def snapshot(app: Flask) -> dict[str, Any]:
                                          "settings": check.probe_settings()} for check in server.checks},
             }
         notifiers = {name: value for name, value in effective_settings(app).items() if name.startswith("NOTIFY_")}
-        return {"servers": servers, "notifications": notifiers}
+        return {"servers": servers, "notifications": notifiers, "locations": locations()}
+
+
+LOCATION_COLUMNS = ("name", "city", "country", "network", "is_site")
+
+
+def locations() -> dict[str, Any]:
+    """Each location's columns and the checks it probes (``NC036: IMAP 993``), by name; the site's own runner as it
+    will be made when the database has none yet."""
+    rows = list(db.session.scalars(select(Location)))
+    if not any(row.is_site for row in rows):
+        rows.append(unsaved_site_location())
+    probed = db.session.execute(select(CheckLocation.location_id, Check).join(Check))
+    checks: dict[int, set[str]] = {}
+    for location_id, check in probed:
+        checks.setdefault(location_id, set()).add(f"{check.server.code}: {check.title}")
+    return {row.name: {**{column: getattr(row, column) for column in LOCATION_COLUMNS},
+                       "checks": checks.get(row.id, set())} for row in rows}
 
 
 @pytest.fixture

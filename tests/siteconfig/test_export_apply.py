@@ -21,7 +21,7 @@ from ninerstatus.siteconfig.document import read_document
 from ninerstatus.siteconfig.yamlfile import load
 
 from ..factories import make_server
-from .conftest import ENVIRONMENT, IMAP_PASSWORD, SECRETS, add_check, build_site, snapshot
+from .conftest import ENVIRONMENT, IMAP_PASSWORD, SECRETS, add_check, build_site, locations, snapshot
 
 
 def export(app, *args: str) -> str:
@@ -267,7 +267,7 @@ def test_the_command_stops_with_status_3_when_the_site_changes_after_printing_th
     assert result.exit_code == SITE_CHANGED == 3
     assert "~ update server NC040\n    city: Toronto -> Montreal\n" in result.stdout
     assert ("Error: not applied: the site changed since the changes above were worked out (someone saved a server, "
-            "check or setting meanwhile). Nothing changed: run the command again") in result.stderr
+            "check, location or setting meanwhile). Nothing changed: run the command again") in result.stderr
     with app.app_context():
         assert db.session.scalar(select(Server.city).where(Server.code == "NC040")) == "Toronto"
 
@@ -339,13 +339,19 @@ def test_the_readme_example_applies_and_says_what_it_made(app, config_file):
     env = {"NINERSTATUS_SECRET_NC036_IMAP_PASSWORD": "imap-secret", "NINERSTATUS_SECRET_NOTIFY_SMTP_PASSWORD": "pw"}
     result = apply(app, path, env=env)
     assert result.exit_code == 0, result.output
-    assert result.stdout.endswith("5 to create, 1 to update.\nApplied " + str(path) + ".\n")
+    assert result.stdout.endswith("6 to create, 2 to update.\nApplied " + str(path) + ".\n")
+    assert "Note: location Lusaka has no token" in result.stdout
     with app.app_context():
         checks = {(check.server.code, check.title): check for check in db.session.scalars(select(Check))}
         assert set(checks) == {("NC036", "Submission (587)"), ("NC036", "IMAP"), ("NC041", "HTTP 443")}
         assert checks[("NC036", "IMAP")].probe_settings()["password"] == "imap-secret"
         assert checks[("NC041", "HTTP 443")].interval_seconds == 120
         assert site_setting("NOTIFY_EMAIL_TO") == ["ops@example.net"]
+        assert locations() == {
+            "Amsterdam": {"name": "Amsterdam", "city": "Amsterdam", "country": "Netherlands", "network": "",
+                          "is_site": True, "checks": {"NC036: Submission (587)", "NC036: IMAP", "NC041: HTTP 443"}},
+            "Lusaka": {"name": "Lusaka", "city": "Lusaka", "country": "Zambia", "network": "MTN", "is_site": False,
+                       "checks": {"NC041: HTTP 443"}}}
     assert "Nothing to change" in apply(app, path, env=env).stdout
 
 

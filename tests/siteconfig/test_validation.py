@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from ninerstatus.agents.models import CheckLocation, Location
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.models import Server
@@ -30,6 +31,16 @@ servers:
     role: Web server
 notifications:
   smtp_port: 2525
+locations:
+  - name: Home
+    site: true
+    checks: ["NC036: Mailbox"]
+  - name: Lusaka
+    city: Lusaka
+    network: MTN
+    checks:
+      - "NC036: HTTP 443"
+      - "nc036: Mailbox"
 """
 ENVIRONMENT = {"IMAP_PASSWORD": "imap-pass-1"}
 
@@ -101,8 +112,33 @@ CASES = [
      "notifications.smtp_prot", "unknown key (known: email_to, email_from, smtp_host"),
     ("another version of the format", _changed(VALID, "version: 1", "version: 2"), "version: 2", "version",
      "this site reads version 1 of the file"),
-    ("a locations section", VALID + "locations:\n  - name: Toronto\n", "locations:", "locations",
-     "this version of ninerstatus has no probe locations yet"),
+    ("an unknown location key", _changed(VALID, "    network: MTN", "    netwrok: MTN"), "netwrok",
+     "locations[1].netwrok", "unknown key (known: name, site, city, country, network, checks)"),
+    ("a location name given twice (ignoring case)", _changed(VALID, "- name: Lusaka", "- name: home"), "name: home",
+     "locations[1].name", "the name home is already given to the location on line 22"),
+    ("a second site location", _changed(VALID, "    city: Lusaka", "    city: Lusaka\n    site: true"),
+     "site: true\n    network", "locations[1].site",
+     "only one location is the site's own runner (the one on line 22 is): leave this key out"),
+    ("a location without a name", _changed(VALID, "  - name: Lusaka\n    city:", "  - city:"), "- city: Lusaka",
+     "locations[1].name", "This field is required."),
+    ("a location name the form refuses", _changed(VALID, "name: Lusaka", "name: " + "L" * 81), "LLLL",
+     "locations[1].name", "Field cannot be longer than 80 characters."),
+    ("text for the site mark", _changed(VALID, "site: true", 'site: "yes"'), "site:", "locations[0].site",
+     "must be true or false, not text"),
+    ("text for the list of checks", _changed(VALID, '["NC036: Mailbox"]', '"NC036: Mailbox"'), "checks: \"NC036",
+     "locations[0].checks", "must be a list, not text"),
+    ("a mapping for the list of locations", VALID.split("locations:")[0] + "locations:\n  name: Home\n", "name: Home",
+     "locations", "must be a list, not a mapping"),
+    ("a check named without its server", _changed(VALID, '"nc036: Mailbox"', "Mailbox"), "- Mailbox",
+     "locations[1].checks[1]", 'a check is named "SERVER-CODE: check name" (as "NC036: IMAP 993"), not \'Mailbox\''),
+    ("a number for a check", _changed(VALID, '"nc036: Mailbox"', "36"), "- 36", "locations[1].checks[1]",
+     "must be text, not a number"),
+    ("a check no server has", _changed(VALID, '"nc036: Mailbox"', '"NC036: Mailbx"'), "Mailbx",
+     "locations[1].checks[1]", "no check NC036: Mailbx in this file or on the site"),
+    ("a check of a server no one has", _changed(VALID, '"nc036: Mailbox"', '"NC099: Mailbox"'), "NC099",
+     "locations[1].checks[1]", "no check NC099: Mailbox in this file or on the site"),
+    ("a check named twice by one location", _changed(VALID, '"nc036: Mailbox"', '"nc036: HTTP 443"'),
+     "nc036: HTTP", "locations[1].checks[1]", "the location already names this check (line 29)"),
 ]
 
 
@@ -112,6 +148,8 @@ def test_a_file_with_a_problem_is_refused_with_its_line_and_field_and_changes_no
         app, config_file, text, marker, field, message):
     path = config_file(text)
     line = text[:text.index(marker)].count("\n") + 1
+    with app.app_context():
+        locations = [(row.name, row.is_site) for row in db.session.scalars(select(Location))]
     result = app.test_cli_runner().invoke(args=["config", "apply", str(path)], env=ENVIRONMENT)
     assert result.exit_code == 1, result.output
     where = f"{path}:{line}: " + (f"{field}: " if field else "")
@@ -123,6 +161,7 @@ def test_a_file_with_a_problem_is_refused_with_its_line_and_field_and_changes_no
         assert db.session.scalar(select(func.count(Server.id))) == 0
         assert db.session.scalar(select(func.count(Check.id))) == 0
         assert db.session.scalar(select(func.count()).select_from(SiteSetting)) == 0
+        assert [(row.name, row.is_site) for row in db.session.scalars(select(Location))] == locations
 
 
 def test_the_valid_file_of_these_cases_applies(app, config_file):
@@ -134,6 +173,10 @@ def test_the_valid_file_of_these_cases_applies(app, config_file):
         assert titles == {("NC036", "Mailbox"), ("NC036", "HTTP 443")}
         orders = dict(db.session.execute(select(Server.code, Server.display_order)).all())
         assert orders == {"NC036": 10, "NC041": 20}  # their places in the file
+        probed = {(location.name, location.is_site, location.network): sorted(
+            check.title for check in db.session.scalars(select(Check).join(CheckLocation).where(
+                CheckLocation.location_id == location.id))) for location in db.session.scalars(select(Location))}
+        assert probed == {("Home", True, ""): ["Mailbox"], ("Lusaka", False, "MTN"): ["HTTP 443", "Mailbox"]}
 
 
 def test_every_problem_of_a_file_is_told_in_line_order(app, config_file):
