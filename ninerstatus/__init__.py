@@ -110,6 +110,7 @@ def register_extensions(app: Flask) -> None:
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     from . import site_settings  # noqa: F401  (the site_settings table)
+    from .subscriptions import models as subscription_models  # noqa: F401
     import ninerstatus_migrations
     from sqlalchemy.orm import configure_mappers
 
@@ -172,12 +173,16 @@ def register_accounts(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount one blueprint per audience: visitors, staff, machines."""
+    """Mount one blueprint per audience: visitors, staff, machines; and the visitors' subscriptions with their mail."""
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .public import bp as public_bp
+    from .subscriptions import bp as subscriptions_bp
+    from .subscriptions.delivery import init_delivery
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(subscriptions_bp)
+    init_delivery(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
 

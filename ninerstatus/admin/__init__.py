@@ -1,4 +1,4 @@
-"""The staff side under /admin: sign-in, posts and incident updates, tags and servers.
+"""The staff side under /admin: sign-in, posts and incident updates, tags, servers and subscribers.
 
 Every view here needs a signed-in account (checked before each request, so a
 new view is closed until it says otherwise); admin-only views say so with
@@ -12,5 +12,5 @@ bp = Blueprint("admin", __name__)
 bp.before_request(require_staff)
 
 # Routes register themselves on bp.
-from . import (account, checks, dashboard, errors, posts, revisions, servers, tags, updates,  # noqa: E402,F401
-               uploads, users)
+from . import (account, checks, dashboard, errors, posts, revisions, servers, subscribers, tags,  # noqa: E402,F401
+               updates, uploads, users)

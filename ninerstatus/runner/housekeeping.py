@@ -1,4 +1,4 @@
-"""Work the runner does beside probing: sending queued notifications and pruning history.
+"""Work the runner does beside probing: sending queued notifications (subscribers' too) and pruning history.
 
 It runs in a thread of its own so that a slow mail server or a long prune
 never delays a probe. Each duty has its own cadence; a prune that filled its
@@ -16,6 +16,7 @@ from flask import Flask
 
 from ..history.retention import prune_batch
 from ..notifications.outbox import deliver_due
+from ..subscriptions.fanout import expand_due
 from .transactions import write_transaction
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,8 @@ class Housekeeper(threading.Thread):
                     next_prune = now() + (BACKLOG_PAUSE if full else self.prune_every)
 
     def deliver(self) -> None:
-        """Send what is due now, within one delivery period."""
+        """Queue the subscriber mails of the next minute, then send what is due now, within one delivery period."""
+        expand_due(self.clock())
         deliver_due(self.clock(), budget_seconds=self.delivery_every)
 
     def prune(self) -> bool:
