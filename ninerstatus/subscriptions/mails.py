@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template, url_for
 from markupsafe import Markup
@@ -81,7 +82,9 @@ def broadcast_letter(post: Post, update: PostUpdate | None, base_url: str) -> di
 def _post_url(post: Post, base_url: str) -> str:
     """The post's address on the site at ``base_url`` (broadcasts start outside any request)."""
     with current_app.test_request_context(base_url=base_url):
-        return url_for("public.post", slug=post.slug, _external=True)
+        path = url_for("public.post", slug=post.slug)  # with the site's own path prefix, if any
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}{path}"
 
 
 def letter_problem(letter: Any, fields: tuple[str, ...]) -> str | None:

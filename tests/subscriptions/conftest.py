@@ -17,10 +17,11 @@ from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from ninerstatus.extensions import db
+from ninerstatus.models import Server
 from ninerstatus.notifications.models import Notification
 from ninerstatus.notifications.outbox import deliver_due
 from ninerstatus.subscriptions.delivery import CHANNEL
-from ninerstatus.subscriptions.fanout import expand_due
+from ninerstatus.subscriptions.fanout import HORIZON, expand_due
 from ninerstatus.subscriptions.models import Subscriber, SubscriberStatus
 
 from ..admin.accounts import csrf_token_in
@@ -77,10 +78,14 @@ def subscribe(client, email: str, **fields: Any):
 
 
 def deliver(app, now: datetime | None = None) -> int:
-    """What the runner's drain does: expand broadcasts, then send what is due; returns how many were sent."""
+    """What the runner's drain does over a minute: queue a minute of broadcasts at ``now``, then send it all.
+
+    Returns how many were sent.
+    """
+    now = now or datetime.now(timezone.utc)
     with app.app_context():
-        expand_due(now or datetime.now(timezone.utc))
-        return deliver_due(now, budget_seconds=30)
+        expand_due(now)
+        return deliver_due(now + HORIZON, budget_seconds=30)
 
 
 def text_of(message: EmailMessage) -> str:
@@ -103,9 +108,10 @@ def path_of(url: str) -> str:
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
 
 
-def confirmed_subscriber(app, email: str, servers=(), **fields: Any) -> int:
-    """A confirmed subscriber, for all servers or only ``servers``; returns its id."""
+def confirmed_subscriber(app, email: str, servers: tuple[str, ...] = (), **fields: Any) -> int:
+    """A confirmed subscriber, for all servers or only those whose codes are in ``servers``; returns its id."""
     with app.app_context():
+        servers = db.session.scalars(select(Server).where(Server.code.in_(servers))).all() if servers else ()
         subscriber = Subscriber(**{"email": email, "status": SubscriberStatus.CONFIRMED,
                                    "all_servers": not servers, "confirmed_at": T0, **fields})
         subscriber.servers = list(servers)
