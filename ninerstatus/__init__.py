@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .checktypes import CheckType
 from .config import DEFAULTS, DEV_SECRET_KEY, ConfigError, database_url
 from .hookspecs import hookimpl
-from .instance import ensure_instance_folder, instance_path, site_settings
+from .instance import ensure_instance_folder, instance_path
 from .plugins import get_plugins, init_plugins
 from .probing import (ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, SubCheck, Target,
                       Timings, TlsInfo, TlsMode, TlsPolicy)
@@ -63,8 +63,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, *, check_secret: bo
 
 def register_config(app: Flask, test_config: Mapping[str, Any] | None) -> None:
     """Load defaults, then instance/config.py, then NINERSTATUS_* variables (or the test's)."""
+    # Imported here under another name: ``ninerstatus.site_settings`` is the module of the stored
+    # settings, and importing it rebinds that name on this package.
+    from .instance import site_settings as configured_settings
+
     if test_config is None:
-        app.config.update(site_settings(Path(app.instance_path), os.environ))
+        app.config.update(configured_settings(Path(app.instance_path), os.environ))
     else:
         app.config.update({**DEFAULTS, **test_config})
     ensure_instance_folder(Path(app.instance_path))
