@@ -103,6 +103,11 @@ def links_in(message: EmailMessage, part: str) -> list[str]:
     return [url for url in LINK.findall(text_of(message)) if part in url]
 
 
+def unsubscribe_targets(message: EmailMessage) -> list[str]:
+    """The targets of the List-Unsubscribe header, without their angle brackets (a long header is folded)."""
+    return [target.strip().strip("<>") for target in str(message["List-Unsubscribe"]).split(",")]
+
+
 def path_of(url: str) -> str:
     """The path of a link from a mail, for the test client."""
     return "/" + url.split("://", 1)[1].split("/", 1)[1]
