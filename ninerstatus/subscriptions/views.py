@@ -126,11 +126,17 @@ def _subscribe(address: str, form: SubscribeForm) -> None:
             db.session.rollback()
 
 
+def _still_subscribed(purpose: str, token: str) -> Subscriber | None:
+    """The subscriber of a link, unless it is not valid or they have left since."""
+    subscriber = read_token(purpose, token)
+    return None if subscriber is None or subscriber.status is SubscriberStatus.UNSUBSCRIBED else subscriber
+
+
 @bp.route(PATHS[CONFIRM] + "<token>", methods=["GET", "POST"])
 def confirm(token: str):
     """Confirm a subscription (the link in the confirmation mail)."""
-    subscriber = read_token(CONFIRM, token)
-    if subscriber is None or subscriber.status is SubscriberStatus.UNSUBSCRIBED:
+    subscriber = _still_subscribed(CONFIRM, token)
+    if subscriber is None:
         return _invalid_link()
     form = ButtonForm()
     if request.method == "GET" and subscriber.status is SubscriberStatus.PENDING:
@@ -148,8 +154,8 @@ def confirm(token: str):
 @bp.route(PATHS[MANAGE] + "<token>", methods=["GET", "POST"])
 def manage(token: str):
     """Change which servers a subscription is about, or leave."""
-    subscriber = read_token(MANAGE, token)
-    if subscriber is None or subscriber.status is SubscriberStatus.UNSUBSCRIBED:
+    subscriber = _still_subscribed(MANAGE, token)
+    if subscriber is None:
         return _invalid_link()
     form = ManageForm()
     _offer_servers(form)

@@ -137,6 +137,15 @@ def _many_subscribers(app, count: int) -> None:
         db.session.commit()
 
 
+def _broadcast_now(app, rate: int | None = None) -> None:
+    """An incident published a minute ago and announced, at ``rate`` mails a minute if given."""
+    with app.app_context(), app.test_request_context():
+        if rate is not None:
+            store_setting("SUBSCRIBER_MAILS_PER_MINUTE", rate)
+        announce(make_post(f"Outage {utcnow().isoformat()}", age=timedelta(minutes=1)))
+        db.session.commit()
+
+
 def test_fan_out_goes_in_batches_at_the_rate_set_by_the_admin(app):
     app.config["SUBSCRIBER_FANOUT_BATCH"] = 25
     _many_subscribers(app, 130)
@@ -163,23 +172,16 @@ def test_fan_out_goes_in_batches_at_the_rate_set_by_the_admin(app):
 
 def test_a_faster_rate_queues_more_per_minute(app):
     _many_subscribers(app, 300)
-    now = utcnow()
+    _broadcast_now(app, rate=240)
     with app.app_context():
-        store_setting("SUBSCRIBER_MAILS_PER_MINUTE", 240)
-        with app.test_request_context():
-            announce(make_post("Outage", age=timedelta(minutes=1)))
-            db.session.commit()
-        assert expand_due(now) == 240
+        assert expand_due(utcnow()) == 240
 
 
 def test_only_due_mails_are_sent(app, mailbox):
     _many_subscribers(app, 5)
+    _broadcast_now(app, rate=2)
     now = utcnow()
     with app.app_context():
-        store_setting("SUBSCRIBER_MAILS_PER_MINUTE", 2)
-        with app.test_request_context():
-            announce(make_post("Outage", age=timedelta(minutes=1)))
-            db.session.commit()
         expand_due(now)
         assert deliver_due(now, budget_seconds=30) == 1
         assert deliver_due(now + timedelta(seconds=29), budget_seconds=30) == 0
@@ -202,10 +204,6 @@ def test_an_address_that_left_after_the_broadcast_started_gets_nothing(app, mail
     assert row.sent_at is not None  # done with, not retried
 
 
-def _broadcast_now(app) -> None:
-    with app.app_context(), app.test_request_context():
-        announce(make_post(f"Outage {utcnow().isoformat()}", age=timedelta(minutes=1)))
-        db.session.commit()
 
 
 def test_a_refused_address_is_marked_and_after_repeated_refusals_no_longer_mailed(app, mailbox):
