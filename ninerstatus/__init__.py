@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 from .checktypes import CheckType
 from .config import DEFAULTS, DEV_SECRET_KEY, ConfigError, database_url
 from .hookspecs import hookimpl
+# Under another name: ``ninerstatus.site_settings`` is the module of the stored settings, and importing it
+# rebinds that name on this package.
 from .instance import ensure_instance_folder, instance_path, site_settings as configured_settings
 from .plugins import get_plugins, init_plugins
 from .probing import (ErrorKind, ProbeContext, ProbeFailure, ProbeResult, Status, SubCheck, Target,
@@ -113,6 +115,7 @@ def register_extensions(app: Flask) -> None:
     from .notifications import models as notification_models  # noqa: F401
     from .runner import models as runner_models  # noqa: F401
     from . import site_settings  # noqa: F401  (the site_settings table)
+    from .subscriptions import models as subscription_models  # noqa: F401
     import ninerstatus_migrations
     from sqlalchemy.orm import configure_mappers
 
@@ -175,13 +178,17 @@ def register_accounts(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount one blueprint per audience: visitors, staff, machines."""
+    """Mount one blueprint per audience: visitors, staff, machines; and the visitors' subscriptions with their mail."""
     from .admin import bp as admin_bp
     from .agents.api import bp as agent_api_bp
     from .api import bp as api_bp
     from .public import bp as public_bp
+    from .subscriptions import bp as subscriptions_bp
+    from .subscriptions.delivery import init_delivery
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(subscriptions_bp)
+    init_delivery(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(agent_api_bp)

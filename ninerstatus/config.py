@@ -100,6 +100,20 @@ DEFAULTS: dict[str, Any] = {
     "NOTIFY_MAX_ATTEMPTS": 8,
     "NOTIFY_RETRY_BASE_SECONDS": 30,
     "NOTIFY_RETRY_MAX_SECONDS": 3600,
+    # Visitors' e-mail subscriptions (see subscriptions/): mails handed to the mail server per
+    # minute at most (the admin may change it on the subscribers page), hours a confirmation
+    # link stays valid, how many subscribe requests one address and one client network may make
+    # per window (seconds), failed hand-offs in a row after which an address is no longer
+    # mailed, subscribers expanded per batch, and the mailbox a "mailto:" unsubscribe goes to
+    # (empty: only the one-click web link is offered).
+    "SUBSCRIBER_MAILS_PER_MINUTE": 600,
+    "SUBSCRIBER_CONFIRM_HOURS": 48,
+    "SUBSCRIBE_THROTTLE_WINDOW": 60 * 60,
+    "SUBSCRIBE_MAX_REQUESTS_PER_ADDRESS": 3,
+    "SUBSCRIBE_MAX_REQUESTS_PER_CLIENT": 20,
+    "SUBSCRIBER_MAX_BOUNCES": 3,
+    "SUBSCRIBER_FANOUT_BATCH": 500,
+    "SUBSCRIBER_UNSUBSCRIBE_MAILBOX": "",
     # Seconds each worker keeps an API document before working it out again (0: never keep).
     "API_CACHE_SECONDS": 5,
     # Probe locations (docs/agents.md): a request's timestamp must be this close to the site's clock;

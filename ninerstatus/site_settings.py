@@ -93,6 +93,7 @@ EDITABLE: Mapping[str, Editable] = {spec.name: spec for spec in (
     Editable("NOTIFY_SMTP_STARTTLS", Kind.BOOLEAN),
     Editable("NOTIFY_WEBHOOK_URLS", Kind.TEXT_LIST),
     Editable("NOTIFY_WEBHOOK_SECRET", Kind.TEXT, secret=True),
+    Editable("SUBSCRIBER_MAILS_PER_MINUTE", Kind.INTEGER, minimum=1, maximum=100_000),
 )}
 
 

@@ -9,7 +9,6 @@ runner's outbox sends them, so a slow mail server never delays a probe.
 """
 from __future__ import annotations
 
-import ssl
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -64,21 +63,7 @@ def message(payload: Mapping[str, Any], settings: Mapping[str, Any]) -> EmailMes
 
 
 def send(payload: Mapping[str, Any], settings: Mapping[str, Any], timeout: float) -> None:
-    """Hand one message to the configured mail server, over STARTTLS unless that is turned off."""
-    import smtplib
+    """Hand one message to the configured mail server (see notifications/smtp.py)."""
+    from ninerstatus.notifications.smtp import hand_off
 
-    from ninerstatus.notifications.channels import DeliveryError
-
-    with smtplib.SMTP(settings["NOTIFY_SMTP_HOST"], int(settings["NOTIFY_SMTP_PORT"]), timeout=timeout) as smtp:
-        smtp.ehlo()
-        if settings["NOTIFY_SMTP_STARTTLS"]:
-            if not smtp.has_extn("starttls"):
-                # Nothing is sent in the clear, least of all the password.
-                raise DeliveryError(f"{settings['NOTIFY_SMTP_HOST']} does not offer STARTTLS, "
-                                    "which NOTIFY_SMTP_STARTTLS requires")
-            smtp.starttls(context=ssl.create_default_context(cafile=settings["NOTIFY_SMTP_CA_FILE"] or None))
-            # What the server said before TLS is void: ask again.
-            smtp.ehlo()
-        if settings["NOTIFY_SMTP_USERNAME"]:
-            smtp.login(settings["NOTIFY_SMTP_USERNAME"], settings["NOTIFY_SMTP_PASSWORD"] or "")
-        smtp.send_message(message(payload, settings))
+    hand_off(message(payload, settings), settings, timeout)

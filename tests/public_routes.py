@@ -1,4 +1,4 @@
-"""Every GET route visitors and machines use, with a URL for each, for tests that must visit them all.
+"""Every GET route visitors and machines use (subscription pages included), with a URL for each, for tests that must visit them all.
 
 ``make_routed_site`` adds what the URLs point at; ``route_urls`` fails when a
 route has been added without a URL here, so no test that visits every route
@@ -44,13 +44,20 @@ URLS = {
     "api.scheduled_maintenances": "/api/v2/scheduled-maintenances.json",
     "api.active_maintenances": "/api/v2/scheduled-maintenances/active.json",
     "api.upcoming_maintenances": "/api/v2/scheduled-maintenances/upcoming.json",
+    "subscriptions.subscribe": "/subscribe?email=someone%40example.com&server=NC036",
+    "subscriptions.confirm": "/subscribe/confirm/not-a-signed-token",
+    "subscriptions.manage": "/subscribe/manage/not-a-signed-token",
+    "subscriptions.unsubscribe_page": "/unsubscribe/not-a-signed-token",
 }
 #: What each URL answers when all is well: the favicon and WordPress's feed address redirect, the site
 #: has no image stored (tests/admin/test_image_uploads.py serves real ones) and nothing imported from
 #: WordPress (tests/imports/test_old_links.py follows the old addresses of imported posts).
 EXPECTED = {"/favicon.ico": 301, "/uploads/0123456789abcdef0123456789abcdef.png": 404, "/feed/": 301,
             "/2018/06/20/nc036-migration-update-25-final/": 404, "/2018/06/nc036-migration-update-25-final/": 404,
-            "/tag/email/": 404, "/category/servers/mail-servers/": 404}
+            "/tag/email/": 404, "/category/servers/mail-servers/": 404,
+            # Links from subscribers' mails, here without a valid signature (tests/subscriptions sign real ones).
+            "/subscribe/confirm/not-a-signed-token": 400, "/subscribe/manage/not-a-signed-token": 400,
+            "/unsubscribe/not-a-signed-token": 400}
 
 
 def make_routed_site() -> Post:
@@ -64,6 +71,6 @@ def make_routed_site() -> Post:
 def route_urls(app, post: Post) -> list[str]:
     """The URL of every public and API GET route of ``app``, pointing at ``make_routed_site``'s data."""
     routes = {rule.endpoint for rule in app.url_map.iter_rules()
-              if rule.endpoint.split(".")[0] in ("public", "api") and "GET" in rule.methods}
+              if rule.endpoint.split(".")[0] in ("public", "api", "subscriptions") and "GET" in rule.methods}
     assert routes == set(URLS), "tests/public_routes.py needs a URL for each new route"
     return [url.format(year=post.published_at.year, month=post.published_at.month) for url in URLS.values()]

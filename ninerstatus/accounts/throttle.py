@@ -1,4 +1,4 @@
-"""Sign-in throttling per account and per client network, shared by every worker.
+"""Throttling per account and per client network, shared by every worker: sign-in, and the subscribe form.
 
 Each attempt is written to ``login_attempts`` *before* its password is
 checked, so parallel guesses from many workers are all counted. A successful
@@ -64,37 +64,63 @@ class Refusal:
         return max(1, -(-self.retry_after // 60))
 
 
-def _count(column, value: str, since: datetime) -> int:
-    return db.session.scalar(select(func.count()).where(column == value, LoginAttempt.attempted_at >= since))
+@dataclass(frozen=True)
+class Throttle:
+    """Attempts counted per account and per client network in ``model``'s table, within a window.
+
+    ``model`` has ``account``, ``address`` and ``attempted_at`` columns; the
+    window and the two limits are read from the settings named here, so the
+    sign-in page and the visitors' subscribe form each count in their own
+    table with their own limits.
+    """
+
+    model: type
+    window_key: str
+    per_account_key: str
+    per_address_key: str
+
+    def _count(self, column, value: str, since: datetime) -> int:
+        return db.session.scalar(select(func.count()).where(column == value, self.model.attempted_at >= since))
+
+    def begin(self, account: str, address: str) -> Refusal | None:
+        """Count an attempt; return a Refusal when the account or network has had too many.
+
+        A refused attempt is not kept, so someone hammering a locked account does
+        not keep it locked beyond the window.
+        """
+        config, model = current_app.config, self.model
+        now = utcnow()
+        window = timedelta(seconds=config[self.window_key])
+        since = now - window
+        db.session.execute(delete(model).where(model.attempted_at < since))
+        attempt = model(account=account[:254], address=address, attempted_at=now)
+        db.session.add(attempt)
+        db.session.commit()
+        too_many = (self._count(model.account, attempt.account, since) > config[self.per_account_key]
+                    or self._count(model.address, address, since) > config[self.per_address_key])
+        if not too_many:
+            return None
+        db.session.delete(attempt)
+        db.session.commit()
+        oldest = db.session.scalar(select(func.min(model.attempted_at)).where(
+            (model.account == attempt.account) | (model.address == address), model.attempted_at >= since))
+        return Refusal(retry_after=int(((oldest or now) + window - now).total_seconds()) + 1)
+
+    def forget(self, account: str) -> None:
+        """Clear an account's attempts (after it signed in successfully, say)."""
+        db.session.execute(delete(self.model).where(self.model.account == account[:254]))
+        db.session.commit()
+
+
+SIGN_IN = Throttle(LoginAttempt, "LOGIN_THROTTLE_WINDOW", "LOGIN_MAX_ATTEMPTS_PER_ACCOUNT",
+                   "LOGIN_MAX_ATTEMPTS_PER_ADDRESS")
 
 
 def begin_attempt(account: str, address: str) -> Refusal | None:
-    """Count a sign-in attempt; return a Refusal when the account or network has had too many.
-
-    A refused attempt is not kept, so someone hammering a locked account does
-    not keep it locked beyond the window.
-    """
-    config = current_app.config
-    now = utcnow()
-    window = timedelta(seconds=config["LOGIN_THROTTLE_WINDOW"])
-    since = now - window
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < since))
-    attempt = LoginAttempt(account=account[:254], address=address, attempted_at=now)
-    db.session.add(attempt)
-    db.session.commit()
-    too_many = (_count(LoginAttempt.account, attempt.account, since) > config["LOGIN_MAX_ATTEMPTS_PER_ACCOUNT"]
-                or _count(LoginAttempt.address, address, since) > config["LOGIN_MAX_ATTEMPTS_PER_ADDRESS"])
-    if not too_many:
-        return None
-    db.session.delete(attempt)
-    db.session.commit()
-    oldest = db.session.scalar(select(func.min(LoginAttempt.attempted_at)).where(
-        (LoginAttempt.account == attempt.account) | (LoginAttempt.address == address),
-        LoginAttempt.attempted_at >= since))
-    return Refusal(retry_after=int(((oldest or now) + window - now).total_seconds()) + 1)
+    """Count a sign-in attempt; return a Refusal when the account or network has had too many."""
+    return SIGN_IN.begin(account, address)
 
 
 def forget_account(account: str) -> None:
     """Clear an account's attempts after it signed in successfully."""
-    db.session.execute(delete(LoginAttempt).where(LoginAttempt.account == account[:254]))
-    db.session.commit()
+    SIGN_IN.forget(account)

@@ -23,7 +23,9 @@ from ..checks.validity import check_problem
 from ..extensions import db
 from ..models import Post, PostStatus, PostUpdate, UpdateState
 from ..notifications.models import Notification
+from ..notifications.channels import channel_named
 from ..notifications.outbox import payload_problem, receiver
+from ..subscriptions.fanout import announce
 from ..plugins import get_plugins
 from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
@@ -94,7 +96,10 @@ def dashboard():
                                      .where(Notification.sent_at.is_(None), Notification.attempts > 0)
                                      .order_by(Notification.created_at.desc()).limit(UNDELIVERED_SHOWN)).all()
     # Stored payloads are untrusted: each is shown as far as it can be read, and why not beyond.
-    undelivered = [(message, receiver(message.payload), payload_problem(message.payload)) for message in undelivered]
+    app = current_app._get_current_object()
+    undelivered = [(message, receiver(message.payload),
+                    payload_problem(message.payload, channel_named(app, message.channel)))
+                   for message in undelivered]
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
                            open_now=open_incidents(now), started_at=incident_started_at,
                            findings={post.id: post_findings(post, now) for post in drafts},
@@ -122,6 +127,7 @@ def publish_draft(post_id: int):
     if not post.updates:
         add_state_update(post, UpdateState.INVESTIGATING, "", now, author)
     record_revision(post, author, note="published from the dashboard")
+    announce(post)
     db.session.commit()
     flash(f"“{post.title}” is published. Visitors can read it now.")
     return redirect(url_for("admin.dashboard"))
@@ -151,6 +157,8 @@ def publish_suggested_update(post_id: int):
     post.updates.insert(0, update)
     post.pending_update_state = post.pending_update_html = None
     post.updated_at = now
+    if post.is_visible(now):
+        announce(post, update)
     db.session.commit()
     flash(f"Update added to “{post.title}”: {update.state.value}."
           + ("" if post.is_visible(now) else " The post itself is still a draft."))

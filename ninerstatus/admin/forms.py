@@ -125,6 +125,8 @@ class PostForm(StaffForm):
     # The newest update when the form was shown, so a save from a page left open while someone
     # else moved the timeline on does not move it back.
     timeline_seen = HiddenField()
+    quiet = BooleanField("Do not notify subscribers",
+                         description="For a minor post or change: publish it without mailing the subscribers.")
 
     #: Fields that only mean something for an incident.
     INCIDENT_FIELDS = ("incident_state", "impact", "affected_state", "state_note", "timeline_seen")
@@ -168,6 +170,7 @@ class UpdateForm(StaffForm):
 
     state = SelectField("State", choices=_choices(UpdateState), default=UpdateState.INVESTIGATING.value)
     body = TextAreaField("Update", validators=[DataRequired(message="Write what changed.")])
+    quiet = BooleanField("Do not notify subscribers")
 
 
 class ServerForm(StaffForm):

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Post, PostKind, PostStatus, Server, Tag
 from ..public.pagination import paginate
 from ..public.views import like_pattern, search_words
+from ..subscriptions.fanout import announce_save
 from ..incident_floors import open_incident_clause
 from ..site_status import incident_is_open
 from ..timeutil import utcnow
@@ -103,10 +104,13 @@ def _save(form, post: Post | None):
         return _editor(form, post, message=problem, status=400)
     author = current_user._get_current_object()
     was = reported_state(post)
+    was_visible = post is not None and post.is_visible(now)
     post = fill_post(post, form, author)
     apply_action(post, action, form, now)
     update = record_incident_state(post, form, was, now, author)
     record_revision(post, author)
+    if action != SAVE_DRAFT and not form.quiet.data:
+        announce_save(post, update, was_visible)
     db.session.commit()
     state = post_state(post, now)
     flash(f"“{post.title}” is {'saved as a draft' if state == 'draft' else state}."

@@ -7,6 +7,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..models import PostUpdate, UpdateState
 from ..runner.incidents import standard_update_html
+from ..subscriptions.fanout import announce
 from ..timeutil import utcnow
 from . import bp
 from .editing import next_state, site_host
@@ -36,6 +37,8 @@ def add_update(post_id: int):
     post.updates.insert(0, update)
     # Feed readers look at the post's updated time to notice the change.
     post.updated_at = now
+    if post.is_visible(now) and not form.quiet.data:
+        announce(post, update)
     db.session.commit()
     flash(f"Update added to “{post.title}”: {update.state.value}.")
     return redirect(url_for("admin.edit_post", post_id=post.id) + "#timeline")

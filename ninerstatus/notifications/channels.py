@@ -23,12 +23,27 @@ class DeliveryError(Exception):
     """The message could not be delivered; the text says why, for staff to read."""
 
 
+class Refused(DeliveryError):
+    """The receiver refused the message for good (an SMTP 5xx): trying again would get the same answer."""
+
+
 @dataclass(frozen=True)
 class Channel:
-    """One way of telling people: its name (stored on each queued message) and its sender."""
+    """One way of telling people: its name (stored on each queued message) and its sender.
+
+    A channel whose messages are not status changes says what its payloads
+    look like with ``problem`` (why a stored payload cannot be sent, or
+    None). ``prepare`` runs in the outbox's thread, with the database at
+    hand, and turns a stored payload into what ``send`` sends (None: nothing
+    to send any more, the message is done). ``settled`` hears how each
+    attempt ended (None when it was delivered), in the same transaction.
+    """
 
     name: str
     send: Sender
+    problem: Callable[[Mapping[str, Any]], str | None] | None = None
+    prepare: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any] | None] | None = None
+    settled: Callable[[Mapping[str, Any], Exception | None], None] | None = None
 
 
 def register_channel(app: Flask, channel: Channel) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..columns import StoredJSON
@@ -16,6 +16,10 @@ class Notification(db.Model):
     """One message for one channel (e-mail, webhook...), retried with backoff until sent."""
 
     __tablename__ = "notifications"
+    # The messages still to send, by when they are due: the outbox's claim reads only these, so
+    # the thousands a broadcast to subscribers leaves behind as sent never slow it down.
+    __table_args__ = (Index("ix_notifications_unsent_due", "next_attempt_at",
+                            sqlite_where=text("sent_at IS NULL"), postgresql_where=text("sent_at IS NULL")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(40))

@@ -33,7 +33,7 @@ from ..extensions import db
 from ..probing import ProbeResult
 from ..site_settings import effective_settings
 from ..timeutil import utcnow
-from .channels import DeliveryError, channel_named
+from .channels import Channel, DeliveryError, Refused, channel_named
 from .messages import change_problem, status_change, worth_telling
 from .models import Notification
 
@@ -45,19 +45,20 @@ MIN_ATTEMPT_SECONDS = 1.0
 CLAIM_GRACE = timedelta(seconds=60)
 #: Errors are stored this long at most.
 MAX_ERROR_LENGTH = 1000
-#: The keys of every queued message beside its receiver's, whose key the channel chooses (see ``enqueue_change``).
-ENVELOPE_KEYS = ("change", "delivery")
+#: The keys of queued messages beside their receiver's, whose key the channel chooses (see ``enqueue_change``):
+#: what is told (a status change, or a letter of a channel that tells other things) and the delivery id.
+ENVELOPE_KEYS = ("change", "letter", "delivery")
 
 
-def enqueue(channel: str, payload: Mapping[str, Any]) -> Notification:
-    """Queue a message for ``channel``; it is stored when the caller's transaction commits.
+def enqueue(channel: str, payload: Mapping[str, Any], due_at: datetime | None = None) -> Notification:
+    """Queue a message for ``channel``, due at once or at ``due_at``; stored when the caller's transaction commits.
 
     Each message gets a delivery id that stays the same across retries, so a
     receiver can ignore a repeat whose first answer was lost on the way back.
     """
     now = utcnow()
     row = Notification(channel=channel, payload={**payload, "delivery": str(uuid.uuid4())},
-                       created_at=now, next_attempt_at=now, attempts=0, last_error="")
+                       created_at=now, next_attempt_at=due_at or now, attempts=0, last_error="")
     db.session.add(row)
     return row
 
@@ -84,14 +85,19 @@ def receiver(payload: Any) -> str | None:
     return found[0] if len(found) == 1 and isinstance(found[0], str) and found[0] else None
 
 
-def payload_problem(payload: Any) -> str | None:
-    """Why a stored message's payload cannot be sent, in words for staff; None when it can."""
+def payload_problem(payload: Any, channel: Channel | None = None) -> str | None:
+    """Why a stored message's payload cannot be sent, in words for staff; None when it can.
+
+    What it tells is a status change, unless ``channel`` checks its own payloads.
+    """
     if not isinstance(payload, Mapping):
         return "its payload is not a JSON object"
     if receiver(payload) is None:
         return "it names no one receiver"
     if not isinstance(payload.get("delivery"), str):
         return "it has no delivery id"
+    if channel is not None and channel.problem is not None:
+        return channel.problem(payload)
     return change_problem(payload.get("change"))
 
 
@@ -182,21 +188,27 @@ def deliver_due(now: datetime | None = None, budget_seconds: float = 5.0, *,
         row = _claim(clock(), clock() + timedelta(seconds=attempt_seconds) + CLAIM_GRACE, max_attempts)
         if row is None:
             break
-        problem = payload_problem(row.payload)
+        channel = channel_named(app, row.channel)
+        problem = payload_problem(row.payload, channel)
         if problem is not None:
             _give_up_unreadable(row, problem, max_attempts)
             continue
-        channel = channel_named(app, row.channel)
+        failure: Exception | None = None
         try:
             if channel is None:
                 raise DeliveryError(f"no notifier plugin for the {row.channel!r} channel is loaded")
-            run_within(attempt_seconds, channel.send, row.payload, settings, attempt_seconds)
+            payload = channel.prepare(row.payload, settings) if channel.prepare else row.payload
+            if payload is not None:
+                run_within(attempt_seconds, channel.send, payload, settings, attempt_seconds)
         except Exception as error:  # a notifier's failure, whatever it is, must not stop the runner
+            failure = error
             _record_failure(row, error, clock(), settings, rng)
         else:
             row.sent_at = clock()
             sent += 1
         row.attempts += 1
+        if channel is not None and channel.settled is not None:
+            channel.settled(row.payload, failure)
         db.session.commit()
     return sent
 
@@ -213,6 +225,9 @@ def _record_failure(row: Notification, error: Exception, now: datetime, settings
                     rng: random.Random | None) -> None:
     """Keep why the attempt failed and when to try again."""
     row.last_error = f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH]
+    if isinstance(error, Refused):
+        # Refused for good: this attempt is the last (deliver_due counts it after this).
+        row.attempts = max(row.attempts, int(settings["NOTIFY_MAX_ATTEMPTS"]) - 1)
     attempts = row.attempts + 1
     row.next_attempt_at = now + retry_delay(attempts, float(settings["NOTIFY_RETRY_BASE_SECONDS"]),
                                             float(settings["NOTIFY_RETRY_MAX_SECONDS"]), rng)

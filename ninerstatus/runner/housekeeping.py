@@ -1,8 +1,9 @@
-"""Work the runner does beside probing: sending queued notifications and pruning history.
+"""Work the runner does beside probing: sending queued notifications (subscribers' too) and pruning history.
 
 It runs in a thread of its own so that a slow mail server or a long prune
 never delays a probe. Each duty has its own cadence; a prune that filled its
-batch comes back a second later until the backlog is gone.
+batch, or a delivery that used its whole period (a broadcast to many
+subscribers), comes back a second later until the backlog is gone.
 """
 from __future__ import annotations
 
@@ -15,13 +16,15 @@ from datetime import datetime
 from flask import Flask
 
 from ..history.retention import prune_batch
-from ..notifications.outbox import deliver_due
+from ..notifications.outbox import MIN_ATTEMPT_SECONDS, deliver_due
+from ..subscriptions.fanout import expand_due
 from .transactions import write_transaction
 
 log = logging.getLogger(__name__)
 
 PRUNE_BATCH = 1000
-#: Seconds before the next prune when the last one found a full batch to delete.
+#: Seconds before the next prune when the last one found a full batch to delete, or the next
+#: delivery when the last one ran out of time with messages still due.
 BACKLOG_PAUSE = 1.0
 
 
@@ -45,15 +48,21 @@ class Housekeeper(threading.Thread):
         while not self.stop.wait(max(0.0, min(next_delivery, next_prune) - now())):
             with self.app.app_context():
                 if now() >= next_delivery:
-                    self._safely("notification delivery", self.deliver)
-                    next_delivery = now() + self.delivery_every
+                    busy = self._safely("notification delivery", self.deliver)
+                    next_delivery = now() + (BACKLOG_PAUSE if busy else self.delivery_every)
                 if now() >= next_prune:
                     full = self._safely("history pruning", self.prune)
                     next_prune = now() + (BACKLOG_PAUSE if full else self.prune_every)
 
-    def deliver(self) -> None:
-        """Send what is due now, within one delivery period."""
-        deliver_due(self.clock(), budget_seconds=self.delivery_every)
+    def deliver(self) -> bool:
+        """Queue the subscriber mails of the next minute, then send what is due now, within one delivery period.
+
+        True when the period ran out while sending: more may be due (a broadcast to many subscribers).
+        """
+        expand_due(self.clock())
+        started = self.monotonic()
+        sent = deliver_due(self.clock(), budget_seconds=self.delivery_every)
+        return sent > 0 and self.monotonic() - started >= self.delivery_every - MIN_ATTEMPT_SECONDS
 
     def prune(self) -> bool:
         """Delete one batch of expired history; True when there may be more."""

@@ -14,7 +14,8 @@
 #
 # What it adds to the machine besides the packages: a system account
 # "ninertest" (the FTP test login, whose password PAM checks) and
-# /etc/pam.d/ninerstatus-ftp. Everything else lives under the state folder.
+# /etc/pam.d/ninerstatus-ftp. Everything else lives under the state folder
+# (postfix delivers the test subscribers' mail to maildirs there too).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -120,7 +121,11 @@ prepare() {
 
   render postfix-main.cf.in "$STATE/postfix/etc/main.cf"
   render postfix-master.cf.in "$STATE/postfix/etc/master.cf"
+  render postfix-virtual-mailboxes.regexp.in "$STATE/postfix/etc/virtual-mailboxes.regexp"
   chown postfix "$STATE/postfix/data"
+  # The subscribers' maildirs: postfix's virtual agent writes them as nobody.
+  mkdir -p "$STATE/postfix/mailboxes"
+  chown nobody:"$(id -gn nobody)" "$STATE/postfix/mailboxes"
 
   render dovecot.conf.in "$STATE/dovecot/dovecot.conf"
   printf '%s:{PLAIN}%s\n' "$TEST_USER" "$TEST_PASSWORD" >"$STATE/dovecot/users"
@@ -157,6 +162,8 @@ TEST_PASSWORD=$TEST_PASSWORD
 SMTP_PLAIN_PORT=$SMTP_PLAIN_PORT
 SMTP_SUBMISSION_PORT=$SMTP_SUBMISSION_PORT
 SMTPS_PORT=$SMTPS_PORT
+SUBSCRIBER_DOMAIN=subscribers.ninerstatus.test
+SUBSCRIBER_MAILDIR=$STATE/postfix/mailboxes/subscribers
 IMAP_PORT=$IMAP_PORT
 IMAPS_PORT=$IMAPS_PORT
 POP3_PORT=$POP3_PORT

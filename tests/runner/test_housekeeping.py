@@ -70,3 +70,23 @@ def test_a_prune_that_filled_its_batch_comes_back_soon_for_the_rest(ctx, monkeyp
     # Two full batches, each followed by a short pause; then the backlog was gone and the usual cadence is back.
     assert PRUNE_BATCH > 0
     assert prunes == [0, BACKLOG_PAUSE, 2 * BACKLOG_PAUSE, 2 * BACKLOG_PAUSE + 60]
+
+
+def test_a_delivery_that_used_its_whole_period_comes_back_soon_for_the_rest(ctx, monkeypatch):
+    seconds = [0.0]
+    deliveries = []
+
+    def deliver_due(now, budget_seconds):
+        deliveries.append(seconds[0])
+        if len(deliveries) < 3:  # a broadcast's backlog: the whole period spent sending
+            seconds[0] += budget_seconds
+            return 100
+        return 0
+
+    monkeypatch.setattr(housekeeping, "deliver_due", deliver_due)
+    monkeypatch.setattr(housekeeping, "expand_due", lambda now: 0)
+    monkeypatch.setattr(housekeeping, "prune_batch", lambda now, limit: 0)
+    ctx.config.update(RUNNER_PRUNE_SECONDS=3600, RUNNER_DELIVERY_SECONDS=5)
+    Housekeeper(ctx, utcnow, PassingTime(seconds, until=40), monotonic=lambda: seconds[0]).run()
+    # Two full periods, each followed by a short pause; then the usual cadence is back.
+    assert deliveries[:4] == [0, 5 + BACKLOG_PAUSE, 2 * (5 + BACKLOG_PAUSE), 2 * (5 + BACKLOG_PAUSE) + 5]
