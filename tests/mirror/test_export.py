@@ -96,9 +96,9 @@ def test_mirror_served_by_nginx_has_no_broken_link_and_no_link_to_the_live_site(
     assert f"{nginx.base_url}static/css/site.css" in fetched
     assert f"{nginx.base_url}uploads/{images['shown']}" in fetched
     assert len([url for url in fetched if "/archive/" in url]) >= 4
-    # Nothing is fetched from, or even linked on, the live site; only the search form goes there.
+    # Nothing is fetched from, or even linked on, the live site; only the search and subscribe forms go there.
     assert [url for url in found.links if url.startswith(LIVE)] == []
-    assert found.form_actions == {f"{LIVE}/search"}
+    assert found.form_actions == {f"{LIVE}/search", f"{LIVE}/subscribe"}
     assert not [url for url in found.links if urlsplit(url).hostname not in ("127.0.0.1", None)]
 
 
@@ -169,7 +169,7 @@ def test_search_form_says_it_needs_the_live_site_when_none_is_known(ctx, tmp_pat
 
     page = (tmp_path / "mirror" / "index.html").read_bytes()
     assert page_links(page).form_actions == []
-    assert b"Search needs the live site." in page
+    assert b"Search needs the live site." in page and b"Subscribing to mails needs the live site." in page
 
 
 def test_mirror_pages_say_how_old_they_are(ctx, tmp_path):
