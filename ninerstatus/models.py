@@ -273,9 +273,11 @@ class Post(db.Model):
         """SQL condition for posts a visitor may see at ``now``.
 
         A scheduled post becomes visible by itself once its time has come, so
-        no background job has to flip its status first.
+        no background job has to flip its status first. ``now`` may be a bound
+        parameter, for a statement built once and sent with each request's time.
         """
-        now = now or utcnow()
+        if now is None:
+            now = utcnow()
         return and_(
             or_(cls.status == PostStatus.PUBLISHED, cls.status == PostStatus.SCHEDULED),
             cls.published_at.is_not(None),
