@@ -109,36 +109,44 @@ def day_label(bar: DayBar) -> str:
     return f"{format_day(bar.day)}: {format_uptime(bar.uptime)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
-    """Consecutive days in one band: one stretch of the sidebar's thin strip."""
+    """Consecutive days in one band: one stretch of the sidebar's thin strip, with its words worked out.
+
+    Plain fields, filled in once by ``runs``: the sidebar draws every public
+    server's strip on every page, so the template only reads them.
+    """
 
     first: int
     bars: tuple[DayBar, ...]
+    band: str
+    #: The run's dates and its uptime over all its days.
+    label: str
 
-    @cached_property
-    def band(self) -> str:
-        return band(self.bars[0])
+    @property
+    def width(self) -> int:
+        return len(self.bars)
 
-    @cached_property
-    def label(self) -> str:
-        """The run's dates and its uptime over all its days."""
-        if len(self.bars) == 1:
-            return day_label(self.bars[0])
-        days = f"{format_day(self.bars[0].day)} to {format_day(self.bars[-1].day)}"
-        up, degraded, down = (sum(getattr(bar, name) for bar in self.bars) for name in ("up", "degraded", "down"))
-        if self.band == "maintenance":
-            return f"{days}: maintenance"
-        return f"{days}: {format_uptime(DayBar(self.bars[0].day, up, degraded, down).uptime)}"
+
+def run_label(bars: tuple[DayBar, ...], band_: str) -> str:
+    """The words on a run of days in ``band_``: its dates and its uptime over all its days."""
+    if len(bars) == 1:
+        return day_label(bars[0])
+    days = f"{format_day(bars[0].day)} to {format_day(bars[-1].day)}"
+    if band_ == "maintenance":
+        return f"{days}: maintenance"
+    up, degraded, down = (sum(getattr(bar, name) for bar in bars) for name in ("up", "degraded", "down"))
+    return f"{days}: {format_uptime(DayBar(bars[0].day, up, degraded, down).uptime)}"
 
 
 def runs(bars: list[DayBar]) -> list[Run]:
     """The bars grouped into runs of the same band, oldest first."""
     grouped: list[Run] = []
     first = 0
-    for _band, members in groupby(bars, key=band):
-        grouped.append(Run(first, tuple(members)))
-        first += len(grouped[-1].bars)
+    for band_, members in groupby(bars, key=band):
+        days = tuple(members)
+        grouped.append(Run(first, days, band_, run_label(days, band_)))
+        first += len(days)
     return grouped
 
 
