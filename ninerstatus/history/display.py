@@ -7,7 +7,8 @@ yet" when nothing was ever recorded (see uptime.py for what counts as covered).
 Days without data are their own band, "nodata", never a colour of uptime.
 
 Templates get one lazy ``history`` object per render: the sidebar's bar
-strips for every public server come from one query (a server page's bars
+strips for every public server come from one query (each drawn as markup
+once per worker for the same days, see ``drawn_strip``) (a server page's bars
 too), its uptime figures from one more and its sparklines from another, and
 nothing is queried unless a template asks.
 """
@@ -16,8 +17,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import groupby
+
+from flask import current_app
+from jinja2 import Environment
+from markupsafe import Markup
 
 from ..checks.status import short_time
 from ..models import Server
@@ -28,6 +33,9 @@ from .uptime import (DayBar, WindowUptime, daily_bars_by_server, empty_bars, fir
 
 #: Days of bars on server pages and in the sidebar.
 BAR_DAYS = 90
+
+#: Distinct strips each worker remembers drawing (see ``drawn_strip``): a few for every server of a large site.
+STRIPS_KEPT = 1024
 
 #: Colour bands of a day's uptime, best first: (lowest uptime in the band, band name).
 BANDS = ((0.999, "ok"), (0.99, "minor"), (0.95, "major"), (0.0, "outage"))
@@ -150,6 +158,18 @@ def runs(bars: list[DayBar]) -> list[Run]:
     return grouped
 
 
+@lru_cache(maxsize=STRIPS_KEPT)
+def drawn_strip(env: Environment, bars: tuple[DayBar, ...]) -> Markup:
+    """The strip of ``bars`` as markup: the same days always draw the same strip.
+
+    So each worker draws a strip once per distinct 90 days and reuses it:
+    only today's bar changes as results come in, and every page shows every
+    public server's strip. This is not a cache of the site's data (the bars
+    are read afresh on every page); it remembers what drawing them gave.
+    """
+    return Markup(env.get_template("history/strip.html").render(strip=runs(bars)))
+
+
 class ServerHistory:
     """A public server's figures for its page, each queried when first read."""
 
@@ -198,9 +218,9 @@ class SiteHistory:
         """A public server's 90 daily bars (every server's bars come from one query, shared by the page)."""
         return self._strips.get(server.id) or empty_bars(self.now, BAR_DAYS)
 
-    def strip(self, server: Server) -> list[Run]:
-        """The sidebar's 90-day strip of a public server."""
-        return runs(self.bars(server))
+    def strip(self, server: Server) -> Markup:
+        """The sidebar's 90-day strip of a public server, drawn from history/strip.html."""
+        return drawn_strip(current_app.jinja_env, tuple(self.bars(server)))
 
     def server(self, server: Server) -> ServerHistory:
         """Uptime figures, daily bars and sparklines for a server's page."""
