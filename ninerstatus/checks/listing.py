@@ -4,8 +4,8 @@ The sidebar, the status summary, a server's page, ``/api/servers`` and
 Statuspage's components all show the same servers and checks. Reading them
 as ORM objects costs an identity map, change tracking and a relationship
 load each time one of those parts asks; reading them here costs two queries
-per request (servers, then their checks, only the columns drawn), and every
-part of the page shares the answer. The rows are frozen: nothing drawn from
+per request (servers, then the checks visitors may see, only the columns
+drawn), and every part of the page shares the answer. The rows are frozen: nothing drawn from
 them can change the database.
 
 ``ListedServer`` and ``ListedCheck`` answer what ``checks.status`` and the
@@ -47,8 +47,6 @@ class ListedCheck:
     last_checked_at: datetime | None
     state: str
     state_since: datetime | None
-    #: Whether the server is public too: a check of an internal server is never shown.
-    server_public: bool
 
     @property
     def title(self) -> str:
@@ -57,8 +55,8 @@ class ListedCheck:
 
     @property
     def is_public(self) -> bool:
-        """True when visitors may see this check's widget."""
-        return self.visibility is Visibility.PUBLIC and self.server_public
+        """True when visitors may see this check's widget (its server is public: only those checks are listed)."""
+        return self.visibility is Visibility.PUBLIC
 
     @property
     def result(self) -> ProbeResult | None:
@@ -74,7 +72,12 @@ class ListedCheck:
 
 @dataclass(frozen=True, eq=False)
 class ListedServer:
-    """One server of "Systems at a Glance" with its checks in display order."""
+    """One server of "Systems at a Glance" with its checks that visitors may see, in display order.
+
+    Only those are read: an internal server shows no check, and a check that
+    is internal or switched off shows nowhere (``checks.status.public_checks``
+    finds them all public and enabled).
+    """
 
     id: int
     code: str
@@ -110,17 +113,18 @@ _CHECK_COLUMNS = (Check.id, Check.server_id, Check.type_name, Check.label, Check
 def _statements() -> tuple[Select, Select]:
     """The two queries, built once per process: SQLAlchemy keeps a built statement's cache key."""
     return (select(*_SERVER_COLUMNS).order_by(Server.display_order, Server.code),
-            select(*_CHECK_COLUMNS).order_by(Check.display_order, Check.id))
+            select(*_CHECK_COLUMNS).join(Server, Server.id == Check.server_id)
+            .where(Check.enabled, Check.visibility == Visibility.PUBLIC, Server.visibility == Visibility.PUBLIC)
+            .order_by(Check.display_order, Check.id))
 
 
 def read_servers() -> tuple[ListedServer, ...]:
-    """Every server in sidebar order with its checks, from two queries."""
+    """Every server in sidebar order with the checks visitors may see, from two queries."""
     servers_query, checks_query = _statements()
     servers = db.session.execute(servers_query).all()
-    public = {row.id: row.visibility is Visibility.PUBLIC for row in servers}
     checks: dict[int, list[ListedCheck]] = {}
     for row in db.session.execute(checks_query):
-        checks.setdefault(row.server_id, []).append(ListedCheck(*row, server_public=public.get(row.server_id, False)))
+        checks.setdefault(row.server_id, []).append(ListedCheck(*row))
     return tuple(ListedServer(*row, checks=tuple(checks.get(row.id, ()))) for row in servers)
 
 
