@@ -92,6 +92,15 @@ class Role(str, enum.Enum):
 # it could have meant. (See columns.py.)
 
 
+def visible_now() -> datetime:
+    """The moment visitors' pages are drawn at: what ``Post.visible_clause`` takes when given no time.
+
+    A statement built once with a bound ``now`` is sent with this value, so
+    it shows the very posts the clause built at that moment would.
+    """
+    return utcnow()
+
+
 post_tags = Table(
     "post_tags",
     db.metadata,

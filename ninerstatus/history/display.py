@@ -214,9 +214,13 @@ class SiteHistory:
     def _strips(self) -> dict[int, list[DayBar]]:
         return daily_bars_by_server(self.now, BAR_DAYS)
 
+    @cached_property
+    def _no_data(self) -> list[DayBar]:
+        return empty_bars(self.now, BAR_DAYS)
+
     def bars(self, server: Server) -> list[DayBar]:
         """A public server's 90 daily bars (every server's bars come from one query, shared by the page)."""
-        return self._strips.get(server.id) or empty_bars(self.now, BAR_DAYS)
+        return self._strips.get(server.id) or self._no_data
 
     def strip(self, server: Server) -> Markup:
         """The sidebar's 90-day strip of a public server, drawn from history/strip.html."""

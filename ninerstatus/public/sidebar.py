@@ -30,9 +30,8 @@ from ..checks.listing import ListedCheck, ListedServer, listed_servers
 from ..checks.status import check_state, latency_ms, server_state, short_time, time_ago
 from ..checktypes import DEFAULT_WIDGET
 from ..extensions import db
-from ..models import Post, Tag, post_tags
+from ..models import Post, Tag, post_tags, visible_now
 from ..plugins import get_plugins
-from ..timeutil import utcnow
 
 CLOUD_WEIGHTS = 5
 EXTENSION_KEY = "ninerstatus.sidebar_cache"
@@ -86,7 +85,7 @@ def _recent_query() -> Select:
 
 def tag_cloud(limit: int) -> list[CloudTag]:
     """Return the most used tags (visible posts only), alphabetically, weighted on a log scale."""
-    rows = db.session.execute(_cloud_query(), {"now": utcnow(), "limit": limit}).all()
+    rows = db.session.execute(_cloud_query(), {"now": visible_now(), "limit": limit}).all()
     if not rows:
         return []
     low, high = math.log(min(r.n for r in rows)), math.log(max(r.n for r in rows))
@@ -105,7 +104,7 @@ class Sidebar:
 
     @cached_property
     def recent_posts(self) -> list[RecentPost]:
-        rows = db.session.execute(_recent_query(), {"now": utcnow(), "limit": current_app.config["RECENT_POSTS"]})
+        rows = db.session.execute(_recent_query(), {"now": visible_now(), "limit": current_app.config["RECENT_POSTS"]})
         return [RecentPost(*row) for row in rows]
 
     @cached_property

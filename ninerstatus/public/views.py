@@ -12,8 +12,7 @@ from sqlalchemy.orm import selectinload
 from ..checks.listing import ListedServer, listed_server, listed_servers
 from ..extensions import db
 from ..markup import strip_control_chars
-from ..models import Post, Server, Tag
-from ..timeutil import utcnow
+from ..models import Post, Server, Tag, visible_now
 from . import bp
 from .pagination import Listing, Page, page_of
 
@@ -100,7 +99,7 @@ def listings() -> dict[str, Listing]:
 
 def posts_page(name: str, **values) -> Page:
     """The requested page of the public post list ``name`` (see ``listings``)."""
-    return page_of(listings()[name], current_app.config["POSTS_PER_PAGE"], {"now": utcnow(), **values})
+    return page_of(listings()[name], current_app.config["POSTS_PER_PAGE"], {"now": visible_now(), **values})
 
 
 @bp.after_request
