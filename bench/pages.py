@@ -11,14 +11,18 @@ written through the real recorder and pruning (``bench/history.py``'s
 simulation; before the last ``--detailed-days`` one result a check an hour,
 which leaves the same rows behind as one a minute once the raw results and
 5-minute rollups of those days are pruned). Every check is probed once
-through the real runner code, so the pages show live states.
+through the real runner code, so the pages show live states. With
+``--demo``, the site is the demo's content alone (its ten servers, a dozen
+posts and its one check, of a loopback web server here).
 
 Then, in one run, each rate from ``wrk -t1 -c32 -d10s``: ``ninerstatus
 serve`` (granian) with a few worker and thread settings on the home page,
-and gunicorn beside it for comparison, twice in turn; the best granian
-setting with its page and API caches off (the sidebar kept: what a page
-missed by the cache costs) and with nothing kept (what drawing a page
-costs); and ``--rounds`` rounds of, for each page, nginx (started here on
+and gunicorn beside it for comparison, twice in turn; with the best granian
+setting, each page (and the same pages signed in as an admin, and the
+admin dashboard) drawn as shipped, with its page and API caches off (the
+sidebar kept: what a page missed by the cache costs) and with nothing kept
+(what drawing a page costs), with the server's CPU per request; and
+``--rounds`` rounds of, for each page, nginx (started here on
 its own configuration) serving the page's bytes as a static file, the page
 through ``ninerstatus serve``, and the page again while ``ninerstatus
 runner`` probes every check every ``--runner-interval`` seconds, with a
@@ -27,7 +31,9 @@ shows lags behind the database. Taking turns keeps load that drifts on a
 shared machine from favouring one side; the report gives the medians.
 Goals (issue 5): each page at 12 % of nginx's rate for its bytes or more,
 content at most one probe interval stale, and under a fifth of the rate
-lost while the runner writes.
+lost while the runner writes (issue 14: drawn with nothing kept, the home
+page at 150/s or more and a server page at 100/s or more on two workers,
+staff pages as fast as visitors').
 """
 from __future__ import annotations
 
