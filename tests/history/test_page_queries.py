@@ -8,10 +8,11 @@ from sqlalchemy import event, select
 
 from ninerstatus.checks.status import check_state
 from ninerstatus.extensions import db
-from ninerstatus.models import AffectedState, PostKind, PostUpdate, Server, UpdateState
+from ninerstatus.models import AffectedState, PostKind, PostUpdate, Role, Server, UpdateState
 from ninerstatus.probing import Status
 from ninerstatus.timeutil import utcnow
 
+from ..admin.accounts import ADMIN_EMAIL, PASSWORD, add_user, csrf_token_in
 from ..factories import make_post, make_server
 from .conftest import add_check, result
 from .test_display import write_days
@@ -113,6 +114,23 @@ def test_each_page_sends_its_pinned_statements_however_many_servers_checks_and_p
     # Pinned, not a ceiling: a page that needs fewer lowers its number here; one that needs more is a lazy
     # load or a query per server, post or check creeping in.
     assert few == PAGES
+
+
+#: The public pages staff read too: signed in, each sends what a visitor's does and one more (their account).
+STAFF_PAGES = ("/", "/servers/NC000", "/posts/report-0-0", "/tags/mail", "/tags/")
+
+
+def test_staff_pages_send_what_visitors_pages_send_and_their_account(app, client):
+    with app.app_context():
+        add_servers(0, 2)
+        add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
+        add_user(ADMIN_EMAIL, Role.ADMIN)
+    visitors = statements(app, client)
+    token = csrf_token_in(client.get("/admin/login").get_data(as_text=True))
+    assert client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": PASSWORD,
+                                             "csrf_token": token}).status_code == 302
+    staff = statements(app, client)
+    assert {path: staff[path] for path in STAFF_PAGES} == {path: visitors[path] + 1 for path in STAFF_PAGES}
 
 
 def test_a_result_recorded_during_a_request_is_read_afresh(ctx, app):
