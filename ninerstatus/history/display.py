@@ -21,7 +21,6 @@ from functools import cached_property, lru_cache
 from itertools import groupby
 
 from flask import current_app
-from jinja2 import Environment
 from markupsafe import Markup
 
 from ..checks.status import short_time
@@ -36,6 +35,7 @@ BAR_DAYS = 90
 
 #: Distinct strips each worker remembers drawing (see ``drawn_strip``): a few for every server of a large site.
 STRIPS_KEPT = 1024
+STRIPS_KEY = "ninerstatus.drawn_strips"
 
 #: Colour bands of a day's uptime, best first: (lowest uptime in the band, band name).
 BANDS = ((0.999, "ok"), (0.99, "minor"), (0.95, "major"), (0.0, "outage"))
@@ -158,16 +158,23 @@ def runs(bars: list[DayBar]) -> list[Run]:
     return grouped
 
 
-@lru_cache(maxsize=STRIPS_KEPT)
-def drawn_strip(env: Environment, bars: tuple[DayBar, ...]) -> Markup:
-    """The strip of ``bars`` as markup: the same days always draw the same strip.
+def drawn_strip(bars: tuple[DayBar, ...]) -> Markup:
+    """The strip of ``bars`` as markup (history/strip.html): the same days always draw the same strip.
 
     So each worker draws a strip once per distinct 90 days and reuses it:
     only today's bar changes as results come in, and every page shows every
     public server's strip. This is not a cache of the site's data (the bars
-    are read afresh on every page); it remembers what drawing them gave.
+    are read afresh on every page); it remembers what drawing them gave,
+    for ``STRIPS_KEPT`` strips per application.
     """
-    return Markup(env.get_template("history/strip.html").render(strip=runs(bars)))
+    app = current_app._get_current_object()
+    draw = app.extensions.get(STRIPS_KEY)
+    if draw is None:
+        template = app.jinja_env.get_template("history/strip.html")
+        # lru_cache is thread-safe; two threads arriving first may each make one, and one of them is kept.
+        draw = app.extensions.setdefault(STRIPS_KEY, lru_cache(maxsize=STRIPS_KEPT)(
+            lambda days: Markup(template.render(strip=runs(days)))))
+    return draw(bars)
 
 
 class ServerHistory:
@@ -224,7 +231,7 @@ class SiteHistory:
 
     def strip(self, server: Server) -> Markup:
         """The sidebar's 90-day strip of a public server, drawn from history/strip.html."""
-        return drawn_strip(current_app.jinja_env, tuple(self.bars(server)))
+        return drawn_strip(tuple(self.bars(server)))
 
     def server(self, server: Server) -> ServerHistory:
         """Uptime figures, daily bars and sparklines for a server's page."""
