@@ -132,6 +132,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """User plus system CPU seconds used so far by the live processes of process group ``pgid`` (a server's workers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
     """Resident memory of process ``pid`` now and at its peak, in MB."""
     values = {}

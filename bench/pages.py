@@ -11,14 +11,18 @@ written through the real recorder and pruning (``bench/history.py``'s
 simulation; before the last ``--detailed-days`` one result a check an hour,
 which leaves the same rows behind as one a minute once the raw results and
 5-minute rollups of those days are pruned). Every check is probed once
-through the real runner code, so the pages show live states.
+through the real runner code, so the pages show live states. With
+``--demo``, the site is the demo's content alone (its ten servers, a dozen
+posts and its one check, of a loopback web server here).
 
 Then, in one run, each rate from ``wrk -t1 -c32 -d10s``: ``ninerstatus
 serve`` (granian) with a few worker and thread settings on the home page,
-and gunicorn beside it for comparison, twice in turn; the best granian
-setting with its page and API caches off (the sidebar kept: what a page
-missed by the cache costs) and with nothing kept (what drawing a page
-costs); and ``--rounds`` rounds of, for each page, nginx (started here on
+and gunicorn beside it for comparison, twice in turn; with the best granian
+setting, each page (and the same pages signed in as an admin, and the
+admin dashboard) drawn as shipped, with its page and API caches off (the
+sidebar kept: what a page missed by the cache costs) and with nothing kept
+(what drawing a page costs), with the server's CPU per request; and
+``--rounds`` rounds of, for each page, nginx (started here on
 its own configuration) serving the page's bytes as a static file, the page
 through ``ninerstatus serve``, and the page again while ``ninerstatus
 runner`` probes every check every ``--runner-interval`` seconds, with a
@@ -27,18 +31,23 @@ shows lags behind the database. Taking turns keeps load that drifts on a
 shared machine from favouring one side; the report gives the medians.
 Goals (issue 5): each page at 12 % of nginx's rate for its bytes or more,
 content at most one probe interval stale, and under a fifth of the rate
-lost while the runner writes.
+lost while the runner writes (issue 14: drawn with nothing kept, the home
+page at 150/s or more and a server page at 100/s or more on two workers,
+staff pages as fast as visitors').
 """
 from __future__ import annotations
 
 import argparse
+import http.cookiejar
 import os
 import re
+import secrets
 import statistics
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -47,13 +56,19 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from _common import BIN, Children, Site, free_port, load_average, ninerstatus_command, require, wait_for_port
+from _common import (BIN, Children, Site, free_port, group_cpu_seconds, load_average, ninerstatus_command, require,
+                     wait_for_port)
 from _targets import Ports, site_with_targets
 from history import Clock, Simulation, write_year
 
 RATIO_GOAL = 0.12
+#: Requests per second drawn with nothing cached, on two workers (issue 14).
+HOME_GOAL = 150
+SERVER_GOAL = 100
 LOSS_GOAL = 0.20
 PROBE_INTERVAL = 60
+#: The account the benchmark signs in with (its password is made up for each run).
+STAFF_EMAIL = "bench-admin@example.test"
 #: The server whose page is measured: a public one of the demo's.
 SERVER_CODE = "NC036"
 PAGES = {"home page": ("/", "home.html"), "server page": (f"/servers/{SERVER_CODE}", "server.html"),
@@ -81,6 +96,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "needs `pip install '.[bench]'`; empty to skip")
     parser.add_argument("--runner-interval", type=int, default=10,
                         help="seconds between probes of each check while the runner writes")
+    parser.add_argument("--demo", action="store_true",
+                        help="the demo's content only (ten servers, a dozen posts, one check), no added history")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
     args.settings = [("granian", *setting) for setting in settings(args.settings)]
@@ -98,20 +115,76 @@ def settings(text: str) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------- the site
 
 def build_site(args: argparse.Namespace, app, ports: Ports, ca_file: str) -> None:
-    """Demo servers with checks, ``args.posts`` posts, a year of history, and one live result per check."""
-    from ninerstatus.demo import load_demo
+    """Demo servers with checks, ``args.posts`` posts, a year of history, one live result per check, and an admin.
+
+    With ``--demo``, the demo's own content instead: its servers and posts, and its one check (of this
+    benchmark's loopback web server rather than of the site itself).
+    """
+    from ninerstatus.demo import add_site_check, load_demo
     from ninerstatus.extensions import db
     from ninerstatus.models import Post, Server
 
     with app.app_context():
         now = datetime.now(timezone.utc)
         load_demo(now)
-        servers = list(db.session.scalars(select(Server).order_by(Server.display_order)))
-        add_posts(args.posts - db.session.scalar(select(func.count(Post.id))), servers, now, args.seed)
-        check_ids, server_of = add_checks(servers, args.checks_per_server, ports, ca_file)
-        print(f"Writing {args.days} days of history of {len(check_ids)} checks", flush=True)
-        write_history(check_ids, server_of, now, args)
+        if args.demo:
+            add_site_check(f"http://127.0.0.1:{ports.http}/")
+        else:
+            servers = list(db.session.scalars(select(Server).order_by(Server.display_order)))
+            add_posts(args.posts - db.session.scalar(select(func.count(Post.id))), servers, now, args.seed)
+            check_ids, server_of = add_checks(servers, args.checks_per_server, ports, ca_file)
+            print(f"Writing {args.days} days of history of {len(check_ids)} checks", flush=True)
+            write_history(check_ids, server_of, now, args)
         probe_every_check(app)
+        add_admin(args.staff_password)
+
+
+def add_admin(password: str) -> None:
+    """The admin account the benchmark signs in with to draw pages as staff see them."""
+    from ninerstatus.extensions import db
+    from ninerstatus.models import Role, User
+
+    user = User(email=STAFF_EMAIL, name="Bench Admin", role=Role.ADMIN)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+
+
+def drawn_pages(app) -> dict[str, tuple[str, bool]]:
+    """The pages measured as drawn, by name: (address, asked for signed in as staff).
+
+    The home page, a server page, the newest post, the most used tag's page
+    and the summary API; the same pages as an admin sees them, and the
+    admin dashboard.
+    """
+    from ninerstatus.extensions import db
+    from ninerstatus.models import Post, Tag, post_tags
+
+    with app.app_context():
+        post = db.session.scalars(Post.visible().limit(1)).one().slug
+        tag = db.session.scalar(select(Tag.slug).join(post_tags).group_by(Tag.id, Tag.slug)
+                                .order_by(func.count().desc(), Tag.slug).limit(1))
+        db.session.rollback()
+    public = {"home page": "/", "server page": f"/servers/{SERVER_CODE}", "post page": f"/posts/{post}",
+              "tag page": f"/tags/{tag}", "summary API": "/api/v2/summary.json"}
+    pages = {name: (path, False) for name, path in public.items()}
+    pages.update({f"staff {name}": (path, True) for name, path in public.items() if name != "summary API"})
+    pages["staff dashboard"] = ("/admin/dashboard", True)
+    return pages
+
+
+def sign_in(port: int, password: str) -> str:
+    """Sign the benchmark's admin in through the sign-in form; returns the Cookie header that carries the session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login = f"http://127.0.0.1:{port}/admin/login"
+    with opener.open(login, timeout=30) as response:
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.read().decode())[1]
+    form = urllib.parse.urlencode({"email": STAFF_EMAIL, "password": password, "csrf_token": token}).encode()
+    with opener.open(login, form, timeout=30) as response:
+        if urllib.parse.urlsplit(response.url).path == "/admin/login":
+            sys.exit("the benchmark's admin could not sign in")
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
 
 
 def add_posts(count: int, servers, now: datetime, seed: int) -> None:
@@ -238,8 +311,16 @@ def start_nginx(folder: Path, pages: dict[str, bytes], children: Children) -> in
     return port
 
 
-def serve(site: Site, server: str, workers: int, threads: int, children: Children, **config: object) -> int:
-    """The site served with ``workers`` and ``threads``; returns the port once it answers.
+@dataclass(frozen=True)
+class Served:
+    """A server the benchmark started: where it listens, and its process group (its workers' CPU is counted)."""
+
+    port: int
+    pgid: int
+
+
+def serve(site: Site, server: str, workers: int, threads: int, children: Children, **config: object) -> Served:
+    """The site served with ``workers`` and ``threads``, once it answers.
 
     ``server`` is "granian" (``ninerstatus serve``, what the project ships) or
     "gunicorn" (sync workers for one thread, gthread workers for more).
@@ -258,23 +339,32 @@ def serve(site: Site, server: str, workers: int, threads: int, children: Childre
     for path, _ in PAGES.values():  # each worker builds its first pages before they are timed
         for _ in range(4 * workers):
             fetch(port, path)
-    return port
+    return Served(port, process.pid)
 
 
-def fetch(port: int, path: str) -> bytes:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+def fetch(port: int, path: str, cookie: str | None = None) -> bytes:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
         return response.read()
 
 
 def wrk(port: int, path: str, args: argparse.Namespace, who: str = "ninerstatus serve") -> float:
-    """Requests per second of ``wrk -t1 -c32`` on ``path``; exits on answers other than 2xx and 3xx.
+    """Requests per second of ``wrk -t1 -c32`` on ``path`` (see ``wrk_run``)."""
+    return wrk_run(port, path, args, who)[0]
 
-    Socket errors (timeouts: a request unanswered after wrk's 2 s; reads:
-    the server closed a connection wrk meant to keep) are added up in
-    ``SOCKET_ERRORS`` under ``who`` and the path, and said in the report.
+
+def wrk_run(port: int, path: str, args: argparse.Namespace, who: str = "ninerstatus serve",
+            cookie: str | None = None) -> tuple[float, int]:
+    """Requests per second of ``wrk -t1 -c32`` on ``path``, and how many the server drew; exits on answers not 2xx, 3xx.
+
+    ``cookie`` is sent with every request (a signed-in session). Socket errors
+    (timeouts: a request unanswered after wrk's 2 s; reads: the server closed
+    a connection wrk meant to keep) are added up in ``SOCKET_ERRORS`` under
+    ``who`` and the path, and said in the report.
     """
     program = require("wrk", "wrk")
-    output = subprocess.run([program, "-t1", f"-c{args.connections}", f"-d{args.duration}s",
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
+    output = subprocess.run([program, "-t1", f"-c{args.connections}", f"-d{args.duration}s", *headers,
                              f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in output:
         sys.exit(f"wrk on {path}: {output}")
@@ -282,7 +372,9 @@ def wrk(port: int, path: str, args: argparse.Namespace, who: str = "ninerstatus 
     if errors:
         SOCKET_ERRORS[f"{who} {path}"] += Counter(dict(zip(("connect", "read", "write", "timeout"),
                                                              map(int, errors.groups()))))
-    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output)[1])
+    # A request wrk gave up on (its 2 s timeout) was still drawn by the server: it counts for the CPU spent.
+    drawn = int(re.search(r"(\d+) requests in", output)[1]) + (int(errors[4]) if errors else 0)
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output)[1]), drawn
 
 
 #: Socket errors wrk saw, by kind, for each server and path.
@@ -343,8 +435,8 @@ def fastest(sweep: dict[tuple[str, int, int], list[float]], server: str = "grani
 class Figures:
     sizes: dict[str, int]
     sweep: dict[tuple[str, int, int], list[float]]  # two rates of the home page per server setting
-    missed: dict[str, float]  # the page and API caches off, the sidebar kept
-    uncached: dict[str, float]  # nothing kept
+    # By cache setting (DRAWN), each drawn page's rate and the server's CPU milliseconds per request.
+    drawn: dict[str, dict[str, tuple[float, float]]]
     # Per page, one figure a round: nginx, the cached page, the cached page while the runner writes.
     nginx: dict[str, list[float]]
     cached: dict[str, list[float]]
@@ -375,20 +467,51 @@ def results_between(app, begin: datetime, end: datetime) -> int:
 
 #: The page and API caches off: what a page nobody asked for in the last few seconds costs.
 MISS = {"PAGE_CACHE_SECONDS": 0, "API_CACHE_SECONDS": 0}
+#: The cache settings each drawn page is measured with: as shipped; the page missed by the page cache (the
+#: sidebar kept); nothing kept at all, what drawing the page costs (staff, a crawler, the first visitor).
+DRAWN = {"cached": {}, "missed": MISS, "uncached": MISS | {"SIDEBAR_CACHE_SECONDS": 0}}
 
 
 def rate_of(site: Site, setting: tuple[str, int, int], path: str, args: argparse.Namespace,
             **config: object) -> float:
     """Requests per second of ``path`` served with ``setting`` and ``config``."""
     with Children() as children:
-        return wrk(serve(site, *setting, children, **config), path, args, f"{setting[0]} {setting[1]}x{setting[2]}")
+        served = serve(site, *setting, children, **config)
+        return wrk(served.port, path, args, f"{setting[0]} {setting[1]}x{setting[2]}")
+
+
+def measure_drawn(site: Site, setting: tuple[str, int, int], pages: dict[str, tuple[str, bool]],
+                  args: argparse.Namespace) -> dict[str, dict[str, tuple[float, float]]]:
+    """Each page's rate and the server's CPU per request under each of DRAWN's cache settings, in turn.
+
+    The CPU is that of the server's processes (its workers) over the wrk run,
+    divided by the requests wrk made: on a machine shared with other work it
+    moves far less than the rate does.
+    """
+    cookie = None
+    drawn: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, config in DRAWN.items():
+        drawn[name] = {}
+        with Children() as children:
+            served = serve(site, *setting, children, **config)
+            cookie = cookie or sign_in(served.port, args.staff_password)
+            for page, (path, staff) in pages.items():
+                for _ in range(4 * setting[1]):  # every worker draws the page once before it is timed
+                    fetch(served.port, path, cookie if staff else None)
+                before = group_cpu_seconds(served.pgid)
+                rate, requests = wrk_run(served.port, path, args, f"{setting[0]} {setting[1]}x{setting[2]}",
+                                         cookie if staff else None)
+                drawn[name][page] = (rate, (group_cpu_seconds(served.pgid) - before) / max(requests, 1) * 1000)
+        print(f"{name}: " + ", ".join(f"{page} {rate:,.0f}/s ({cpu:.1f} ms CPU)"
+                                      for page, (rate, cpu) in drawn[name].items()), flush=True)
+    return drawn
 
 
 def measure(args: argparse.Namespace, site: Site, app) -> Figures:
     """Every rate of the report; what is compared is measured in turns, so drifting load hits both sides."""
     load = load_average()
     with Children() as children:
-        port = serve(site, "granian", 1, 1, children)
+        port = serve(site, "granian", 1, 1, children).port
         pages = {name: fetch(port, path) for name, (path, _) in PAGES.items()}
     home = PAGES["home page"][0]
     sweep: dict[tuple[str, int, int], list[float]] = {setting: [] for setting in args.settings}
@@ -399,17 +522,14 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
                   f"{sweep[setting][-1]:,.0f}/s", flush=True)
     best = fastest(sweep)
 
-    missed, uncached = ({name: rate_of(site, best, path, args, **off) for name, (path, _) in PAGES.items()}
-                        for off in (MISS, MISS | {"SIDEBAR_CACHE_SECONDS": 0}))
-    print("page cache missed: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in missed.items())
-          + "; nothing cached: " + ", ".join(f"{name} {rate:,.0f}/s" for name, rate in uncached.items()), flush=True)
+    drawn = measure_drawn(site, best, drawn_pages(app), args)
 
     set_intervals(app, args.runner_interval)
     nginx, cached, writing, staleness = ({name: [] for name in PAGES} for _ in range(4))
     written = 0
     with Children() as children:
         static = start_nginx(site.folder, pages, children)
-        port = serve(site, *best, children)
+        port = serve(site, *best, children).port
         for turn in range(args.rounds):
             for name, (path, filename) in PAGES.items():
                 nginx[name].append(wrk(static, f"/{filename}", args, "nginx"))
@@ -428,13 +548,14 @@ def measure(args: argparse.Namespace, site: Site, app) -> Figures:
                 print(f"round {turn + 1}, {name}: nginx {nginx[name][-1]:,.0f}/s, cached {cached[name][-1]:,.0f}/s, "
                       f"while the runner writes {writing[name][-1]:,.0f}/s", flush=True)
     sizes = {name: len(body) for name, body in pages.items()}
-    return Figures(sizes, sweep, missed, uncached, nginx, cached, writing, staleness, written, load)
+    return Figures(sizes, sweep, drawn, nginx, cached, writing, staleness, written, load)
 
 
 def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
     best = fastest(figures.sweep)
     print()
-    print(f"Pages of a site with {args.posts:,} posts and {args.days} days of history on {database}, "
+    content = "the demo's content" if args.demo else f"{args.posts:,} posts and {args.days} days of history"
+    print(f"Pages of a site with {content} on {database}, "
           f"{os.cpu_count()} CPUs (load average {figures.load:.2f} before), "
           f"wrk -t1 -c{args.connections} -d{args.duration}s, medians of {args.rounds} rounds:")
     print("  home page by server and WORKERSxTHREADS (median of 2):")
@@ -456,10 +577,11 @@ def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
         lags = figures.staleness[name]
         lag = f"{statistics.median(lags):.1f} s / {max(lags):.1f} s" if lags else "no result times shown"
         print(f"  {name:12} {figures.sizes[name]:7,} {nginx:9,.0f} {cached:9,.0f} {figures.ratio(name):6.1%} "
-              f"{figures.missed[name]:8,.0f} {figures.uncached[name]:10,.0f} "
+              f"{figures.drawn['missed'][name][0]:8,.0f} {figures.drawn['uncached'][name][0]:10,.0f} "
               f"{statistics.median(figures.writing[name]):9,.0f} {figures.loss(name):6.1%}  {lag}")
     print(f"  goals: each ratio at least {RATIO_GOAL:.0%}; loss while the runner writes under {LOSS_GOAL:.0%}; "
           f"content at most one probe interval ({PROBE_INTERVAL} s) old")
+    report_drawn(figures.drawn, best)
     for where, errors in SOCKET_ERRORS.items():
         print(f"  wrk socket errors, {where}: " + ", ".join(f"{kind} {count:,}" for kind, count in errors.items()))
     print(f"  the runner wrote {figures.results_written:,} results while it was measured "
@@ -467,8 +589,23 @@ def report(args: argparse.Namespace, figures: Figures, database: str) -> None:
           "staleness: how far the newest result a visitor saw lagged behind the database when they asked")
 
 
+def report_drawn(drawn: dict[str, dict[str, tuple[float, float]]], best: tuple[str, int, int]) -> None:
+    """Each drawn page's rates with its caches on, missed and off, the ratio of drawn to cached, and its CPU."""
+    print(f"  pages drawn, {best[0]} {best[1]}x{best[2]}: requests/s and the server's CPU per request "
+          "(ms, all its workers together):")
+    print(f"  {'':22} {'cached/s':>9} {'CPU':>6} {'missed/s':>9} {'CPU':>6} {'uncached/s':>10} {'CPU':>6} "
+          f"{'uncached/cached':>15}")
+    for page in drawn["uncached"]:
+        (cached, cached_cpu), (missed, missed_cpu), (uncached, uncached_cpu) = (drawn[name][page] for name in DRAWN)
+        print(f"  {page:22} {cached:9,.0f} {cached_cpu:6.2f} {missed:9,.0f} {missed_cpu:6.2f} {uncached:10,.0f} "
+              f"{uncached_cpu:6.2f} {uncached / cached:15.1%}")
+    print(f"  goals with nothing kept: home page at least {HOME_GOAL}/s, server page at least {SERVER_GOAL}/s on "
+          "two workers; staff pages at least as fast as visitors'")
+
+
 def main(argv: list[str]) -> None:
     args = parse_args(argv)
+    args.staff_password = secrets.token_urlsafe(16)
     with site_with_targets(args.database_url) as (site, app, ports):
         build_site(args, app, ports, ports.ca_file)
         figures = measure(args, site, app)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 
 from .extensions import db
 from .models import AffectedState, Post, PostKind, PostUpdate, UpdateState, post_servers
@@ -53,15 +54,21 @@ def open_incident_clause(now: datetime):
                 latest != UpdateState.RESOLVED)
 
 
-def floors_by_server(now: datetime) -> FloorsByServer:
-    """The floor each server is held at by the open incidents naming it (the worst, then the earliest)."""
+@cache
+def _floors_query() -> Select:
+    """``floors_by_server``'s query, built once per process (see ``checks.listing``) and sent with the time."""
     first_update = (select(func.min(PostUpdate.created_at)).where(PostUpdate.post_id == Post.id)
                     .correlate(Post).scalar_subquery())
-    rows = db.session.execute(
-        select(post_servers.c.server_id, Post.affected_state, Post.published_at, first_update, Post.title, Post.slug)
-        .join(Post, Post.id == post_servers.c.post_id)
-        .where(open_incident_clause(now), Post.affected_state.is_not(None))
-        .order_by(Post.published_at, Post.id))
+    return (select(post_servers.c.server_id, Post.affected_state, Post.published_at, first_update, Post.title,
+                   Post.slug)
+            .join(Post, Post.id == post_servers.c.post_id)
+            .where(open_incident_clause(bindparam("now")), Post.affected_state.is_not(None))
+            .order_by(Post.published_at, Post.id))
+
+
+def floors_by_server(now: datetime) -> FloorsByServer:
+    """The floor each server is held at by the open incidents naming it (the worst, then the earliest)."""
+    rows = db.session.execute(_floors_query(), {"now": now})
     floors: FloorsByServer = {}
     for server_id, state, published_at, first_at, title, slug in rows:
         floor = IncidentFloor(state, min(filter(None, (published_at, first_at))), title, slug)

@@ -92,6 +92,15 @@ class Role(str, enum.Enum):
 # it could have meant. (See columns.py.)
 
 
+def visible_now() -> datetime:
+    """The moment visitors' pages are drawn at: what ``Post.visible_clause`` takes when given no time.
+
+    A statement built once with a bound ``now`` is sent with this value, so
+    it shows the very posts the clause built at that moment would.
+    """
+    return utcnow()
+
+
 post_tags = Table(
     "post_tags",
     db.metadata,
@@ -273,9 +282,11 @@ class Post(db.Model):
         """SQL condition for posts a visitor may see at ``now``.
 
         A scheduled post becomes visible by itself once its time has come, so
-        no background job has to flip its status first.
+        no background job has to flip its status first. ``now`` may be a bound
+        parameter, for a statement built once and sent with each request's time.
         """
-        now = now or utcnow()
+        if now is None:
+            now = utcnow()
         return and_(
             or_(cls.status == PostStatus.PUBLISHED, cls.status == PostStatus.SCHEDULED),
             cls.published_at.is_not(None),

@@ -25,16 +25,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import selectinload
 
+from .checks.listing import ListedServer, public_servers
 from .checks.status import ServerState, server_state
 from .extensions import db
 from .incident_floors import open_incident_clause
 from .markup import html_to_text
 from .per_request import once_per_request
-from .models import IncidentImpact, Post, PostUpdate, Server, UpdateState, Visibility
+from .models import IncidentImpact, Post, PostUpdate, UpdateState
 from .public.maintenance import UNDER_WAY, window_phase
 from .timeutil import utcnow
 
@@ -100,7 +102,7 @@ class SiteSummary:
     servers: tuple[AffectedServer, ...]
     # Every public server in sidebar order with its state, for documents that list them all (status.json's
     # components), so they show what the level was worked out from.
-    server_states: tuple[tuple[Server, ServerState], ...] = ()
+    server_states: tuple[tuple[ListedServer, ServerState], ...] = ()
 
     @property
     def headline(self) -> str:
@@ -171,28 +173,35 @@ def _open_window(post: Post, now: datetime) -> OpenPost:
                     servers=tuple(s.code for s in post.servers))
 
 
+@cache
+def _open_incidents_query() -> Select:
+    """``open_incidents``' query, built once per process (see ``checks.listing``) and sent with the time."""
+    return (select(Post).where(open_incident_clause(bindparam("now")))
+            .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc()))
+
+
+@cache
+def _open_windows_query() -> Select:
+    """``open_windows``' query, built once per process and sent with the time."""
+    return (select(Post).where(Post.announced_window_clause(bindparam("now")))
+            .options(selectinload(Post.servers)).order_by(Post.starts_at, Post.id))
+
+
 def open_incidents(now: datetime) -> list[Post]:
     """Published incidents not resolved at ``now``, newest first (``incident_is_open`` in SQL)."""
-    return list(db.session.scalars(
-        select(Post).where(open_incident_clause(now))
-        .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc())))
+    return list(db.session.scalars(_open_incidents_query(), {"now": now}))
 
 
 def open_windows(now: datetime) -> list[Post]:
     """Published maintenance windows not over at ``now`` and not declared finished, soonest first."""
-    posts = db.session.scalars(
-        select(Post).where(Post.announced_window_clause(now))
-        .options(selectinload(Post.servers)).order_by(Post.starts_at, Post.id))
+    posts = db.session.scalars(_open_windows_query(), {"now": now})
     return [post for post in posts
             if not (newest_update(post) and newest_update(post).state is UpdateState.RESOLVED)]
 
 
-def public_server_states(now: datetime) -> list[tuple[Server, ServerState]]:
+def public_server_states(now: datetime) -> list[tuple[ListedServer, ServerState]]:
     """Public servers in sidebar order, with their state at ``now``."""
-    rows = db.session.scalars(select(Server).where(Server.visibility == Visibility.PUBLIC)
-                              .options(selectinload(Server.checks))
-                              .order_by(Server.display_order, Server.code))
-    return [(server, server_state(server, now)) for server in rows]
+    return [(server, server_state(server, now)) for server in public_servers()]
 
 
 def summarise(now: datetime) -> SiteSummary:

@@ -12,14 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from flask import abort, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
-
-from ..checks.models import Check
+from ..checks.listing import ListedCheck, ListedServer, listed_server, listed_servers
 from ..checks.status import check_state, latest_result, server_state
-from ..extensions import db
 from ..history.uptime import check_uptime, server_uptime
-from ..models import Server
 from ..public.views import cache_public_pages
 from ..timeutil import utcnow
 from . import bp
@@ -36,7 +31,7 @@ def readable_from_any_site(response):
     return response
 
 
-def check_json(check: Check, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
+def check_json(check: ListedCheck, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
     """One public check as its widget shows it: status since when, key fact, when checked, latency."""
     shown = check_state(check, now)
     result = latest_result(check)
@@ -57,7 +52,7 @@ def check_json(check: Check, now: datetime, with_uptime: bool = False) -> dict[s
     return data
 
 
-def server_json(server: Server, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
+def server_json(server: ListedServer, now: datetime, with_uptime: bool = False) -> dict[str, Any]:
     """The public facts of one server; internal ones say only that they are internal."""
     state = server_state(server, now)
     data: dict[str, Any] = {
@@ -88,15 +83,12 @@ def server_json(server: Server, now: datetime, with_uptime: bool = False) -> dic
 @remembered
 def servers():
     """Every listed server in display order, public ones with their checks."""
-    rows = db.session.scalars(select(Server).options(selectinload(Server.checks))
-                              .order_by(Server.display_order, Server.code))
     now = utcnow()
-    return {"servers": [server_json(s, now) for s in rows]}
+    return {"servers": [server_json(s, now) for s in listed_servers()]}
 
 
 @bp.get("/servers/<code>")
 @remembered
 def server(code: str):
     """One server by its code, public ones with their checks and uptime over 24 h, 7 d, 30 d and 90 d."""
-    row = db.session.scalar(select(Server).where(Server.code == code)) or abort(404)
-    return server_json(row, utcnow(), with_uptime=True)
+    return server_json(listed_server(code) or abort(404), utcnow(), with_uptime=True)

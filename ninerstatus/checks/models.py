@@ -19,6 +19,26 @@ from .secrets import open_settings, readable_settings, seal_settings, site_ciphe
 MAX_INT32 = 2**31 - 1
 
 
+def check_title(label: str, type_name: str, port: int) -> str:
+    """The name staff gave a check, or its type and port."""
+    return label or f"{type_name.upper()} {port}"
+
+
+def stored_result(last_result: dict[str, Any] | None, last_checked_at: datetime | None) -> ProbeResult | None:
+    """A check's latest result from its stored form, or None when it has not run yet.
+
+    A stored result that cannot be read back (written by hand, or cut
+    short) is an UNKNOWN result that says so, never an error.
+    """
+    if not last_result:
+        return None
+    try:
+        return ProbeResult.from_dict(last_result)
+    except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
+        return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
+                                   checked_at=last_checked_at or utcnow())
+
+
 class Check(db.Model):
     """A check of one service (SMTP on 587, IMAP on 993...) of a server.
 
@@ -85,7 +105,7 @@ class Check(db.Model):
     @property
     def title(self) -> str:
         """The name staff gave the check, or its type and port."""
-        return self.label or f"{self.type_name.upper()} {self.port}"
+        return check_title(self.label, self.type_name, self.port)
 
     @property
     def is_public(self) -> bool:
@@ -118,11 +138,7 @@ class Check(db.Model):
 
     @property
     def result(self) -> ProbeResult | None:
-        """The latest result, or None when the check has not run yet.
-
-        A stored result that cannot be read back (written by hand, or cut
-        short) is an UNKNOWN result that says so, never an error.
-        """
+        """The latest result, or None when the check has not run yet (see ``stored_result``)."""
         return stored_result(self.last_result, self.last_checked_at)
 
     def record(self, result: ProbeResult) -> None:
@@ -138,15 +154,3 @@ class Check(db.Model):
 
     def __repr__(self) -> str:
         return f"<Check {self.type_name} {self.host}:{self.port}>"
-
-
-def stored_result(stored: Any, checked_at: datetime | None) -> ProbeResult | None:
-    """A latest result as stored (``checked_at`` beside it): None before the first, and an UNKNOWN
-    result that says so when it cannot be read back (written by hand, or cut short), never an error."""
-    if not stored:
-        return None
-    try:
-        return ProbeResult.from_dict(stored)
-    except Exception as error:  # whatever the stored data holds: missing keys, wrong types, bad values
-        return ProbeResult.unknown(f"the stored result cannot be read ({type(error).__name__})",
-                                   checked_at=checked_at or utcnow())

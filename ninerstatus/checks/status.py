@@ -9,18 +9,23 @@ it says (``RECORDED``).
 """
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from flask import g, has_request_context
 
 from ..incident_floors import IncidentFloor, request_floors
 from ..models import AffectedState, Server
+from ..per_request import once_per_request
 from ..probing import ProbeResult, Status
 from ..runner.maintenance import MaintenanceWindow, active_window, request_windows
 from ..timeutil import utcnow
+from .listing import ListedCheck, ListedServer
 from .models import Check
+
+T = TypeVar("T")
 
 OPERATIONAL, DEGRADED, PARTIAL_OUTAGE, OUTAGE, UNKNOWN = "OPERATIONAL", "DEGRADED", "PARTIAL OUTAGE", "OUTAGE", "UNKNOWN"
 MAINTENANCE_LABEL = "UNDER MAINTENANCE"
@@ -101,13 +106,29 @@ def latest_result(check: Check) -> ProbeResult | None:
     return kept[1]
 
 
-def check_state(check: Check, now: datetime | None = None) -> CheckState:
+def check_state(check: Check | ListedCheck, now: datetime | None = None) -> CheckState:
     """The runner's confirmed state of ``check`` since its change, or UNKNOWN when its latest result is missing or stale.
 
     A check the runner has never judged (``state_since`` unset; say one only
     probed from the admin page), or whose stored state names no status,
-    shows its latest result as it is, since no known time.
+    shows its latest result as it is, since no known time. A listed check
+    (``checks.listing``: rows read for this request, which cannot change)
+    is worked out once per request, however many parts of the page show it.
     """
+    if isinstance(check, ListedCheck):
+        return _once_per_listed(check, "listed_check_states", lambda: _check_state(check, now))
+    return _check_state(check, now)
+
+
+def _once_per_listed(row: ListedCheck | ListedServer, key: str, compute: Callable[[], T]) -> T:
+    """``compute()`` for a listed ``row``, kept for the rest of the request under ``key``."""
+    kept = once_per_request(key, dict)
+    if row.id not in kept:
+        kept[row.id] = compute()
+    return kept[row.id]
+
+
+def _check_state(check: Check | ListedCheck, now: datetime | None) -> CheckState:
     result = latest_result(check)
     if result is None or check.last_checked_at is None:
         return CheckState(Status.UNKNOWN, "no result yet", fresh=False)
@@ -160,7 +181,7 @@ def public_checks(server: Server) -> tuple[Check, ...]:
     return tuple(c for c in server.checks if c.enabled and c.is_public)
 
 
-def server_state(server: Server, now: datetime | None = None) -> ServerState:
+def server_state(server: Server | ListedServer, now: datetime | None = None) -> ServerState:
     """INTERNAL for internal servers; else what the probes say, held at least at an open incident's floor.
 
     Probes: UNDER MAINTENANCE in an announced window, else ``combined_label``
@@ -170,7 +191,14 @@ def server_state(server: Server, now: datetime | None = None) -> ServerState:
     count, and a check with no result yet, or no recent one, makes the server
     UNKNOWN, never green. An open incident naming the server with a declared
     state then makes it at least that bad, in a window too (see ``held``).
+    A listed server is worked out once per request, as a listed check.
     """
+    if isinstance(server, ListedServer):
+        return _once_per_listed(server, "listed_server_states", lambda: _server_state(server, now))
+    return _server_state(server, now)
+
+
+def _server_state(server: Server | ListedServer, now: datetime | None) -> ServerState:
     if not server.is_public:
         return ServerState(INTERNAL_LABEL)
     now = now or utcnow()

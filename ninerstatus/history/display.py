@@ -7,7 +7,8 @@ yet" when nothing was ever recorded (see uptime.py for what counts as covered).
 Days without data are their own band, "nodata", never a colour of uptime.
 
 Templates get one lazy ``history`` object per render: the sidebar's bar
-strips for every public server come from one query (a server page's bars
+strips for every public server come from one query (each drawn as markup
+once per worker for the same days, see ``drawn_strip``) (a server page's bars
 too), its uptime figures from one more and its sparklines from another, and
 nothing is queried unless a template asks.
 """
@@ -15,9 +16,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime
-from functools import cached_property
+from datetime import date
+from functools import cached_property, lru_cache
 from itertools import groupby
+
+from flask import current_app
+from markupsafe import Markup
 
 from ..checks.status import short_time
 from ..models import Server
@@ -28,6 +32,10 @@ from .uptime import (DayBar, WindowUptime, daily_bars_by_server, empty_bars, fir
 
 #: Days of bars on server pages and in the sidebar.
 BAR_DAYS = 90
+
+#: Distinct strips each worker remembers drawing (see ``drawn_strip``): a few for every server of a large site.
+STRIPS_KEPT = 1024
+STRIPS_KEY = "ninerstatus.drawn_strips"
 
 #: Colour bands of a day's uptime, best first: (lowest uptime in the band, band name).
 BANDS = ((0.999, "ok"), (0.99, "minor"), (0.95, "major"), (0.0, "outage"))
@@ -109,37 +117,64 @@ def day_label(bar: DayBar) -> str:
     return f"{format_day(bar.day)}: {format_uptime(bar.uptime)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
-    """Consecutive days in one band: one stretch of the sidebar's thin strip."""
+    """Consecutive days in one band: one stretch of the sidebar's thin strip, with its words worked out.
+
+    Plain fields, filled in once by ``runs``: the sidebar draws every public
+    server's strip on every page, so the template only reads them.
+    """
 
     first: int
     bars: tuple[DayBar, ...]
+    band: str
+    #: The run's dates and its uptime over all its days.
+    label: str
 
-    @cached_property
-    def band(self) -> str:
-        return band(self.bars[0])
+    @property
+    def width(self) -> int:
+        return len(self.bars)
 
-    @cached_property
-    def label(self) -> str:
-        """The run's dates and its uptime over all its days."""
-        if len(self.bars) == 1:
-            return day_label(self.bars[0])
-        days = f"{format_day(self.bars[0].day)} to {format_day(self.bars[-1].day)}"
-        up, degraded, down = (sum(getattr(bar, name) for bar in self.bars) for name in ("up", "degraded", "down"))
-        if self.band == "maintenance":
-            return f"{days}: maintenance"
-        return f"{days}: {format_uptime(DayBar(self.bars[0].day, up, degraded, down).uptime)}"
+
+def run_label(bars: tuple[DayBar, ...], band_: str) -> str:
+    """The words on a run of days in ``band_``: its dates and its uptime over all its days."""
+    if len(bars) == 1:
+        return day_label(bars[0])
+    days = f"{format_day(bars[0].day)} to {format_day(bars[-1].day)}"
+    if band_ == "maintenance":
+        return f"{days}: maintenance"
+    up, degraded, down = (sum(getattr(bar, name) for bar in bars) for name in ("up", "degraded", "down"))
+    return f"{days}: {format_uptime(DayBar(bars[0].day, up, degraded, down).uptime)}"
 
 
 def runs(bars: list[DayBar]) -> list[Run]:
     """The bars grouped into runs of the same band, oldest first."""
     grouped: list[Run] = []
     first = 0
-    for _band, members in groupby(bars, key=band):
-        grouped.append(Run(first, tuple(members)))
-        first += len(grouped[-1].bars)
+    for band_, members in groupby(bars, key=band):
+        days = tuple(members)
+        grouped.append(Run(first, days, band_, run_label(days, band_)))
+        first += len(days)
     return grouped
+
+
+def drawn_strip(bars: tuple[DayBar, ...]) -> Markup:
+    """The strip of ``bars`` as markup (history/strip.html): the same days always draw the same strip.
+
+    So each worker draws a strip once per distinct 90 days and reuses it:
+    only today's bar changes as results come in, and every page shows every
+    public server's strip. This is not a cache of the site's data (the bars
+    are read afresh on every page); it remembers what drawing them gave,
+    for ``STRIPS_KEPT`` strips per application.
+    """
+    app = current_app._get_current_object()
+    draw = app.extensions.get(STRIPS_KEY)
+    if draw is None:
+        template = app.jinja_env.get_template("history/strip.html")
+        # lru_cache is thread-safe; two threads arriving first may each make one, and one of them is kept.
+        draw = app.extensions.setdefault(STRIPS_KEY, lru_cache(maxsize=STRIPS_KEPT)(
+            lambda days: Markup(template.render(strip=runs(days)))))
+    return draw(bars)
 
 
 class ServerHistory:
@@ -186,13 +221,17 @@ class SiteHistory:
     def _strips(self) -> dict[int, list[DayBar]]:
         return daily_bars_by_server(self.now, BAR_DAYS)
 
+    @cached_property
+    def _no_data(self) -> list[DayBar]:
+        return empty_bars(self.now, BAR_DAYS)
+
     def bars(self, server: Server) -> list[DayBar]:
         """A public server's 90 daily bars (every server's bars come from one query, shared by the page)."""
-        return self._strips.get(server.id) or empty_bars(self.now, BAR_DAYS)
+        return self._strips.get(server.id) or self._no_data
 
-    def strip(self, server: Server) -> list[Run]:
-        """The sidebar's 90-day strip of a public server."""
-        return runs(self.bars(server))
+    def strip(self, server: Server) -> Markup:
+        """The sidebar's 90-day strip of a public server, drawn from history/strip.html."""
+        return drawn_strip(tuple(self.bars(server)))
 
     def server(self, server: Server) -> ServerHistory:
         """Uptime figures, daily bars and sparklines for a server's page."""

@@ -43,10 +43,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cache
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import and_, case, false, func, literal_column, select, union_all
+from sqlalchemy import Select, and_, bindparam, case, false, func, literal_column, select, union_all
 
 from ..checks.models import Check
 from ..checks.status import public_checks
@@ -263,6 +264,23 @@ def empty_bars(now: datetime, days: int) -> list[DayBar]:
     return [DayBar(today - timedelta(days=back)) for back in range(days - 1, -1, -1)]
 
 
+@cache
+def _daily_sums_query() -> Select:
+    """The daily rollups of public checks summed per server and day, from ``first`` to ``end`` (epoch seconds).
+
+    Built once per process: every page draws the strips, and building the statement would cost more than
+    SQLite takes to answer it.
+    """
+    sums = [func.sum(getattr(HistoryRollup, name)) for name in ("up", "degraded", "down", "unknown", "maintenance")]
+    return (select(Check.server_id, HistoryRollup.bucket_start, *sums)
+            .join(Check, Check.id == HistoryRollup.check_id)
+            .join(Server, Server.id == Check.server_id)
+            .where(Check.enabled, Check.visibility == Visibility.PUBLIC, Server.visibility == Visibility.PUBLIC,
+                   HistoryRollup.width == DAILY.width, HistoryRollup.bucket_start >= bindparam("first"),
+                   HistoryRollup.bucket_start < bindparam("end"))
+            .group_by(Check.server_id, HistoryRollup.bucket_start))
+
+
 def daily_bars_by_server(now: datetime, days: int = 90, *,
                          server_ids: Sequence[int] | None = None) -> dict[int, list[DayBar]]:
     """``daily_bars`` of every public server with data (or of ``server_ids``) in one query.
@@ -271,18 +289,12 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
     """
     bars = empty_bars(now, days)
     first = epoch_seconds(datetime.combine(bars[0].day, time(), timezone.utc))
-    sums = [func.sum(getattr(HistoryRollup, name)) for name in ("up", "degraded", "down", "unknown", "maintenance")]
-    query = (select(Check.server_id, HistoryRollup.bucket_start, *sums)
-             .join(Check, Check.id == HistoryRollup.check_id)
-             .join(Server, Server.id == Check.server_id)
-             .where(Check.enabled, Check.visibility == Visibility.PUBLIC, Server.visibility == Visibility.PUBLIC,
-                    HistoryRollup.width == DAILY.width, HistoryRollup.bucket_start >= first,
-                    HistoryRollup.bucket_start < first + days * DAILY.width)
-             .group_by(Check.server_id, HistoryRollup.bucket_start))
+    values = {"first": first, "end": first + days * DAILY.width}
+    query = _daily_sums_query()
     if server_ids is not None:
         query = query.where(Check.server_id.in_(server_ids))
     by_server: dict[int, list[DayBar]] = {}
-    for server_id, start, *counts in db.session.execute(query):
+    for server_id, start, *counts in db.session.execute(query, values):
         day = (start - first) // DAILY.width
         server_bars = by_server.setdefault(server_id, list(bars))
         server_bars[day] = DayBar(server_bars[day].day, *counts)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, request
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from ..extensions import db
 
@@ -42,12 +43,36 @@ def requested_page() -> int:
     return int(raw)
 
 
-def paginate(statement, per_page: int) -> Page:
-    """Run ``statement`` for the requested page; 404 when the page is past the end."""
+@dataclass(frozen=True)
+class Listing:
+    """What a paged list sends: its items' statement, with bound ``limit`` and ``offset``, and its count's.
+
+    A listing built once per process and sent with each request's values
+    (``values`` of ``page_of``) costs no statement building on the way:
+    SQLAlchemy keeps a built statement's cache key.
+    """
+
+    items: Select
+    count: Select
+
+    @classmethod
+    def of(cls, statement: Select) -> Listing:
+        """The listing of ``statement``'s rows in its order."""
+        return cls(statement.limit(bindparam("limit")).offset(bindparam("offset")),
+                   select(func.count()).select_from(statement.order_by(None).subquery()))
+
+
+def page_of(listing: Listing, per_page: int, values: Mapping[str, Any]) -> Page:
+    """The requested page of ``listing`` sent with ``values``; 404 when the page is past the end."""
     number = requested_page()
-    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    total = db.session.scalar(listing.count, values)
     page = Page(items=[], number=number, per_page=per_page, total=total or 0)
     if number > page.pages:
         abort(404, description=f"There is no page {number}: the last page is {page.pages}.")
-    items = db.session.scalars(statement.limit(per_page).offset((number - 1) * per_page)).unique().all()
-    return Page(items=list(items), number=number, per_page=per_page, total=page.total)
+    items = db.session.scalars(listing.items, {**values, "limit": per_page, "offset": (number - 1) * per_page})
+    return Page(items=list(items.unique().all()), number=number, per_page=per_page, total=page.total)
+
+
+def paginate(statement: Select, per_page: int) -> Page:
+    """Run ``statement`` for the requested page; 404 when the page is past the end."""
+    return page_of(Listing.of(statement), per_page, {})

@@ -18,26 +18,33 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 from flask import Flask, current_app, render_template, request
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, bindparam, func, select
 
-from ..checks.models import Check
+from ..checks.listing import ListedCheck, ListedServer, listed_servers
 from ..checks.status import check_state, latency_ms, server_state, short_time, time_ago
 from ..checktypes import DEFAULT_WIDGET
 from ..extensions import db
-from ..models import Post, Server, Tag, post_tags
+from ..models import Post, Tag, post_tags, visible_now
 from ..plugins import get_plugins
 
 CLOUD_WEIGHTS = 5
 EXTENSION_KEY = "ninerstatus.sidebar_cache"
 #: Sidebars kept at most: one per application root, of which a site normally has one.
 MAX_ENTRIES = 8
+
+
+@dataclass(frozen=True)
+class RecentPost:
+    """A post in the sidebar's "Recent Posts": its title and address."""
+
+    title: str
+    slug: str
 
 
 @dataclass(frozen=True)
@@ -50,24 +57,35 @@ class CloudTag:
     weight: int
 
 
-def widget_template(check: Check) -> str:
+def widget_template(check: ListedCheck) -> str:
     """The sidebar widget template of ``check``'s type (the core's own when the plugin is gone)."""
     check_type = get_plugins().check_types.get(check.type_name)
     return check_type.widget_template if check_type else DEFAULT_WIDGET
 
 
+@cache
+def _cloud_query() -> Select:
+    """The tag cloud's query, built once per process (see ``checks.listing``); sent with the time and the limit."""
+    count = func.count(Post.id).label("n")
+    return (select(Tag.name, Tag.slug, count)
+            .join(post_tags, post_tags.c.tag_id == Tag.id)
+            .join(Post, Post.id == post_tags.c.post_id)
+            .where(Post.visible_clause(bindparam("now")))
+            .group_by(Tag.id, Tag.name, Tag.slug)
+            .order_by(count.desc(), Tag.name)
+            .limit(bindparam("limit")))
+
+
+@cache
+def _recent_query() -> Select:
+    """The newest visible posts' titles and addresses: only the two columns the list shows."""
+    return (select(Post.title, Post.slug).where(Post.visible_clause(bindparam("now")))
+            .order_by(Post.published_at.desc(), Post.id.desc()).limit(bindparam("limit")))
+
+
 def tag_cloud(limit: int) -> list[CloudTag]:
     """Return the most used tags (visible posts only), alphabetically, weighted on a log scale."""
-    count = func.count(Post.id).label("n")
-    rows = db.session.execute(
-        select(Tag.name, Tag.slug, count)
-        .join(post_tags, post_tags.c.tag_id == Tag.id)
-        .join(Post, Post.id == post_tags.c.post_id)
-        .where(Post.visible_clause())
-        .group_by(Tag.id, Tag.name, Tag.slug)
-        .order_by(count.desc(), Tag.name)
-        .limit(limit)
-    ).all()
+    rows = db.session.execute(_cloud_query(), {"now": visible_now(), "limit": limit}).all()
     if not rows:
         return []
     low, high = math.log(min(r.n for r in rows)), math.log(max(r.n for r in rows))
@@ -80,15 +98,14 @@ def tag_cloud(limit: int) -> list[CloudTag]:
 class Sidebar:
     """Sidebar data, queried only when a template actually asks for it."""
 
-    @cached_property
-    def servers(self) -> list[Server]:
-        return list(db.session.scalars(select(Server).options(selectinload(Server.checks))
-                                       .order_by(Server.display_order, Server.code)))
+    @property
+    def servers(self) -> tuple[ListedServer, ...]:
+        return listed_servers()
 
     @cached_property
-    def recent_posts(self) -> list[Post]:
-        limit = current_app.config["RECENT_POSTS"]
-        return list(db.session.scalars(Post.visible().limit(limit)))
+    def recent_posts(self) -> list[RecentPost]:
+        rows = db.session.execute(_recent_query(), {"now": visible_now(), "limit": current_app.config["RECENT_POSTS"]})
+        return [RecentPost(*row) for row in rows]
 
     @cached_property
     def tags(self) -> list[CloudTag]:

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import cache
 from urllib.parse import urlencode
 
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import extract, func, or_, select
+from sqlalchemy import Select, bindparam, extract, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..checks.listing import ListedServer, listed_server, listed_servers
 from ..extensions import db
 from ..markup import strip_control_chars
-from ..models import Post, Server, Tag
+from ..models import Post, Server, Tag, visible_now
 from . import bp
-from .pagination import paginate
+from .pagination import Listing, Page, page_of
 
 
 def search_words(args) -> str:
@@ -50,15 +52,18 @@ def visible_tag_or_404(slug: str) -> Tag:
     return tag
 
 
-def server_or_404(code: str) -> Server:
+def server_or_404(code: str) -> ListedServer:
     """Return the server with ``code``; a code in another case redirects (301) to its own spelling.
 
     Codes are unique whatever their case, so ``/servers/nc042`` can only mean
     NC042. Every server is listed in the sidebar, so the redirect reveals nothing.
+    The server comes from the request's listing (``checks.listing``), which
+    the sidebar and the status summary read too: no query of its own.
     """
-    server_ = db.session.scalar(select(Server).where(Server.code == code))
+    server_ = listed_server(code)
     if server_ is None:
-        server_ = db.session.scalar(select(Server).where(func.lower(Server.code) == code.lower()))
+        folded = code.lower()
+        server_ = next((listed for listed in listed_servers() if listed.code.lower() == folded), None)
         if server_ is None:
             abort(404, description="No server is listed with this code.")
         # The arguments (a page number) go along, encoded here: url_for would read "_anchor" and such as its own.
@@ -67,13 +72,34 @@ def server_or_404(code: str) -> Server:
     return server_
 
 
-def visible_posts():
+def visible_posts(now=None) -> Select:
     """``Post.visible()`` with the servers and tags every listed post shows, loaded for the whole page at once."""
-    return Post.visible().options(selectinload(Post.servers), selectinload(Post.tags))
+    return Post.visible(now).options(selectinload(Post.servers), selectinload(Post.tags))
 
 
-def _per_page() -> int:
-    return current_app.config["POSTS_PER_PAGE"]
+@cache
+def listings() -> dict[str, Listing]:
+    """The paged post lists of the public pages, built once per process and sent with ``now`` and their values.
+
+    ``home``: every visible post; ``tag``: those carrying ``tag_id``; ``server``: those naming ``server_id``;
+    ``month``: those published from ``start`` to before ``end``; ``search``: those whose title or text is
+    ``LIKE`` the ``pattern``.
+    """
+    visible = visible_posts(bindparam("now"))
+    pattern = bindparam("pattern")
+    return {name: Listing.of(statement) for name, statement in {
+        "home": visible,
+        "tag": visible.where(Post.tags.any(Tag.id == bindparam("tag_id"))),
+        "server": visible.where(Post.servers.any(Server.id == bindparam("server_id"))),
+        "month": visible.where(Post.published_at >= bindparam("start"), Post.published_at < bindparam("end")),
+        "search": visible.where(or_(Post.title.ilike(pattern, escape="\\"),
+                                    Post.body_text.ilike(pattern, escape="\\"))),
+    }.items()}
+
+
+def posts_page(name: str, **values) -> Page:
+    """The requested page of the public post list ``name`` (see ``listings``)."""
+    return page_of(listings()[name], current_app.config["POSTS_PER_PAGE"], {"now": visible_now(), **values})
 
 
 @bp.after_request
@@ -90,8 +116,7 @@ def cache_public_pages(response):
 @bp.get("/")
 def home():
     """Server and System Status: the newest published posts."""
-    page = paginate(visible_posts(), _per_page())
-    return render_template("public/home.html", page=page)
+    return render_template("public/home.html", page=posts_page("home"))
 
 
 @bp.get("/posts/<slug>")
@@ -110,16 +135,14 @@ def tags():
 def tag(slug: str):
     """Published posts carrying one tag."""
     tag_ = visible_tag_or_404(slug)
-    page = paginate(visible_posts().where(Post.tags.any(Tag.id == tag_.id)), _per_page())
-    return render_template("public/tag.html", tag=tag_, page=page)
+    return render_template("public/tag.html", tag=tag_, page=posts_page("tag", tag_id=tag_.id))
 
 
 @bp.get("/servers/<code>")
 def server(code: str):
     """A server's details and every published post that affected it."""
     server_ = server_or_404(code)
-    page = paginate(visible_posts().where(Post.servers.any(Server.id == server_.id)), _per_page())
-    return render_template("public/server.html", server=server_, page=page)
+    return render_template("public/server.html", server=server_, page=posts_page("server", server_id=server_.id))
 
 
 @bp.get("/favicon.ico")
@@ -149,8 +172,7 @@ def archive_month(year: int, month: int):
         abort(404, description="There is no such month in the archive.")
     start = datetime(year, month, 1, tzinfo=timezone.utc)
     end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
-    statement = visible_posts().where(Post.published_at >= start, Post.published_at < end)
-    return render_template("public/archive_month.html", month=start, page=paginate(statement, _per_page()))
+    return render_template("public/archive_month.html", month=start, page=posts_page("month", start=start, end=end))
 
 
 @bp.get("/search")
@@ -162,8 +184,5 @@ def search():
         abort(400, description=f"Search for at most {limit} characters.")
     page = None
     if query:
-        pattern = like_pattern(query)
-        statement = visible_posts().where(or_(Post.title.ilike(pattern, escape="\\"),
-                                             Post.body_text.ilike(pattern, escape="\\")))
-        page = paginate(statement, _per_page())
+        page = posts_page("search", pattern=like_pattern(query))
     return render_template("public/search.html", query=query, page=page)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from flask import g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from ..extensions import db
 from ..models import Post, post_servers
@@ -36,14 +37,18 @@ class MaintenanceWindow:
 WindowsByServer = dict[int, list[MaintenanceWindow]]
 
 
+@cache
+def _windows_query() -> Select:
+    """``windows_by_server``'s query, built once per process (every page asks it) and sent with the time."""
+    return (select(post_servers.c.server_id, Post.id, Post.title, Post.slug, Post.starts_at, Post.ends_at)
+            .join(Post, Post.id == post_servers.c.post_id)
+            .where(Post.announced_window_clause(bindparam("now")))
+            .order_by(Post.starts_at, Post.id))
+
+
 def windows_by_server(now: datetime) -> WindowsByServer:
     """Every window not yet over at ``now``, by server id, earliest first."""
-    rows = db.session.execute(
-        select(post_servers.c.server_id, Post.id, Post.title, Post.slug, Post.starts_at, Post.ends_at)
-        .join(Post, Post.id == post_servers.c.post_id)
-        .where(Post.announced_window_clause(now))
-        .order_by(Post.starts_at, Post.id)
-    ).all()
+    rows = db.session.execute(_windows_query(), {"now": now}).all()
     windows: WindowsByServer = defaultdict(list)
     for server_id, *fields in rows:
         windows[server_id].append(MaintenanceWindow(*fields))
