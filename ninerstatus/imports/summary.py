@@ -51,7 +51,8 @@ class ImportSummary:
         out = [f"Posts: {self.imported} {verb}imported, {self.updated} {verb}updated, "
                f"{self.unchanged} unchanged."]
         for reason, n in sorted(self.drafts.items()):
-            out.append(f"  {n} {reason} post{'s' * (n != 1)} {verb or 'were '}imported as drafts, never shown to visitors.")
+            became = (verb or ("was " if n == 1 else "were ")) + "imported as " + ("a draft" if n == 1 else "drafts")
+            out.append(f"  {n} {reason} post{'s' * (n != 1)} {became}, never shown to visitors.")
         if self.accounts_created:
             out.append(f"Staff accounts {verb}created (disabled, without a password): "
                        + ", ".join(self.accounts_created) + ".")

@@ -115,7 +115,7 @@ def test_summary_counts_what_was_skipped_and_lists_pages(app):
     text = "\n".join(summary.lines())
     assert f"Posts: {STATUS_BLOG_POSTS} imported, 0 updated, 0 unchanged." in text
     assert "  - About us" in text
-    assert "1 private post were imported as drafts" in text
+    assert "1 private post was imported as a draft" in text
 
 
 def test_missing_authors_get_disabled_accounts_without_a_password(app):
