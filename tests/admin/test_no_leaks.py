@@ -54,6 +54,7 @@ def site(app):
             "day": sorted({now.day, later.day}),
             "path": ["shared", "shared/feed"],   # old WordPress tag and category addresses
             "name": ["0123456789abcdef0123456789abcdef.png"],   # an image in posts (none is stored)
+            "token": ["not-a-signed-token"],   # subscribers' links (tests/subscriptions sign real ones)
         }
 
 

@@ -15,7 +15,8 @@ def test_export_static_writes_the_site_and_sends_search_to_the_live_site(ctx, ru
     assert result.exit_code == 0, result.output
     assert f"{target} now serves it" in result.output
     page = (target / "posts" / "mail-delays" / "index.html").read_bytes()
-    assert page_links(page).form_actions == ["https://status.example.net/search", "https://status.example.net/subscribe"]
+    assert page_links(page).form_actions == ["https://status.example.net/search",
+                                             "https://status.example.net/subscribe"]
     assert b"Search runs on the live site." in page
     assert b'href="/status/tags/"' in page
 

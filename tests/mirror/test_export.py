@@ -75,6 +75,7 @@ def main_section(body: bytes, root: str | None = None) -> str:
     main = page[page.index('<main id="content">'):page.index("</main>")]
     if root is not None:
         main = re.sub(r'(href|src)="(/[^"]*)"', lambda m: f'{m[1]}="{live_path(m[2], root)}"', main)
+        main = main.replace(f'action="{LIVE}/', 'action="/')  # forms that need the server go to the live site
     main = main.replace('?page=1"', '"')  # the live pager links page 1 as ?page=1, the mirror the list itself
     return re.sub(r">\d+ (s|min|h|days) ago<", ">a while ago<", main)  # "checked 12 s ago" counts on with the clock
 
