@@ -1,6 +1,8 @@
 """The history tables: raw results for a few days, rollups in tiers for longer.
 
-Both are keyed by check then time and stored without a separate row id (SQLite
+Raw results are packed, one row per check and hour (see packing.py): a row
+per result would cost more in row headers and index entries than the result
+itself. Both tables are keyed by check then time and stored without a separate row id (SQLite
 ``WITHOUT ROWID``), so the key is the table and costs no extra index. Times
 are whole seconds since the Unix epoch (UTC) and latencies whole
 microseconds: integers are a few bytes on disk where timestamps and floats
@@ -8,32 +10,22 @@ take eight, and bucket arithmetic on them is plain integer arithmetic.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..probing import Status
-from .rollup import Sample, Tally
+from .rollup import Tally
 
 
-class HistoryResult(db.Model):
-    """One probe result, kept ``HISTORY_RAW_DAYS`` days."""
+class RawResults(db.Model):
+    """One check's probe results of one hour, packed (see packing.py), kept ``HISTORY_RAW_DAYS`` days."""
 
-    __tablename__ = "history_results"
+    __tablename__ = "history_raw"
     __table_args__ = {"sqlite_with_rowid": False}
 
     check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
-    checked_at: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    # A Status value: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    status: Mapped[int] = mapped_column(SmallInteger)
-    latency_us: Mapped[int | None]
-    error_kind: Mapped[str | None] = mapped_column(String(32))
-    in_maintenance: Mapped[bool] = mapped_column(default=False)
-
-    def sample(self) -> Sample:
-        """This row as the recorder's Sample."""
-        return Sample(self.check_id, self.checked_at, Status(self.status), self.latency_us, self.error_kind,
-                      self.in_maintenance)
+    hour_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    results: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class HistoryRollup(db.Model):

@@ -2,10 +2,11 @@
 
 The runner calls ``record_result`` once per probe result; imports and the
 benchmark call ``record_samples`` with many at once. Both go through the same
-two statements:
+same steps:
 
-1. insert the raw rows, skipping any already there (same check, same second),
-   and get back the ones that were new, so a retried write never counts twice;
+1. merge the results into their check's packed row of their hour (see
+   packing.py), skipping any second already there, so a retried write never
+   counts twice, and keep the ones that were new;
 2. one upsert for all tiers that adds each new tally to its bucket row
    (``ON CONFLICT ... DO UPDATE`` on both PostgreSQL and SQLite): counts and
    sums add up, minimum and maximum compare, histograms merge in the database.
@@ -29,7 +30,8 @@ from itertools import chain
 from ..checks.models import Check
 from ..extensions import db
 from ..probing import ProbeResult
-from .models import HistoryResult, HistoryRollup
+from .models import HistoryRollup, RawResults
+from .packing import CorruptPack, hour_start, pack, unpack
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
 from .tiers import TIERS
@@ -75,34 +77,95 @@ def _add_to_buckets(connection, cursor, upsert: str, rows: list[tuple]) -> None:
                         "result is left out of it: %s", *row[:3], failure)
 
 
-# Both statements go to the database driver directly, a Sample or a rollup row
-# being the tuple of its columns: the runner writes every result here, and
-# SQLAlchemy's per-row parameter handling would cost more than the database's
-# own work.
-
-# Rows per raw INSERT: 6 parameters each stays far below SQLite's 32766 and
-# PostgreSQL's 65535 parameters per statement.
-_RAW_CHUNK = 1000
+# The statements go to the database driver directly, a rollup row being the
+# tuple of its columns: the runner writes every result here, and SQLAlchemy's
+# per-row parameter handling would cost more than the database's own work.
 
 _PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
 
+# Packed rows read per SELECT: 2 parameters each, far below either database's limit.
+_KEYS_CHUNK = 500
+
 
 def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
-    """Insert the raw rows, skipping those already stored; return the samples that were new."""
-    inserted: set[tuple[int, int]] = set()
-    for start in range(0, len(samples), _RAW_CHUNK):
-        chunk = samples[start:start + _RAW_CHUNK]
-        cursor.execute(_raw_insert_sql(dialect, len(chunk)), tuple(chain.from_iterable(chunk)))
+    """Pack the samples into their check's row of each hour, skipping seconds already stored; return the new ones.
+
+    A stored row is read (and on PostgreSQL locked) before it is rewritten
+    with the new results merged in; a row that another writer created
+    meanwhile is read again. A row that cannot be unpacked is left as it is,
+    for a person to look at: its hour's new results count in the rollups only.
+    """
+    hours: dict[tuple[int, int], dict[int, Sample]] = defaultdict(dict)
+    for sample in samples:
+        hours[sample.check_id, hour_start(sample.checked_at)].setdefault(sample.checked_at, sample)
+    new: list[Sample] = []
+    while hours:
+        stored = _stored_hours(cursor, dialect, list(hours))
+        updates, inserts = [], []
+        for key, arrived in hours.items():
+            data = stored.get(key)
+            if data is None:
+                fresh = sorted(arrived.values())
+                inserts.append((*key, pack(fresh)))
+                new.extend(fresh)
+                continue
+            try:
+                kept = unpack(*key, data)
+            except CorruptPack as error:
+                log.warning("raw results of check %s in the hour from %s cannot be read, so %s new results are "
+                            "kept in the rollups only: %s", *key, len(arrived), error)
+                new.extend(arrived.values())
+                continue
+            known = {sample.checked_at for sample in kept}
+            fresh = [sample for second, sample in arrived.items() if second not in known]
+            if fresh:
+                updates.append((pack(sorted(kept + fresh)), *key))
+                new.extend(fresh)
+        if updates:
+            cursor.executemany(_update_sql(dialect), updates)
+        hours = {key: hours[key] for key in _insert_rows(cursor, dialect, inserts)}
+        # Whatever another writer stored first is merged on the next pass.
+        new = [sample for sample in new if (sample.check_id, hour_start(sample.checked_at)) not in hours]
+    return new
+
+
+def _stored_hours(cursor, dialect: str, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored packed row of each (check, hour) key that has one, locked until commit on PostgreSQL."""
+    table = RawResults.__tablename__
+    mark = _PLACEHOLDERS[dialect]
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    found = {}
+    for first in range(0, len(keys), _KEYS_CHUNK):
+        chunk = keys[first:first + _KEYS_CHUNK]
+        rows = ", ".join([f"({mark}, {mark})"] * len(chunk))
+        cursor.execute(f"SELECT check_id, hour_start, results FROM {table} WHERE (check_id, hour_start) IN "
+                       f"(VALUES {rows}){lock}", tuple(chain.from_iterable(chunk)))
+        found.update(((check_id, start), data) for check_id, start, data in cursor.fetchall())
+    return found
+
+
+def _insert_rows(cursor, dialect: str, rows: list[tuple]) -> set[tuple[int, int]]:
+    """Insert new packed rows; return the keys of those another writer stored first (left as they were)."""
+    if not rows:
+        return set()
+    table = RawResults.__tablename__
+    mark = _PLACEHOLDERS[dialect]
+    inserted = set()
+    for first in range(0, len(rows), _KEYS_CHUNK):
+        chunk = rows[first:first + _KEYS_CHUNK]
+        values = ", ".join([f"({mark}, {mark}, {mark})"] * len(chunk))
+        cursor.execute(f"INSERT INTO {table} (check_id, hour_start, results) VALUES {values} "
+                       "ON CONFLICT (check_id, hour_start) DO NOTHING RETURNING check_id, hour_start",
+                       tuple(chain.from_iterable(chunk)))
         inserted.update(map(tuple, cursor.fetchall()))
-    return [sample for sample in samples if (sample.check_id, sample.checked_at) in inserted]
+    return {row[:2] for row in rows} - inserted
 
 
 @cache
-def _raw_insert_sql(dialect: str, rows: int) -> str:
-    row = f"({', '.join([_PLACEHOLDERS[dialect]] * len(Sample._fields))})"
-    return (f"INSERT INTO {HistoryResult.__tablename__} ({', '.join(Sample._fields)}) "
-            f"VALUES {', '.join([row] * rows)} "
-            "ON CONFLICT (check_id, checked_at) DO NOTHING RETURNING check_id, checked_at")
+def _update_sql(dialect: str) -> str:
+    mark = _PLACEHOLDERS[dialect]
+    return (f"UPDATE {RawResults.__tablename__} SET results = {mark} "
+            f"WHERE check_id = {mark} AND hour_start = {mark}")
 
 
 _KEY = ("check_id", "width", "bucket_start")

@@ -7,7 +7,8 @@ and commits after each call; while a call returns ``batch_size`` there is
 more to delete.
 
 A rollup row goes once its whole bucket is older than the tier's retention,
-so a tier always covers its full retention period.
+so a tier always covers its full retention period; raw results go the same
+way an hour at a time, with their packed row (see packing.py).
 """
 from __future__ import annotations
 
@@ -18,18 +19,22 @@ from sqlalchemy import ColumnElement, Table, and_, delete, select, true, tuple_
 
 from ..checks.models import Check
 from ..extensions import db
-from .models import HistoryResult, HistoryRollup
+from .models import HistoryRollup, RawResults
+from .packing import HOUR
 from .tiers import RAW_RETENTION_KEY, TIERS, retention_cutoff
 
 
 def prune_batch(now: datetime, batch_size: int = 1000) -> int:
-    """Delete up to ``batch_size`` expired history rows (no commit); return how many went."""
+    """Delete up to ``batch_size`` expired history rows (no commit); return how many went.
+
+    An hour of one check's raw results is one row.
+    """
     config = current_app.config
     deleted = 0
     raw_cutoff = retention_cutoff(config, RAW_RETENTION_KEY, now)
-    results = HistoryResult.__table__
+    raw = RawResults.__table__
     if raw_cutoff is not None:
-        deleted += _delete_expired(results, results.c.checked_at < raw_cutoff, batch_size)
+        deleted += _delete_expired(raw, raw.c.hour_start <= raw_cutoff - HOUR, batch_size)
     rollups = HistoryRollup.__table__
     for tier in TIERS:
         cutoff = retention_cutoff(config, tier.retention_key, now)

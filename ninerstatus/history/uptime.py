@@ -46,14 +46,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import and_, case, false, func, literal_column, select, union_all
+from sqlalchemy import BigInteger, Integer, LargeBinary, cast, func, literal_column, null, select, union_all
 
 from ..checks.models import Check
 from ..checks.status import public_checks
 from ..extensions import db
 from ..models import Server, Visibility
-from ..probing import Status
-from .models import HistoryResult, HistoryRollup
+from .models import HistoryRollup
+from .raw import covering, first_row_columns, first_second, status_counts
 from .rollup import epoch_seconds, uptime_ratio
 from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, keeps_from, retention_cutoff
 
@@ -98,27 +98,38 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
     """
     if not check_ids:
         return [None] * len(starts)
+    stretches = [(index, stretch) for index, start in enumerate(starts)
+                 for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
     parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(index)).label("window"))
-             for index, start in enumerate(starts)
-             for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
-    counts = union_all(*parts).subquery()
-    found = {window: (up, degraded, down) for window, up, degraded, down in db.session.execute(
-        select(counts.c.window, *(func.sum(counts.c[name]) for name in ("up", "degraded", "down")))
-        .group_by(counts.c.window))}
-    # int(): PostgreSQL adds integers up into numerics.
-    return [uptime_ratio(*(int(count or 0) for count in found.get(index, (0, 0, 0)))) for index in range(len(starts))]
+             for index, stretch in stretches]
+    found = {index: [0, 0, 0] for index in range(len(starts))}
+    packed: dict[int, list] = {index: [] for index in range(len(starts))}
+    for up, degraded, down, *raw_row, window in db.session.execute(union_all(*parts)):
+        if raw_row[-1] is not None:
+            packed[window].append(raw_row)
+            continue
+        # int(): PostgreSQL adds integers up into numerics.
+        found[window] = [total + int(count or 0) for total, count in zip(found[window], (up, degraded, down))]
+    for index, stretch in stretches:
+        if stretch.width is None:
+            found[index] = [total + count for total, count in
+                            zip(found[index], status_counts(packed[index], stretch.start, stretch.end))]
+    return [uptime_ratio(*found[index]) for index in range(len(starts))]
 
 
 def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
-    """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier)."""
+    """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier).
+
+    Raw results are packed (see packing.py), so a raw stretch gives their
+    packed rows instead, to be counted in Python: columns up, degraded,
+    down, then check_id, hour_start and results of a packed row, the ones
+    or the others NULL.
+    """
     if stretch.width is None:
-        # Counted as Tally.of_samples counts: maintenance first, then by status.
-        counted = [func.sum(case((and_(HistoryResult.in_maintenance == false(), HistoryResult.status == status), 1),
-                                 else_=0)).label(name)
-                   for name, status in (("up", Status.OK), ("degraded", Status.WARNING), ("down", Status.CRITICAL))]
-        return select(*counted).where(HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
-                                      HistoryResult.checked_at < stretch.end)
-    return select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
+        rows = covering(check_ids, stretch.start, stretch.end).subquery()
+        return select(*([cast(null(), BigInteger)] * 3), *rows.c)
+    sums = (func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))
+    return select(*sums, cast(null(), Integer), cast(null(), BigInteger), cast(null(), LargeBinary)).where(
         HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
         HistoryRollup.bucket_start >= stretch.start, HistoryRollup.bucket_start < stretch.end)
 
@@ -141,10 +152,11 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
     # One minimum per check and source, in the order of SOURCES, each a single step down the primary key.
     earliest = [select(func.min(HistoryRollup.bucket_start)).where(
         HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery() for tier in TIERS]
-    earliest.append(select(func.min(HistoryResult.checked_at)).where(
-        HistoryResult.check_id == Check.id).scalar_subquery())
+    earliest.extend(first_row_columns(Check.id))
     found = {}
-    for check_id, *starts in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+    for check_id, *starts, raw_hour, raw_results in db.session.execute(
+            select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+        starts.append(first_second(check_id, raw_hour, raw_results))
         known = {width: start for width, start in zip(SOURCES, starts) if start is not None}
         if known:
             found[check_id] = _first_result(known, now)

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
-from ninerstatus.history.rollup import Tally
+from ninerstatus.history.models import HistoryRollup
+from ninerstatus.history.raw import read_samples
+from ninerstatus.history.rollup import Sample, Tally
 from ninerstatus.history.uptime import WINDOWS
 from ninerstatus.models import Server, Visibility
 from ninerstatus.probing import ProbeResult, Status, Timings
@@ -58,10 +59,9 @@ def stored_tally(check_id: int, width: int, start: datetime) -> Tally | None:
     return row.tally() if row else None
 
 
-def raw_rows(check_id: int) -> list[HistoryResult]:
+def raw_rows(check_id: int) -> list[Sample]:
     """The raw results of a check, oldest first."""
-    return list(db.session.scalars(select(HistoryResult).where(HistoryResult.check_id == check_id)
-                                   .order_by(HistoryResult.checked_at)))
+    return read_samples([check_id])
 
 
 def ratios(uptime: dict) -> dict:

@@ -7,7 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.models import HistoryRollup, RawResults
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_samples
 from ninerstatus.history.retention import prune_batch
 from ninerstatus.history.rollup import Sample
@@ -34,13 +35,14 @@ def write_hourly_results(check_ids, days: int) -> None:
 
 def oldest(width: int | None) -> int:
     if width is None:
-        return db.session.scalar(select(func.min(HistoryResult.checked_at)))
+        return min(sample.checked_at for sample in read_samples())
     return db.session.scalar(select(func.min(HistoryRollup.bucket_start)).where(HistoryRollup.width == width))
 
 
 def count(width: int | None) -> int:
     if width is None:
-        return db.session.scalar(select(func.count()).select_from(HistoryResult))
+        # Rows: an hour of a check's raw results is one.
+        return db.session.scalar(select(func.count()).select_from(RawResults))
     return db.session.scalar(select(func.count()).select_from(HistoryRollup).where(HistoryRollup.width == width))
 
 

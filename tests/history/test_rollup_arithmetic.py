@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 
 from ninerstatus.extensions import db
 from ninerstatus.history import histogram
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.models import HistoryRollup
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_result, record_samples
 from ninerstatus.history.rollup import Sample, Tally
 from ninerstatus.probing import Status
@@ -90,7 +91,7 @@ def test_stored_rollups_of_every_tier_equal_the_tally_of_the_raw_results(check):
     for start in range(1500, 3000, 400):
         record_samples(samples[start:start + 400])
     db.session.commit()
-    raw = Tally.of_samples(row.sample() for row in db.session.scalars(select(HistoryResult)))
+    raw = Tally.of_samples(read_samples())
     assert raw == Tally.of_samples(samples)
     for width in (300, 3600, 86400):
         rows = db.session.scalars(select(HistoryRollup).where(HistoryRollup.width == width))

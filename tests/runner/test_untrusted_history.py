@@ -7,7 +7,8 @@ import logging
 from sqlalchemy import select, text
 
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.models import HistoryRollup
+from ninerstatus.history.raw import read_samples
 
 from ..factories import make_server
 from .conftest import START, add_check, reread
@@ -29,7 +30,7 @@ def test_a_spoiled_history_bucket_is_skipped_and_logged_and_every_other_bucket_r
     caplog.set_level(logging.WARNING)
     assert probe_runner.run_due() == 2
     reread()
-    assert sorted(db.session.scalars(select(HistoryResult.check_id))) == sorted([spoiled, other])
+    assert sorted(sample.check_id for sample in read_samples()) == sorted([spoiled, other])
     ups = {(row.check_id, row.width): row.up for row in db.session.scalars(select(HistoryRollup))}
     assert ups == {(other, 300): 1, (other, 3600): 1, (other, DAY): 1,
                    (spoiled, 300): 1, (spoiled, 3600): 1, (spoiled, DAY): 1}   # the spoiled bucket as it was
