@@ -27,11 +27,13 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from ninerstatus import create_app
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.models import HistoryRollup, RawResults
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_samples
 from ninerstatus.history.retention import prune_batch
 from ninerstatus.history.rollup import Sample
@@ -159,7 +161,7 @@ def needs_vacuum() -> bool:
 def vacuum_history() -> None:
     """What autovacuum would do: make the space of deleted and updated rows reusable, refresh statistics."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f"VACUUM (ANALYZE) {HistoryResult.__tablename__}, {HistoryRollup.__tablename__}")
+        connection.exec_driver_sql(f"VACUUM (ANALYZE) {RawResults.__tablename__}, {HistoryRollup.__tablename__}")
 
 
 def prune_all(now: datetime) -> int:
@@ -179,6 +181,19 @@ def database_size(path: Path | None) -> float:
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return sum(file.stat().st_size for file in path.parent.glob(path.name + "*"))
     return db.session.scalar(text("SELECT pg_database_size(current_database())"))
+
+
+def table_sizes(sqlite: bool) -> list[tuple[str, int]]:
+    """Bytes of each history table with its indexes (and TOAST on PostgreSQL); none where SQLite lacks dbstat."""
+    tables = (RawResults.__tablename__, HistoryRollup.__tablename__)
+    if not sqlite:
+        return [(table, db.session.scalar(text("SELECT pg_total_relation_size(:table)"), {"table": table}))
+                for table in tables]
+    try:
+        return [(table, db.session.scalar(text("SELECT sum(pgsize) FROM dbstat WHERE name = :table"),
+                                          {"table": table})) for table in tables]
+    except OperationalError:
+        return []
 
 
 def time_bars(server: Server, now: datetime, runs: int) -> tuple[float, float, float]:
@@ -210,7 +225,8 @@ def main(argv: list[str]) -> None:
         clock = Clock()
         recorded, pruned = write_year(simulation, start, args.days * 24, clock)
         size = database_size(path)
-        raw_rows = db.session.scalar(select(func.count()).select_from(HistoryResult))
+        raw_rows = db.session.scalar(select(func.count()).select_from(RawResults))
+        raw_results = len(read_samples())
         tiers = dict(db.session.execute(select(HistoryRollup.width, func.count()).group_by(HistoryRollup.width)).all())
         first, median, p90 = time_bars(first_server, end, args.runs)
         with_sidebar = time_bars_of_all(end, args.runs)
@@ -218,10 +234,12 @@ def main(argv: list[str]) -> None:
         print(f"Recorded {recorded:,} results in {writing:.0f} s ({recorded / writing:,.0f} results/s); "
               f"pruned {pruned:,} rows in {clock.spent['pruning']:.0f} s "
               f"({pruned / clock.spent['pruning']:,.0f} rows/s); simulating took {clock.spent['simulating results']:.0f} s")
-        print(f"Rows kept: raw {raw_rows:,}; 5-minute {tiers.get(300, 0):,}; hourly {tiers.get(3600, 0):,}; "
+        print(f"Rows kept: raw {raw_results:,} results in {raw_rows:,} packed rows; 5-minute {tiers.get(300, 0):,}; hourly {tiers.get(3600, 0):,}; "
               f"daily {tiers.get(86400, 0):,}")
         print(f"Database size on disk: {size / 1e6:.1f} MB "
               f"(goal under {SIZE_GOAL_MB} MB: ratio {size / 1e6 / SIZE_GOAL_MB:.2f})")
+        for table, table_size in table_sizes(path is not None):
+            print(f"  {table}: {table_size / 1e6:.1f} MB")
         print(f"90-day bars of one server: first {first:.2f} ms, median {median:.2f} ms, p90 {p90:.2f} ms "
               f"over {args.runs} runs (goal under {BARS_GOAL_MS} ms: ratio {median / BARS_GOAL_MS:.2f})")
         print(f"90-day strips of all {args.servers} servers (the sidebar, one query): median {with_sidebar:.2f} ms")
