@@ -1,8 +1,10 @@
 """The history tables: raw results for a few days, rollups in tiers for longer.
 
-Raw results are packed, one row per check and hour (see packing.py): a row
-per result would cost more in row headers and index entries than the result
-itself. Both tables are keyed by check then time and stored without a separate row id (SQLite
+Raw results are packed, one row per check and hour (see packing.py), and so
+are the 5-minute and hourly tallies, a block of buckets to a row (see
+blocks.py): a row per result or bucket would cost more in row headers and
+index entries than its data. The daily tallies, which the bars read for
+every page, are a row per bucket. Every table is keyed by check then time and stored without a separate row id (SQLite
 ``WITHOUT ROWID``), so the key is the table and costs no extra index. Times
 are whole seconds since the Unix epoch (UTC) and latencies whole
 microseconds: integers are a few bytes on disk where timestamps and floats
@@ -28,14 +30,27 @@ class RawResults(db.Model):
     results: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class TallyBlock(db.Model):
+    """One check's tallies of one block of a packed tier (see tiers.Tier.block and blocks.py)."""
+
+    __tablename__ = "history_blocks"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    # The tier, as its bucket width in seconds: 300 or 3600.
+    width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    block_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tallies: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 class HistoryRollup(db.Model):
-    """What one check's results added up to in one bucket of one tier (see rollup.Tally)."""
+    """What one check's results added up to in one bucket of a tier kept a row per bucket (see rollup.Tally)."""
 
     __tablename__ = "history_rollups"
     __table_args__ = {"sqlite_with_rowid": False}
 
     check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
-    # The tier, as its bucket width in seconds: 300, 3600 or 86400.
+    # The tier, as its bucket width in seconds: 86400 (the daily tier).
     width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     bucket_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     up: Mapped[int] = mapped_column(default=0)
@@ -54,6 +69,3 @@ class HistoryRollup(db.Model):
         return Tally(self.up, self.degraded, self.down, self.unknown, self.maintenance, self.latency_min_us,
                      self.latency_max_us, self.latency_sum_us, self.histogram)
 
-
-#: The rollup columns that make up a Tally, in its order.
-TALLY_COLUMNS = tuple(getattr(HistoryRollup, name) for name in Tally._fields)

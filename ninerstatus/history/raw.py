@@ -55,7 +55,7 @@ def covering(check_ids: Sequence[int], start: int, end: int) -> Select:
         RawResults.check_id.in_(check_ids), RawResults.hour_start > start - HOUR, RawResults.hour_start < end)
 
 
-def status_counts(rows: Iterable[tuple[int, int, bytes]], start: int, end: int) -> tuple[int, int, int]:
+def count_statuses(rows: Iterable[tuple[int, int, bytes]], start: int, end: int) -> tuple[int, int, int]:
     """The up, degraded and down results from ``start`` up to ``end`` in some packed rows.
 
     Counted as Tally.of_samples counts: results in maintenance windows first,

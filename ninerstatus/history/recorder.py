@@ -1,40 +1,48 @@
-"""Writing history: each result as a raw row and into the current bucket of every tier.
+"""Writing history: each result as a raw result and into the current bucket of every tier.
 
 The runner calls ``record_result`` once per probe result; imports and the
 benchmark call ``record_samples`` with many at once. Both go through the same
-same steps:
+steps:
 
 1. merge the results into their check's packed row of their hour (see
    packing.py), skipping any second already there, so a retried write never
    counts twice, and keep the ones that were new;
-2. one upsert for all tiers that adds each new tally to its bucket row
+2. add the new tallies of the packed tiers (5-minute, hourly) to their
+   blocks (see blocks.py): each stored block is read, added to and written
+   back, locked meanwhile on PostgreSQL;
+3. one upsert for the daily tier that adds each new tally to its bucket row
    (``ON CONFLICT ... DO UPDATE`` on both PostgreSQL and SQLite): counts and
    sums add up, minimum and maximum compare, histograms merge in the database.
 
 Nothing here commits: the caller's transaction holds the result and its history
 together.
 
-A stored bucket row is untrusted like every row: when the upsert fails (a
-histogram spoiled by hand cannot be merged), it is tried again one bucket at
-a time, and only the buckets that still fail are skipped and logged, so one
-bad row never costs the history of every check recorded with it.
+Every stored row is untrusted: a packed row that cannot be read is left as
+it is and logged; when the upsert fails (a histogram spoiled by hand cannot
+be merged), it is tried again one bucket at a time, and only the buckets
+that still fail are skipped and logged, so one bad row never costs the
+history of every check recorded with it.
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import chain
+from typing import Any, NamedTuple
 
 from ..checks.models import Check
 from ..extensions import db
 from ..probing import ProbeResult
-from .models import HistoryRollup, RawResults
+from .blocks import CorruptBlock
+from .blocks import pack as pack_block
+from .blocks import unpack as unpack_block
+from .models import HistoryRollup, RawResults, TallyBlock
 from .packing import CorruptPack, hour_start, pack, unpack
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
-from .tiers import TIERS
+from .tiers import PACKED_TIERS, TIERS
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +60,10 @@ def record_samples(samples: Iterable[Sample]) -> int:
     try:
         new = _insert_new(cursor, dialect, list(samples))
         if new:
-            _add_to_buckets(connection, cursor, _upsert_sql(dialect), rollup_rows(new))
+            rows = rollup_rows(new)
+            _add_to_blocks(cursor, dialect, [row for row in rows if row[1] in _PACKED])
+            _add_to_buckets(connection, cursor, _upsert_sql(dialect),
+                            [row for row in rows if row[1] not in _PACKED])
     finally:
         cursor.close()
     return len(new)
@@ -83,89 +94,141 @@ def _add_to_buckets(connection, cursor, upsert: str, rows: list[tuple]) -> None:
 
 _PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
 
-# Packed rows read per SELECT: 2 parameters each, far below either database's limit.
+# Packed rows read or written per statement: a few parameters each, far below either database's limit.
 _KEYS_CHUNK = 500
 
+_PACKED = {tier.width: tier for tier in PACKED_TIERS}
 
-def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
-    """Pack the samples into their check's row of each hour, skipping seconds already stored; return the new ones.
 
-    A stored row is read (and on PostgreSQL locked) before it is rewritten
-    with the new results merged in; a row that another writer created
-    meanwhile is read again. A row that cannot be unpacked is left as it is,
-    for a person to look at: its hour's new results count in the rollups only.
+class _Packed(NamedTuple):
+    """A table of packed rows: its name, its key columns and the column of the packed bytes."""
+
+    table: str
+    key: tuple[str, ...]
+    data: str
+
+
+_RAW = _Packed(RawResults.__tablename__, ("check_id", "hour_start"), "results")
+_BLOCKS = _Packed(TallyBlock.__tablename__, ("check_id", "width", "block_start"), "tallies")
+
+# merge(key, stored bytes or None, what arrived) -> (bytes to store, or None to leave the row; what was taken in).
+Merge = Callable[[tuple, "bytes | None", Any], "tuple[bytes | None, list]"]
+
+
+def _merge_packed(cursor, dialect: str, packed: _Packed, arrivals: dict[tuple, Any], merge: Merge) -> list:
+    """Merge what arrived for each key into its packed row; return all that was taken in.
+
+    A stored row is read (and on PostgreSQL locked) before it is rewritten;
+    a row another writer created meanwhile is read again and merged into.
     """
-    hours: dict[tuple[int, int], dict[int, Sample]] = defaultdict(dict)
-    for sample in samples:
-        hours[sample.check_id, hour_start(sample.checked_at)].setdefault(sample.checked_at, sample)
-    new: list[Sample] = []
-    while hours:
-        stored = _stored_hours(cursor, dialect, list(hours))
-        updates, inserts = [], []
-        for key, arrived in hours.items():
-            data = stored.get(key)
+    taken: list = []
+    while arrivals:
+        stored = _stored_rows(cursor, dialect, packed, list(arrivals))
+        updates, inserts, pending = [], [], {}
+        for key, arrived in arrivals.items():
+            data, merged = merge(key, stored.get(key), arrived)
             if data is None:
-                fresh = sorted(arrived.values())
-                inserts.append((*key, pack(fresh)))
-                new.extend(fresh)
-                continue
-            try:
-                kept = unpack(*key, data)
-            except CorruptPack as error:
-                log.warning("raw results of check %s in the hour from %s cannot be read, so %s new results are "
-                            "kept in the rollups only: %s", *key, len(arrived), error)
-                new.extend(arrived.values())
-                continue
-            known = {sample.checked_at for sample in kept}
-            fresh = [sample for second, sample in arrived.items() if second not in known]
-            if fresh:
-                updates.append((pack(sorted(kept + fresh)), *key))
-                new.extend(fresh)
+                taken.extend(merged)
+            elif key in stored:
+                updates.append((data, *key))
+                taken.extend(merged)
+            else:
+                inserts.append((*key, data))
+                pending[key] = merged
         if updates:
-            cursor.executemany(_update_sql(dialect), updates)
-        hours = {key: hours[key] for key in _insert_rows(cursor, dialect, inserts)}
-        # Whatever another writer stored first is merged on the next pass.
-        new = [sample for sample in new if (sample.check_id, hour_start(sample.checked_at)) not in hours]
-    return new
+            mark = _PLACEHOLDERS[dialect]
+            match = " AND ".join(f"{column} = {mark}" for column in packed.key)
+            cursor.executemany(f"UPDATE {packed.table} SET {packed.data} = {mark} WHERE {match}", updates)
+        beaten = _insert_rows(cursor, dialect, packed, inserts)
+        taken.extend(chain.from_iterable(merged for key, merged in pending.items() if key not in beaten))
+        arrivals = {key: arrivals[key] for key in beaten}
+    return taken
 
 
-def _stored_hours(cursor, dialect: str, keys: list[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored packed row of each (check, hour) key that has one, locked until commit on PostgreSQL."""
-    table = RawResults.__tablename__
+def _stored_rows(cursor, dialect: str, packed: _Packed, keys: list[tuple]) -> dict[tuple, bytes]:
+    """The stored packed row of each key that has one, locked until commit on PostgreSQL."""
     mark = _PLACEHOLDERS[dialect]
     lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    row = f"({', '.join([mark] * len(packed.key))})"
     found = {}
     for first in range(0, len(keys), _KEYS_CHUNK):
         chunk = keys[first:first + _KEYS_CHUNK]
-        rows = ", ".join([f"({mark}, {mark})"] * len(chunk))
-        cursor.execute(f"SELECT check_id, hour_start, results FROM {table} WHERE (check_id, hour_start) IN "
-                       f"(VALUES {rows}){lock}", tuple(chain.from_iterable(chunk)))
-        found.update(((check_id, start), data) for check_id, start, data in cursor.fetchall())
+        cursor.execute(f"SELECT {', '.join(packed.key)}, {packed.data} FROM {packed.table} "
+                       f"WHERE ({', '.join(packed.key)}) IN (VALUES {', '.join([row] * len(chunk))}){lock}",
+                       tuple(chain.from_iterable(chunk)))
+        found.update((tuple(stored[:-1]), stored[-1]) for stored in cursor.fetchall())
     return found
 
 
-def _insert_rows(cursor, dialect: str, rows: list[tuple]) -> set[tuple[int, int]]:
+def _insert_rows(cursor, dialect: str, packed: _Packed, rows: list[tuple]) -> set[tuple]:
     """Insert new packed rows; return the keys of those another writer stored first (left as they were)."""
-    if not rows:
-        return set()
-    table = RawResults.__tablename__
     mark = _PLACEHOLDERS[dialect]
+    columns = ", ".join(packed.key)
+    row = f"({', '.join([mark] * (len(packed.key) + 1))})"
     inserted = set()
     for first in range(0, len(rows), _KEYS_CHUNK):
         chunk = rows[first:first + _KEYS_CHUNK]
-        values = ", ".join([f"({mark}, {mark}, {mark})"] * len(chunk))
-        cursor.execute(f"INSERT INTO {table} (check_id, hour_start, results) VALUES {values} "
-                       "ON CONFLICT (check_id, hour_start) DO NOTHING RETURNING check_id, hour_start",
-                       tuple(chain.from_iterable(chunk)))
+        cursor.execute(f"INSERT INTO {packed.table} ({columns}, {packed.data}) VALUES {', '.join([row] * len(chunk))} "
+                       f"ON CONFLICT ({columns}) DO NOTHING RETURNING {columns}", tuple(chain.from_iterable(chunk)))
         inserted.update(map(tuple, cursor.fetchall()))
-    return {row[:2] for row in rows} - inserted
+    return {row[:-1] for row in rows} - inserted
 
 
-@cache
-def _update_sql(dialect: str) -> str:
-    mark = _PLACEHOLDERS[dialect]
-    return (f"UPDATE {RawResults.__tablename__} SET results = {mark} "
-            f"WHERE check_id = {mark} AND hour_start = {mark}")
+def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
+    """Pack the samples into their check's row of each hour, skipping seconds already stored; return the new ones."""
+    hours: dict[tuple, dict[int, Sample]] = defaultdict(dict)
+    for sample in samples:
+        hours[sample.check_id, hour_start(sample.checked_at)].setdefault(sample.checked_at, sample)
+    return _merge_packed(cursor, dialect, _RAW, hours, _merge_results)
+
+
+def _merge_results(key: tuple, stored: bytes | None, arrived: dict[int, Sample]) -> tuple[bytes | None, list]:
+    """Results that arrived merged into the stored ones of their hour, each second once.
+
+    A stored row that cannot be unpacked is left as it is, for a person to
+    look at: the new results of its hour then count in the rollups only.
+    """
+    if stored is None:
+        fresh = sorted(arrived.values())
+        return pack(fresh), fresh
+    try:
+        kept = unpack(*key, stored)
+    except CorruptPack as error:
+        log.warning("raw results of check %s in the hour from %s cannot be read, so %s new results are kept in "
+                    "the rollups only: %s", *key, len(arrived), error)
+        return None, list(arrived.values())
+    known = {sample.checked_at for sample in kept}
+    fresh = [sample for second, sample in arrived.items() if second not in known]
+    return (pack(sorted(kept + fresh)) if fresh else None), fresh
+
+
+def _add_to_blocks(cursor, dialect: str, rows: list[tuple]) -> None:
+    """Add rollup rows of the packed tiers to the tallies of their blocks."""
+    blocks: dict[tuple, dict[int, Tally]] = defaultdict(dict)
+    for check_id, width, start, *tally in rows:
+        blocks[check_id, width, _PACKED[width].block_start(start)][start] = Tally(*tally)
+    _merge_packed(cursor, dialect, _BLOCKS, blocks, _merge_tallies)
+
+
+def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) -> tuple[bytes | None, list]:
+    """Tallies that arrived added to the stored ones of their buckets.
+
+    A stored block that cannot be unpacked is left as it is and the new
+    tallies are left out of it, as a spoiled bucket row would be.
+    """
+    _, width, block_start = key
+    tier = _PACKED[width]
+    tallies: dict[int, Tally] = {}
+    if stored is not None:
+        try:
+            tallies = unpack_block(tier, block_start, stored)
+        except CorruptBlock as error:
+            log.warning("history bucket of check %s (width %s s, block from %s) cannot be updated as stored, so "
+                        "these results are left out of it: %s", *key, error)
+            return None, []
+    for start, tally in arrived.items():
+        tallies[start] = tallies[start] + tally if start in tallies else tally
+    return pack_block(tier, block_start, tallies), []
 
 
 _KEY = ("check_id", "width", "bucket_start")
