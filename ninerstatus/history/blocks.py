@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from sqlalchemy import ColumnElement, Select, func, select
 
 from ..extensions import db
-from . import histogram
+from . import histogram, leb128
 from .models import TallyBlock
 from .rollup import MAX_LATENCY_US, Tally
 from .tiers import Tier
@@ -38,15 +38,6 @@ class CorruptBlock(ValueError):
     """Stored bytes that are not tallies packed by ``pack``."""
 
 
-def _varint(out: bytearray, value: int) -> None:
-    if value < 0:
-        raise ValueError(f"negative count or sum {value}")
-    while value >= 0x80:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-
-
 def pack(tier: Tier, block_start: int, tallies: Mapping[int, Tally]) -> bytes:
     """The bytes of the tallies of one block of ``tier``, keyed by bucket start."""
     out = bytearray((VERSION,))
@@ -57,12 +48,12 @@ def pack(tier: Tier, block_start: int, tallies: Mapping[int, Tally]) -> bytes:
             raise ValueError(f"bucket {start} is not one of the {tier.name} block from {block_start}")
         out.append(index)
         for value in (*tally[:5], tally.latency_sum_us, len(tally.histogram)):
-            _varint(out, value)
+            leb128.append(out, value)
         if tally.histogram:
             if tally.latency_min_us is None or tally.latency_max_us is None:
                 raise ValueError(f"response times counted without their minimum and maximum: {tally}")
-            _varint(out, tally.latency_min_us)
-            _varint(out, tally.latency_max_us)
+            leb128.append(out, tally.latency_min_us)
+            leb128.append(out, tally.latency_max_us)
             out += tally.histogram
     return bytes(out)
 
@@ -78,16 +69,8 @@ def unpack(tier: Tier, block_start: int, data: bytes) -> dict[int, Tally]:
 
     def varint() -> int:
         nonlocal position
-        value = shift = 0
-        while True:
-            byte = data[position]
-            position += 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if byte < 0x80:
-                return value
-            if shift > 56:
-                raise CorruptBlock("a number too long")
+        value, position = leb128.read(data, position)
+        return value
 
     try:
         while position < len(data):
@@ -108,8 +91,8 @@ def unpack(tier: Tier, block_start: int, data: bytes) -> dict[int, Tally]:
                     raise CorruptBlock("response times cut short or out of range")
                 histogram.decode(encoded)
             tallies[block_start + index * tier.width] = Tally(*counts[:5], lowest, highest, counts[5], encoded)
-    except IndexError as error:
-        raise CorruptBlock(f"tallies cut short: {error}") from error
+    except (IndexError, ValueError) as error:
+        raise CorruptBlock(f"tallies cut short or garbled: {error}") from error
     return tallies
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..probing import Status
+from . import leb128
 from .rollup import MAX_LATENCY_US, Sample
 
 #: The seconds one packed row covers.
@@ -83,10 +84,7 @@ def pack(samples: Iterable[Sample]) -> bytes:
             else:
                 out.append(code)
         if latency is not None:
-            while latency >= 0x80:
-                out.append(latency & 0x7F | 0x80)
-                latency >>= 7
-            out.append(latency)
+            leb128.append(out, latency)
     return bytes(out)
 
 
@@ -125,20 +123,11 @@ def unpack(check_id: int, start: int, data: bytes) -> list[Sample]:
                     raise CorruptPack(f"unknown error kind code {code}")
             latency = None
             if flags & _HAS_LATENCY:
-                latency = shift = 0
-                while True:
-                    byte = data[position]
-                    position += 1
-                    latency |= (byte & 0x7F) << shift
-                    shift += 7
-                    if byte < 0x80:
-                        break
-                    if shift > 35:
-                        raise CorruptPack("response time too long")
+                latency, position = leb128.read(data, position, max_bits=35)
                 if latency > MAX_LATENCY_US:
                     raise CorruptPack(f"response time {latency} out of range")
             samples.append(Sample(check_id, start + offset, Status(flags & _STATUS_BITS), latency, error_kind,
                                   bool(flags & _MAINTENANCE)))
-    except (IndexError, UnicodeDecodeError) as error:
+    except (IndexError, ValueError) as error:
         raise CorruptPack(f"packed results cut short or garbled: {error}") from error
     return samples
