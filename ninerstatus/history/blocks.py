@@ -47,13 +47,11 @@ def pack(tier: Tier, block_start: int, tallies: Mapping[int, Tally]) -> bytes:
         if off or not 0 <= index < tier.block // tier.width:
             raise ValueError(f"bucket {start} is not one of the {tier.name} block from {block_start}")
         out.append(index)
-        for value in (*tally[:5], tally.latency_sum_us, len(tally.histogram)):
-            leb128.append(out, value)
+        leb128.extend(out, (*tally[:5], tally.latency_sum_us, len(tally.histogram)))
         if tally.histogram:
             if tally.latency_min_us is None or tally.latency_max_us is None:
                 raise ValueError(f"response times counted without their minimum and maximum: {tally}")
-            leb128.append(out, tally.latency_min_us)
-            leb128.append(out, tally.latency_max_us)
+            leb128.extend(out, (tally.latency_min_us, tally.latency_max_us))
             out += tally.histogram
     return bytes(out)
 
@@ -69,6 +67,11 @@ def unpack(tier: Tier, block_start: int, data: bytes) -> dict[int, Tally]:
 
     def varint() -> int:
         nonlocal position
+        byte = data[position]
+        if byte < 0x80:
+            # Most counts are one byte.
+            position += 1
+            return byte
         value, position = leb128.read(data, position)
         return value
 

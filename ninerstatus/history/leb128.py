@@ -16,6 +16,16 @@ def append(out: bytearray, value: int) -> None:
     out.append(value)
 
 
+def extend(out: bytearray, values) -> None:
+    """Append each of ``values`` (not negative) to ``out``."""
+    for value in values:
+        # Most counts are under 128: one byte, without a call.
+        if 0 <= value < 0x80:
+            out.append(value)
+        else:
+            append(out, value)
+
+
 def read(data: bytes, position: int, max_bits: int = 63) -> tuple[int, int]:
     """The number at ``position`` in ``data`` and the position after it.
 

@@ -53,10 +53,10 @@ from ..checks.models import Check
 from ..checks.status import public_checks
 from ..extensions import db
 from ..models import Server, Visibility
-from .models import HistoryRollup
 from .blocks import count_statuses as block_counts
 from .blocks import covering as blocks_covering
 from .blocks import first_block_columns, first_bucket
+from .models import HistoryRollup
 from .raw import count_statuses as raw_counts
 from .raw import covering as raw_covering
 from .raw import first_row_columns, first_second
@@ -114,9 +114,9 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
         if packed_row[-1] is not None:
             packed[part].append(packed_row)
             continue
+        index = stretches[part][0]
         # int(): PostgreSQL adds integers up into numerics.
-        found[stretches[part][0]] = [total + int(count or 0)
-                                     for total, count in zip(found[stretches[part][0]], (up, degraded, down))]
+        found[index] = [total + int(count or 0) for total, count in zip(found[index], (up, degraded, down))]
     for part, rows in packed.items():
         index, stretch = stretches[part]
         tier = TIER_BY_WIDTH.get(stretch.width)
