@@ -6,15 +6,17 @@ results are kept one row per check and hour, their results packed in bytes:
 
 - one byte: the format version (1);
 - per result, in ascending time order, no second twice:
-  its second within the hour as two bytes (little-endian, 0 to 3599);
   a flags byte: bits 0-1 the status (0 OK .. 3 UNKNOWN), bit 2 in a
   maintenance window, bit 3 a response time follows, bit 4 an error kind
   follows;
   the error kind when flagged: one byte, its index in ``ERROR_KINDS``, or 255
   followed by the length (one byte) and UTF-8 text of a kind not listed;
-  the response time in microseconds when flagged, as an unsigned LEB128 varint.
+  the response time in microseconds when flagged, as an unsigned LEB128 varint;
+  its second within the hour as two bytes (little-endian, 0 to 3599).
 
-A minute's result of a service that answered in 20 ms takes six bytes.
+A minute's result of a service that answered in 20 ms takes six bytes. The
+second comes last so that the last two bytes of a row tell its latest
+result: a newer one is appended without reading the row (see ``last_second``).
 
 Stored bytes are untrusted: ``unpack`` checks every field and raises
 ``CorruptPack`` rather than return results that were never recorded.
@@ -74,7 +76,6 @@ def pack(samples: Iterable[Sample]) -> bytes:
             flags |= _HAS_LATENCY
         if sample.error_kind is not None:
             flags |= _HAS_ERROR
-        out += offset.to_bytes(2, "little")
         out.append(flags)
         if sample.error_kind is not None:
             code = _CODES.get(sample.error_kind)
@@ -85,7 +86,19 @@ def pack(samples: Iterable[Sample]) -> bytes:
                 out.append(code)
         if latency is not None:
             leb128.append(out, latency)
+        out += offset.to_bytes(2, "little")
     return bytes(out)
+
+
+def last_second(data: bytes) -> int | None:
+    """The second within its hour of the latest result in packed ``data``, read from its end; None when unsure.
+
+    Only a hint for appending: the bytes before are not read.
+    """
+    if len(data) < 4 or data[0] != VERSION:
+        return None
+    second = int.from_bytes(data[-2:], "little")
+    return second if second < HOUR else None
 
 
 def unpack(check_id: int, start: int, data: bytes) -> list[Sample]:
@@ -100,12 +113,10 @@ def unpack(check_id: int, start: int, data: bytes) -> list[Sample]:
     position, end, previous = 1, len(data), -1
     try:
         while position < end:
-            offset = int.from_bytes(data[position:position + 2], "little")
-            flags = data[position + 2]
-            position += 3
-            if not previous < offset < HOUR or flags & ~_KNOWN_FLAGS:
-                raise CorruptPack(f"result at byte {position - 3} out of order or of unknown flags")
-            previous = offset
+            flags = data[position]
+            position += 1
+            if flags & ~_KNOWN_FLAGS:
+                raise CorruptPack(f"result at byte {position - 1} of unknown flags")
             error_kind = None
             if flags & _HAS_ERROR:
                 code = data[position]
@@ -126,6 +137,13 @@ def unpack(check_id: int, start: int, data: bytes) -> list[Sample]:
                 latency, position = leb128.read(data, position, max_bits=35)
                 if latency > MAX_LATENCY_US:
                     raise CorruptPack(f"response time {latency} out of range")
+            if position + 2 > end:
+                raise CorruptPack("a result cut short")
+            offset = int.from_bytes(data[position:position + 2], "little")
+            position += 2
+            if not previous < offset < HOUR:
+                raise CorruptPack(f"result at second {offset} of the hour out of order")
+            previous = offset
             samples.append(Sample(check_id, start + offset, Status(flags & _STATUS_BITS), latency, error_kind,
                                   bool(flags & _MAINTENANCE)))
     except (IndexError, ValueError) as error:

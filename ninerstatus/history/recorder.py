@@ -39,7 +39,7 @@ from .blocks import CorruptBlock
 from .blocks import pack as pack_block
 from .blocks import unpack as unpack_block
 from .models import HistoryRollup, RawResults, TallyBlock
-from .packing import CorruptPack, hour_start, pack, unpack
+from .packing import CorruptPack, hour_start, last_second, pack, unpack
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
 from .tiers import PACKED_TIERS, TIERS
@@ -185,12 +185,19 @@ def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
 def _merge_results(key: tuple, stored: bytes | None, arrived: dict[int, Sample]) -> tuple[bytes | None, list]:
     """Results that arrived merged into the stored ones of their hour, each second once.
 
-    A stored row that cannot be unpacked is left as it is, for a person to
-    look at: the new results of its hour then count in the rollups only.
+    Results all newer than the stored ones (the runner's) are appended
+    without reading the row. Otherwise the row is unpacked, and one that
+    cannot be is left as it is, for a person to look at: the new results of
+    its hour then count in the rollups only.
     """
+    fresh = sorted(arrived.values())
     if stored is None:
-        fresh = sorted(arrived.values())
         return pack(fresh), fresh
+    stored = bytes(stored)
+    last = last_second(stored)
+    if last is not None and fresh[0].checked_at - key[1] > last:
+        # All newer than what is stored, as the runner's results are: appended, the row left unread.
+        return stored + pack(fresh)[1:], fresh
     try:
         kept = unpack(*key, stored)
     except CorruptPack as error:
@@ -198,7 +205,7 @@ def _merge_results(key: tuple, stored: bytes | None, arrived: dict[int, Sample])
                     "the rollups only: %s", *key, len(arrived), error)
         return None, list(arrived.values())
     known = {sample.checked_at for sample in kept}
-    fresh = [sample for second, sample in arrived.items() if second not in known]
+    fresh = [sample for sample in fresh if sample.checked_at not in known]
     return (pack(sorted(kept + fresh)) if fresh else None), fresh
 
 

@@ -64,12 +64,12 @@ GOOD = pack(samples_of(1))
 @pytest.mark.parametrize("data, start", [
     (b"", HOUR), (b"\x02" + GOOD[1:], HOUR), (GOOD, HOUR + 1), (GOOD[:-1], HOUR), (GOOD[:4], HOUR),
     # A second past the hour; a second before the one ahead of it; flags no release writes.
-    (b"\x01\x10\x0e\x00", HOUR), (b"\x01\x05\x00\x00\x04\x00\x00", HOUR), (b"\x01\x05\x00\x40", HOUR),
+    (b"\x01\x00\x10\x0e", HOUR), (b"\x01\x00\x05\x00\x00\x04\x00", HOUR), (b"\x01\x40\x05\x00", HOUR),
     # An error kind code not listed; a response time past the largest one; a varint that never ends.
-    (b"\x01\x00\x00\x12\xf0", HOUR), (b"\x01\x00\x00\x08\xff\xff\xff\xff\x0f", HOUR),
-    (b"\x01\x00\x00\x08" + b"\xff" * 9, HOUR),
-    # A spelled-out error kind cut short, or not UTF-8.
-    (b"\x01\x00\x00\x12\xff\x05ab", HOUR), (b"\x01\x00\x00\x12\xff\x01\xff", HOUR),
+    (b"\x01\x12\xf0\x00\x00", HOUR), (b"\x01\x08\xff\xff\xff\xff\x0f\x00\x00", HOUR),
+    (b"\x01\x08" + b"\xff" * 9, HOUR),
+    # A spelled-out error kind cut short, or not UTF-8; a second cut short.
+    (b"\x01\x12\xff\x05ab", HOUR), (b"\x01\x12\xff\x01\xff\x00\x00", HOUR), (b"\x01\x00\x05", HOUR),
 ])
 def test_bytes_that_are_not_packed_results_are_refused(data, start):
     with pytest.raises(CorruptPack):
@@ -83,12 +83,15 @@ def test_results_read_back_exactly_in_time_order_whatever_the_order_they_arrived
     assert record_samples([samples[3], later_hour, samples[0]]) == 3
     assert record_samples([samples[5], samples[1], samples[1], samples[4], samples[2]]) == 4
     assert record_samples([samples[2], later_hour]) == 0
+    # Newer than all its hour holds, as the runner's results are: appended to the row.
+    newest = Sample(check.id, later_hour.checked_at + 1, Status.WARNING, 7, "read_timeout", True)
+    assert record_samples([newest]) == 1
     db.session.commit()
-    assert read_samples([check.id]) == samples + [later_hour]
+    assert read_samples([check.id]) == samples + [later_hour, newest]
     assert read_samples([check.id], HOUR + 1, HOUR + 3600) == samples[1:]
     assert db.session.scalar(select(func.count()).select_from(RawResults)) == 2
     # The rollups count each result once, as if they had come in order.
-    assert stored_tally(check.id, 86400, at("2026-03-01 00:00")) == Tally.of_samples(samples + [later_hour])
+    assert stored_tally(check.id, 86400, at("2026-03-01 00:00")) == Tally.of_samples(samples + [later_hour, newest])
 
 
 def spoil(check_id: int, start: int, data: bytes) -> None:
