@@ -40,7 +40,7 @@ from datetime import datetime, timedelta, timezone
 from http.client import HTTPConnection
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from _common import (BIN, Children, Site, cpu_seconds, free_port, load_average, memory_mb, ninerstatus_command,
                      percentile, require, wait_for_port)
