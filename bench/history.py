@@ -6,7 +6,7 @@ Run by hand (not by the tests)::
     .venv/bin/python bench/history.py --database-url postgresql://postgres@127.0.0.1/ninerstatus_bench
 
 Every simulated result goes through the real write path: ``record_samples``
-(raw row plus the 5-minute, hourly and daily upserts) in one-hour batches,
+(packed raw row, 5-minute and hourly blocks, daily upsert) in one-hour batches,
 and ``prune_batch`` after each simulated hour with the default retention
 (raw 7 days, 5-minute 30 days, hourly 13 months, daily for good), so the
 database ends the year as a site's would. Goals (issue 5): under 150 MB on
@@ -27,11 +27,13 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from ninerstatus import create_app
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.models import HistoryRollup, RawResults, TallyBlock
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_samples
 from ninerstatus.history.retention import prune_batch
 from ninerstatus.history.rollup import Sample
@@ -40,6 +42,7 @@ from ninerstatus.models import Server
 from ninerstatus.probing import Status
 
 SIZE_GOAL_MB = 150
+HISTORY_TABLES = (RawResults.__tablename__, TallyBlock.__tablename__, HistoryRollup.__tablename__)
 BARS_GOAL_MS = 10
 PRUNE_BATCH = 5000
 
@@ -128,8 +131,8 @@ class Clock:
             self.spent[part] = self.spent.get(part, 0.0) + time.perf_counter() - began
 
 
-def write_year(simulation: Simulation, start: int, hours: int, clock: Clock) -> tuple[int, int]:
-    """Record every hour of results, pruning after each hour as the runner would."""
+def write_year(simulation: Simulation, start: int, hours: int, clock: Clock, size) -> tuple[int, int]:
+    """Record every hour of results, pruning after each hour as the runner would; ``size()`` is the bytes on disk."""
     recorded = pruned = 0
     vacuum = needs_vacuum()
     for hour in range(hours):
@@ -142,7 +145,7 @@ def write_year(simulation: Simulation, start: int, hours: int, clock: Clock) -> 
         pruned += clock.run("pruning", lambda: prune_all(datetime.fromtimestamp(moment + 3600, timezone.utc)))
         if hour % (24 * 30) == 0:
             print(f"  day {hour // 24:3d}: {recorded:,} results recorded, {pruned:,} rows pruned, "
-                  f"{sum(clock.spent.values()):.0f} s", flush=True)
+                  f"{size() / 1e6:.1f} MB, {sum(clock.spent.values()):.0f} s", flush=True)
     return recorded, pruned
 
 
@@ -157,9 +160,14 @@ def needs_vacuum() -> bool:
 
 
 def vacuum_history() -> None:
-    """What autovacuum would do: make the space of deleted and updated rows reusable, refresh statistics."""
+    """What autovacuum would do: make the space of deleted and updated rows reusable, refresh statistics.
+
+    Each ANALYZE rewrites the tables' statistics, so the catalogue that holds
+    them is vacuumed too: left alone it grows by megabytes a simulated month.
+    """
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql(f"VACUUM (ANALYZE) {HistoryResult.__tablename__}, {HistoryRollup.__tablename__}")
+        connection.exec_driver_sql("VACUUM (ANALYZE) " + ", ".join(HISTORY_TABLES))
+        connection.exec_driver_sql("VACUUM pg_statistic")
 
 
 def prune_all(now: datetime) -> int:
@@ -179,6 +187,19 @@ def database_size(path: Path | None) -> float:
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return sum(file.stat().st_size for file in path.parent.glob(path.name + "*"))
     return db.session.scalar(text("SELECT pg_database_size(current_database())"))
+
+
+def table_sizes(sqlite: bool) -> list[tuple[str, int]]:
+    """Bytes of each history table with its indexes (and TOAST on PostgreSQL); none where SQLite lacks dbstat."""
+    tables = HISTORY_TABLES
+    if not sqlite:
+        return [(table, db.session.scalar(text("SELECT pg_total_relation_size(:table)"), {"table": table}))
+                for table in tables]
+    try:
+        return [(table, db.session.scalar(text("SELECT sum(pgsize) FROM dbstat WHERE name = :table"),
+                                          {"table": table})) for table in tables]
+    except OperationalError:
+        return []
 
 
 def time_bars(server: Server, now: datetime, runs: int) -> tuple[float, float, float]:
@@ -208,20 +229,24 @@ def main(argv: list[str]) -> None:
         print(f"Writing {args.days} days of {args.checks} checks every {args.interval} s into {url}")
         simulation = Simulation(check_ids, servers, args.interval, args.seed)
         clock = Clock()
-        recorded, pruned = write_year(simulation, start, args.days * 24, clock)
+        recorded, pruned = write_year(simulation, start, args.days * 24, clock, lambda: database_size(path))
         size = database_size(path)
-        raw_rows = db.session.scalar(select(func.count()).select_from(HistoryResult))
-        tiers = dict(db.session.execute(select(HistoryRollup.width, func.count()).group_by(HistoryRollup.width)).all())
+        raw_rows = db.session.scalar(select(func.count()).select_from(RawResults))
+        raw_results = len(read_samples())
+        blocks = dict(db.session.execute(select(TallyBlock.width, func.count()).group_by(TallyBlock.width)).all())
+        daily = db.session.scalar(select(func.count()).select_from(HistoryRollup))
         first, median, p90 = time_bars(first_server, end, args.runs)
         with_sidebar = time_bars_of_all(end, args.runs)
         writing = clock.spent["recording"]
         print(f"Recorded {recorded:,} results in {writing:.0f} s ({recorded / writing:,.0f} results/s); "
               f"pruned {pruned:,} rows in {clock.spent['pruning']:.0f} s "
               f"({pruned / clock.spent['pruning']:,.0f} rows/s); simulating took {clock.spent['simulating results']:.0f} s")
-        print(f"Rows kept: raw {raw_rows:,}; 5-minute {tiers.get(300, 0):,}; hourly {tiers.get(3600, 0):,}; "
-              f"daily {tiers.get(86400, 0):,}")
+        print(f"Rows kept: raw {raw_results:,} results in {raw_rows:,} packed rows; 5-minute {blocks.get(300, 0):,} hours; "
+              f"hourly {blocks.get(3600, 0):,} days; daily {daily:,}")
         print(f"Database size on disk: {size / 1e6:.1f} MB "
               f"(goal under {SIZE_GOAL_MB} MB: ratio {size / 1e6 / SIZE_GOAL_MB:.2f})")
+        for table, table_size in table_sizes(path is not None):
+            print(f"  {table}: {table_size / 1e6:.1f} MB")
         print(f"90-day bars of one server: first {first:.2f} ms, median {median:.2f} ms, p90 {p90:.2f} ms "
               f"over {args.runs} runs (goal under {BARS_GOAL_MS} ms: ratio {median / BARS_GOAL_MS:.2f})")
         print(f"90-day strips of all {args.servers} servers (the sidebar, one query): median {with_sidebar:.2f} ms")

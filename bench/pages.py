@@ -456,11 +456,10 @@ class Figures:
 
 def results_between(app, begin: datetime, end: datetime) -> int:
     from ninerstatus.extensions import db
-    from ninerstatus.history.models import HistoryResult
+    from ninerstatus.history.raw import read_samples
 
     with app.app_context():
-        count = db.session.scalar(select(func.count()).select_from(HistoryResult).where(
-            HistoryResult.checked_at >= int(begin.timestamp()), HistoryResult.checked_at < int(end.timestamp())))
+        count = len(read_samples(start=int(begin.timestamp()), end=int(end.timestamp())))
         db.session.rollback()
     return count
 

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta, timezone
 from http.client import HTTPConnection
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from _common import (BIN, Children, Site, cpu_seconds, free_port, load_average, memory_mb, ninerstatus_command,
                      percentile, require, wait_for_port)
@@ -173,16 +173,12 @@ class Watch:
 def statuses_between(app, begin: datetime, end: datetime) -> Counter:
     """How many results of each status the runner wrote to history for probes started in [begin, end)."""
     from ninerstatus.extensions import db
-    from ninerstatus.history.models import HistoryResult
-    from ninerstatus.probing import Status
+    from ninerstatus.history.raw import read_samples
 
     with app.app_context():
-        rows = db.session.execute(
-            select(HistoryResult.status, func.count()).where(
-                HistoryResult.checked_at >= int(begin.timestamp()), HistoryResult.checked_at < int(end.timestamp()))
-            .group_by(HistoryResult.status)).all()
+        samples = read_samples(start=int(begin.timestamp()), end=int(end.timestamp()))
         db.session.rollback()
-    return Counter({Status(status).name: count for status, count in rows})
+    return Counter(sample.status.name for sample in samples)
 
 
 @dataclass(frozen=True)

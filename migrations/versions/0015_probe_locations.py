@@ -4,7 +4,7 @@ Existing data moves to one location named after the site (``SITE_NAME``):
 every check is probed from it, with the state the single runner had.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

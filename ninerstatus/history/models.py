@@ -1,6 +1,10 @@
 """The history tables: raw results for a few days, rollups in tiers for longer.
 
-Both are keyed by check then time and stored without a separate row id (SQLite
+Raw results are packed, one row per check and hour (see packing.py), and so
+are the 5-minute and hourly tallies, a block of buckets to a row (see
+blocks.py): a row per result or bucket would cost more in row headers and
+index entries than its data. The daily tallies, which the bars read for
+every page, are a row per bucket. Every table is keyed by check then time and stored without a separate row id (SQLite
 ``WITHOUT ROWID``), so the key is the table and costs no extra index. Times
 are whole seconds since the Unix epoch (UTC) and latencies whole
 microseconds: integers are a few bytes on disk where timestamps and floats
@@ -8,42 +12,45 @@ take eight, and bucket arithmetic on them is plain integer arithmetic.
 """
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, LargeBinary, SmallInteger, String
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..probing import Status
-from .rollup import Sample, Tally
+from .rollup import Tally
 
 
-class HistoryResult(db.Model):
-    """One probe result, kept ``HISTORY_RAW_DAYS`` days."""
+class RawResults(db.Model):
+    """One check's probe results of one hour, packed (see packing.py), kept ``HISTORY_RAW_DAYS`` days."""
 
-    __tablename__ = "history_results"
+    __tablename__ = "history_raw"
     __table_args__ = {"sqlite_with_rowid": False}
 
     check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
-    checked_at: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    # A Status value: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
-    status: Mapped[int] = mapped_column(SmallInteger)
-    latency_us: Mapped[int | None]
-    error_kind: Mapped[str | None] = mapped_column(String(32))
-    in_maintenance: Mapped[bool] = mapped_column(default=False)
+    hour_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    results: Mapped[bytes] = mapped_column(LargeBinary)
 
-    def sample(self) -> Sample:
-        """This row as the recorder's Sample."""
-        return Sample(self.check_id, self.checked_at, Status(self.status), self.latency_us, self.error_kind,
-                      self.in_maintenance)
+
+class TallyBlock(db.Model):
+    """One check's tallies of one block of a packed tier (see tiers.Tier.block and blocks.py)."""
+
+    __tablename__ = "history_blocks"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    # The tier, as its bucket width in seconds: 300 or 3600.
+    width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    block_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    tallies: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class HistoryRollup(db.Model):
-    """What one check's results added up to in one bucket of one tier (see rollup.Tally)."""
+    """What one check's results added up to in one bucket of a tier kept a row per bucket (see rollup.Tally)."""
 
     __tablename__ = "history_rollups"
     __table_args__ = {"sqlite_with_rowid": False}
 
     check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
-    # The tier, as its bucket width in seconds: 300, 3600 or 86400.
+    # The tier, as its bucket width in seconds: 86400 (the daily tier).
     width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     bucket_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     up: Mapped[int] = mapped_column(default=0)
@@ -62,6 +69,3 @@ class HistoryRollup(db.Model):
         return Tally(self.up, self.degraded, self.down, self.unknown, self.maintenance, self.latency_min_us,
                      self.latency_max_us, self.latency_sum_us, self.histogram)
 
-
-#: The rollup columns that make up a Tally, in its order.
-TALLY_COLUMNS = tuple(getattr(HistoryRollup, name) for name in Tally._fields)

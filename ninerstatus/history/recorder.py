@@ -1,38 +1,48 @@
-"""Writing history: each result as a raw row and into the current bucket of every tier.
+"""Writing history: each result as a raw result and into the current bucket of every tier.
 
 The runner calls ``record_result`` once per probe result; imports and the
 benchmark call ``record_samples`` with many at once. Both go through the same
-two statements:
+steps:
 
-1. insert the raw rows, skipping any already there (same check, same second),
-   and get back the ones that were new, so a retried write never counts twice;
-2. one upsert for all tiers that adds each new tally to its bucket row
+1. merge the results into their check's packed row of their hour (see
+   packing.py), skipping any second already there, so a retried write never
+   counts twice, and keep the ones that were new;
+2. add the new tallies of the packed tiers (5-minute, hourly) to their
+   blocks (see blocks.py): each stored block is read, added to and written
+   back, locked meanwhile on PostgreSQL;
+3. one upsert for the daily tier that adds each new tally to its bucket row
    (``ON CONFLICT ... DO UPDATE`` on both PostgreSQL and SQLite): counts and
    sums add up, minimum and maximum compare, histograms merge in the database.
 
 Nothing here commits: the caller's transaction holds the result and its history
 together.
 
-A stored bucket row is untrusted like every row: when the upsert fails (a
-histogram spoiled by hand cannot be merged), it is tried again one bucket at
-a time, and only the buckets that still fail are skipped and logged, so one
-bad row never costs the history of every check recorded with it.
+Every stored row is untrusted: a packed row that cannot be read is left as
+it is and logged; when the upsert fails (a histogram spoiled by hand cannot
+be merged), it is tried again one bucket at a time, and only the buckets
+that still fail are skipped and logged, so one bad row never costs the
+history of every check recorded with it.
 """
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache
 from itertools import chain
+from typing import Any, NamedTuple
 
 from ..checks.models import Check
 from ..extensions import db
 from ..probing import ProbeResult
-from .models import HistoryResult, HistoryRollup
+from .blocks import CorruptBlock
+from .blocks import pack as pack_block
+from .blocks import unpack as unpack_block
+from .models import HistoryRollup, RawResults, TallyBlock
+from .packing import CorruptPack, hour_start, last_second, pack, unpack
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
-from .tiers import TIERS
+from .tiers import PACKED_TIERS, TIERS
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +60,10 @@ def record_samples(samples: Iterable[Sample]) -> int:
     try:
         new = _insert_new(cursor, dialect, list(samples))
         if new:
-            _add_to_buckets(connection, cursor, _upsert_sql(dialect), rollup_rows(new))
+            rows = rollup_rows(new)
+            _add_to_blocks(cursor, dialect, [row for row in rows if row[1] in _PACKED])
+            _add_to_buckets(connection, cursor, _upsert_sql(dialect),
+                            [row for row in rows if row[1] not in _PACKED])
     finally:
         cursor.close()
     return len(new)
@@ -75,34 +88,154 @@ def _add_to_buckets(connection, cursor, upsert: str, rows: list[tuple]) -> None:
                         "result is left out of it: %s", *row[:3], failure)
 
 
-# Both statements go to the database driver directly, a Sample or a rollup row
-# being the tuple of its columns: the runner writes every result here, and
-# SQLAlchemy's per-row parameter handling would cost more than the database's
-# own work.
-
-# Rows per raw INSERT: 6 parameters each stays far below SQLite's 32766 and
-# PostgreSQL's 65535 parameters per statement.
-_RAW_CHUNK = 1000
+# The statements go to the database driver directly, a rollup row being the
+# tuple of its columns: the runner writes every result here, and SQLAlchemy's
+# per-row parameter handling would cost more than the database's own work.
 
 _PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
 
+# Packed rows read or written per statement: a few parameters each, far below either database's limit.
+_KEYS_CHUNK = 500
+
+_PACKED = {tier.width: tier for tier in PACKED_TIERS}
+
+
+class _Packed(NamedTuple):
+    """A table of packed rows: its name, its key columns and the column of the packed bytes."""
+
+    table: str
+    key: tuple[str, ...]
+    data: str
+
+
+_RAW = _Packed(RawResults.__tablename__, ("check_id", "hour_start"), "results")
+_BLOCKS = _Packed(TallyBlock.__tablename__, ("check_id", "width", "block_start"), "tallies")
+
+# merge(key, stored bytes or None, what arrived) -> (bytes to store, or None to leave the row; what was taken in).
+Merge = Callable[[tuple, "bytes | None", Any], "tuple[bytes | None, list]"]
+
+
+def _merge_packed(cursor, dialect: str, packed: _Packed, arrivals: dict[tuple, Any], merge: Merge) -> list:
+    """Merge what arrived for each key into its packed row; return all that was taken in.
+
+    A stored row is read (and on PostgreSQL locked) before it is rewritten;
+    a row another writer created meanwhile is read again and merged into.
+    """
+    taken: list = []
+    while arrivals:
+        stored = _stored_rows(cursor, dialect, packed, list(arrivals))
+        updates, inserts, pending = [], [], {}
+        for key, arrived in arrivals.items():
+            data, merged = merge(key, stored.get(key), arrived)
+            if data is None:
+                taken.extend(merged)
+            elif key in stored:
+                updates.append((data, *key))
+                taken.extend(merged)
+            else:
+                inserts.append((*key, data))
+                pending[key] = merged
+        if updates:
+            mark = _PLACEHOLDERS[dialect]
+            match = " AND ".join(f"{column} = {mark}" for column in packed.key)
+            cursor.executemany(f"UPDATE {packed.table} SET {packed.data} = {mark} WHERE {match}", updates)
+        beaten = _insert_rows(cursor, dialect, packed, inserts)
+        taken.extend(chain.from_iterable(merged for key, merged in pending.items() if key not in beaten))
+        arrivals = {key: arrivals[key] for key in beaten}
+    return taken
+
+
+def _stored_rows(cursor, dialect: str, packed: _Packed, keys: list[tuple]) -> dict[tuple, bytes]:
+    """The stored packed row of each key that has one, locked until commit on PostgreSQL."""
+    mark = _PLACEHOLDERS[dialect]
+    lock = " FOR UPDATE" if dialect == "postgresql" else ""
+    row = f"({', '.join([mark] * len(packed.key))})"
+    found = {}
+    for first in range(0, len(keys), _KEYS_CHUNK):
+        chunk = keys[first:first + _KEYS_CHUNK]
+        cursor.execute(f"SELECT {', '.join(packed.key)}, {packed.data} FROM {packed.table} "
+                       f"WHERE ({', '.join(packed.key)}) IN (VALUES {', '.join([row] * len(chunk))}){lock}",
+                       tuple(chain.from_iterable(chunk)))
+        found.update((tuple(stored[:-1]), stored[-1]) for stored in cursor.fetchall())
+    return found
+
+
+def _insert_rows(cursor, dialect: str, packed: _Packed, rows: list[tuple]) -> set[tuple]:
+    """Insert new packed rows; return the keys of those another writer stored first (left as they were)."""
+    mark = _PLACEHOLDERS[dialect]
+    columns = ", ".join(packed.key)
+    row = f"({', '.join([mark] * (len(packed.key) + 1))})"
+    inserted = set()
+    for first in range(0, len(rows), _KEYS_CHUNK):
+        chunk = rows[first:first + _KEYS_CHUNK]
+        cursor.execute(f"INSERT INTO {packed.table} ({columns}, {packed.data}) VALUES {', '.join([row] * len(chunk))} "
+                       f"ON CONFLICT ({columns}) DO NOTHING RETURNING {columns}", tuple(chain.from_iterable(chunk)))
+        inserted.update(map(tuple, cursor.fetchall()))
+    return {row[:-1] for row in rows} - inserted
+
 
 def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
-    """Insert the raw rows, skipping those already stored; return the samples that were new."""
-    inserted: set[tuple[int, int]] = set()
-    for start in range(0, len(samples), _RAW_CHUNK):
-        chunk = samples[start:start + _RAW_CHUNK]
-        cursor.execute(_raw_insert_sql(dialect, len(chunk)), tuple(chain.from_iterable(chunk)))
-        inserted.update(map(tuple, cursor.fetchall()))
-    return [sample for sample in samples if (sample.check_id, sample.checked_at) in inserted]
+    """Pack the samples into their check's row of each hour, skipping seconds already stored; return the new ones."""
+    hours: dict[tuple, dict[int, Sample]] = defaultdict(dict)
+    for sample in samples:
+        hours[sample.check_id, hour_start(sample.checked_at)].setdefault(sample.checked_at, sample)
+    return _merge_packed(cursor, dialect, _RAW, hours, _merge_results)
 
 
-@cache
-def _raw_insert_sql(dialect: str, rows: int) -> str:
-    row = f"({', '.join([_PLACEHOLDERS[dialect]] * len(Sample._fields))})"
-    return (f"INSERT INTO {HistoryResult.__tablename__} ({', '.join(Sample._fields)}) "
-            f"VALUES {', '.join([row] * rows)} "
-            "ON CONFLICT (check_id, checked_at) DO NOTHING RETURNING check_id, checked_at")
+def _merge_results(key: tuple, stored: bytes | None, arrived: dict[int, Sample]) -> tuple[bytes | None, list]:
+    """Results that arrived merged into the stored ones of their hour, each second once.
+
+    Results all newer than the stored ones (the runner's) are appended
+    without reading the row. Otherwise the row is unpacked, and one that
+    cannot be is left as it is, for a person to look at: the new results of
+    its hour then count in the rollups only.
+    """
+    fresh = sorted(arrived.values())
+    if stored is None:
+        return pack(fresh), fresh
+    stored = bytes(stored)
+    last = last_second(stored)
+    if last is not None and fresh[0].checked_at - key[1] > last:
+        # All newer than what is stored, as the runner's results are: appended, the row left unread.
+        return stored + pack(fresh)[1:], fresh
+    try:
+        kept = unpack(*key, stored)
+    except CorruptPack as error:
+        log.warning("raw results of check %s in the hour from %s cannot be read, so %s new results are kept in "
+                    "the rollups only: %s", *key, len(arrived), error)
+        return None, list(arrived.values())
+    known = {sample.checked_at for sample in kept}
+    fresh = [sample for sample in fresh if sample.checked_at not in known]
+    return (pack(sorted(kept + fresh)) if fresh else None), fresh
+
+
+def _add_to_blocks(cursor, dialect: str, rows: list[tuple]) -> None:
+    """Add rollup rows of the packed tiers to the tallies of their blocks."""
+    blocks: dict[tuple, dict[int, Tally]] = defaultdict(dict)
+    for check_id, width, start, *tally in rows:
+        blocks[check_id, width, _PACKED[width].block_start(start)][start] = Tally(*tally)
+    _merge_packed(cursor, dialect, _BLOCKS, blocks, _merge_tallies)
+
+
+def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) -> tuple[bytes | None, list]:
+    """Tallies that arrived added to the stored ones of their buckets.
+
+    A stored block that cannot be unpacked is left as it is and the new
+    tallies are left out of it, as a spoiled bucket row would be.
+    """
+    _, width, block_start = key
+    tier = _PACKED[width]
+    tallies: dict[int, Tally] = {}
+    if stored is not None:
+        try:
+            tallies = unpack_block(tier, block_start, stored)
+        except CorruptBlock as error:
+            log.warning("history bucket of check %s (width %s s, block from %s) cannot be updated as stored, so "
+                        "these results are left out of it: %s", *key, error)
+            return None, []
+    for start, tally in arrived.items():
+        tallies[start] = tallies[start] + tally if start in tallies else tally
+    return pack_block(tier, block_start, tallies), []
 
 
 _KEY = ("check_id", "width", "bucket_start")

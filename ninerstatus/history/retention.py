@@ -7,7 +7,11 @@ and commits after each call; while a call returns ``batch_size`` there is
 more to delete.
 
 A rollup row goes once its whole bucket is older than the tier's retention,
-so a tier always covers its full retention period.
+so a tier always covers its full retention period. Packed rows go the same
+way, once the whole of what they hold has expired: raw results an hour at a
+time (see packing.py), 5-minute buckets an hour at a time and hourly ones a
+day at a time (see blocks.py). A tier may so hold up to a block more than
+its retention, never less.
 """
 from __future__ import annotations
 
@@ -18,24 +22,33 @@ from sqlalchemy import ColumnElement, Table, and_, delete, select, true, tuple_
 
 from ..checks.models import Check
 from ..extensions import db
-from .models import HistoryResult, HistoryRollup
+from .models import HistoryRollup, RawResults, TallyBlock
+from .packing import HOUR
 from .tiers import RAW_RETENTION_KEY, TIERS, retention_cutoff
 
 
 def prune_batch(now: datetime, batch_size: int = 1000) -> int:
-    """Delete up to ``batch_size`` expired history rows (no commit); return how many went."""
+    """Delete up to ``batch_size`` expired history rows (no commit); return how many went.
+
+    An hour of one check's raw results is one row, and so is a block of a packed tier.
+    """
     config = current_app.config
     deleted = 0
     raw_cutoff = retention_cutoff(config, RAW_RETENTION_KEY, now)
-    results = HistoryResult.__table__
+    raw = RawResults.__table__
     if raw_cutoff is not None:
-        deleted += _delete_expired(results, results.c.checked_at < raw_cutoff, batch_size)
-    rollups = HistoryRollup.__table__
+        deleted += _delete_expired(raw, raw.c.hour_start <= raw_cutoff - HOUR, batch_size)
+    rollups, blocks = HistoryRollup.__table__, TallyBlock.__table__
     for tier in TIERS:
         cutoff = retention_cutoff(config, tier.retention_key, now)
-        if cutoff is not None and deleted < batch_size:
+        if cutoff is None or deleted >= batch_size:
+            continue
+        if tier.block is None:
             expired = and_(rollups.c.width == tier.width, rollups.c.bucket_start <= cutoff - tier.width)
             deleted += _delete_expired(rollups, expired, batch_size - deleted)
+        else:
+            expired = and_(blocks.c.width == tier.width, blocks.c.block_start <= cutoff - tier.block)
+            deleted += _delete_expired(blocks, expired, batch_size - deleted)
     return deleted
 
 

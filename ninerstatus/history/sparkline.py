@@ -13,11 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 
-from sqlalchemy import select
-
 from ..checks.status import short_time
-from ..extensions import db
-from .models import TALLY_COLUMNS, HistoryRollup
+from .blocks import read_tallies
 from .rollup import Tally, epoch_seconds
 from .tiers import HOURLY
 
@@ -118,12 +115,8 @@ def sparklines(check_ids: Sequence[int], now: datetime, hours: int = 24, *,
     current = HOURLY.bucket_start(epoch_seconds(now))
     first = current - (hours - 1) * HOURLY.width
     found: dict[int, list[Tally]] = {check_id: [Tally()] * hours for check_id in check_ids}
-    # Columns, not rollup objects: the page only reads them.
-    rows = db.session.execute(select(HistoryRollup.check_id, HistoryRollup.bucket_start, *TALLY_COLUMNS).where(
-        HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == HOURLY.width,
-        HistoryRollup.bucket_start >= first, HistoryRollup.bucket_start <= current))
-    for check_id, bucket_start, *tally in rows:
-        found[check_id][(bucket_start - first) // HOURLY.width] = Tally(*tally)
+    for check_id, bucket_start, tally in read_tallies(check_ids, HOURLY, first, current + HOURLY.width):
+        found[check_id][(bucket_start - first) // HOURLY.width] = tally
     first_hour = datetime.fromtimestamp(first, timezone.utc)
     starts = first_results or {}
 

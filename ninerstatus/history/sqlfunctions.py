@@ -1,7 +1,7 @@
 """The one SQL function history needs: adding two encoded latency histograms.
 
-Upserts merge a new histogram into a stored one inside the database, in the
-same statement that adds the counts, so concurrent writers never lose a
+Upserts of daily rows merge a new histogram into a stored one inside the
+database, in the same statement that adds the counts, so concurrent writers never lose a
 sample. On PostgreSQL the function is created by migration 0006 (in
 PL/pgSQL); on SQLite this module registers the Python ``histogram.merge`` on
 every connection.

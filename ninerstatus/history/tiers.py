@@ -13,22 +13,33 @@ RAW_RETENTION_KEY = "HISTORY_RAW_DAYS"
 
 @dataclass(frozen=True)
 class Tier:
-    """A rollup tier: buckets ``width`` seconds wide, aligned on multiples of it (UTC)."""
+    """A rollup tier: buckets ``width`` seconds wide, aligned on multiples of it (UTC).
+
+    A tier with a ``block`` keeps its buckets packed, one row per check and
+    block of that many seconds (see blocks.py); the others one row per bucket.
+    """
 
     name: str
     width: int
     retention_key: str
+    block: int | None = None
 
     def bucket_start(self, at: int) -> int:
         """The start of the bucket that holds the epoch second ``at``."""
         return at - at % self.width
 
+    def block_start(self, at: int) -> int:
+        """The start of the block that holds the epoch second ``at``."""
+        return at - at % self.block
 
-FIVE_MINUTES = Tier("5-minute", 300, "HISTORY_5MIN_DAYS")
-HOURLY = Tier("hourly", 3600, "HISTORY_HOURLY_DAYS")
+
+FIVE_MINUTES = Tier("5-minute", 300, "HISTORY_5MIN_DAYS", block=3600)
+HOURLY = Tier("hourly", 3600, "HISTORY_HOURLY_DAYS", block=86400)
 DAILY = Tier("daily", 86400, "HISTORY_DAILY_DAYS")
 #: Finest first.
 TIERS = (FIVE_MINUTES, HOURLY, DAILY)
+#: The tiers packed a block to a row, and the one kept a row per bucket (what the daily bars read).
+PACKED_TIERS = (FIVE_MINUTES, HOURLY)
 
 
 def retention_cutoff(config: Mapping[str, Any], key: str, now: datetime) -> int | None:

@@ -40,6 +40,7 @@ read as "the last 90 days"):
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -47,16 +48,22 @@ from functools import cache
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import Select, and_, bindparam, case, false, func, literal_column, select, union_all
+from sqlalchemy import (BigInteger, Integer, LargeBinary, Select, bindparam, cast, func, literal_column, null, select,
+                        union_all)
 
 from ..checks.models import Check
 from ..checks.status import public_checks
 from ..extensions import db
 from ..models import Server, Visibility
-from ..probing import Status
-from .models import HistoryResult, HistoryRollup
+from .blocks import count_statuses as block_counts
+from .blocks import covering as blocks_covering
+from .blocks import first_block_columns, first_bucket
+from .models import HistoryRollup
+from .raw import count_statuses as raw_counts
+from .raw import covering as raw_covering
+from .raw import first_row_columns, first_second
 from .rollup import epoch_seconds, uptime_ratio
-from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, keeps_from, retention_cutoff
+from .tiers import DAILY, PACKED_TIERS, RAW_RETENTION_KEY, TIERS, keeps_from, retention_cutoff
 
 #: The windows the site reports, by the key the API uses.
 WINDOWS: dict[str, timedelta] = {"24h": timedelta(hours=24), "7d": timedelta(days=7),
@@ -99,27 +106,47 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
     """
     if not check_ids:
         return [None] * len(starts)
-    parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(index)).label("window"))
-             for index, start in enumerate(starts)
-             for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
-    counts = union_all(*parts).subquery()
-    found = {window: (up, degraded, down) for window, up, degraded, down in db.session.execute(
-        select(counts.c.window, *(func.sum(counts.c[name]) for name in ("up", "degraded", "down")))
-        .group_by(counts.c.window))}
-    # int(): PostgreSQL adds integers up into numerics.
-    return [uptime_ratio(*(int(count or 0) for count in found.get(index, (0, 0, 0)))) for index in range(len(starts))]
+    stretches = [(index, stretch) for index, start in enumerate(starts)
+                 for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
+    parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(part)).label("part"))
+             for part, (_, stretch) in enumerate(stretches)]
+    found = {index: [0, 0, 0] for index in range(len(starts))}
+    packed: dict[int, list] = defaultdict(list)
+    for up, degraded, down, *packed_row, part in db.session.execute(union_all(*parts)):
+        if packed_row[-1] is not None:
+            packed[part].append(packed_row)
+            continue
+        index = stretches[part][0]
+        # int(): PostgreSQL adds integers up into numerics.
+        found[index] = [total + int(count or 0) for total, count in zip(found[index], (up, degraded, down))]
+    for part, rows in packed.items():
+        index, stretch = stretches[part]
+        tier = TIER_BY_WIDTH.get(stretch.width)
+        counts = (raw_counts(rows, stretch.start, stretch.end) if tier is None
+                  else block_counts(tier, rows, stretch.start, stretch.end))
+        found[index] = [total + count for total, count in zip(found[index], counts)]
+    return [uptime_ratio(*found[index]) for index in range(len(starts))]
+
+
+#: The packed tiers by bucket width.
+TIER_BY_WIDTH = {tier.width: tier for tier in PACKED_TIERS}
 
 
 def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
-    """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier)."""
-    if stretch.width is None:
-        # Counted as Tally.of_samples counts: maintenance first, then by status.
-        counted = [func.sum(case((and_(HistoryResult.in_maintenance == false(), HistoryResult.status == status), 1),
-                                 else_=0)).label(name)
-                   for name, status in (("up", Status.OK), ("degraded", Status.WARNING), ("down", Status.CRITICAL))]
-        return select(*counted).where(HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= stretch.start,
-                                      HistoryResult.checked_at < stretch.end)
-    return select(*(func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))).where(
+    """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier).
+
+    Raw results and the finer tiers are packed (see packing.py and
+    blocks.py), so their stretches give packed rows instead, to be counted in
+    Python: columns up, degraded, down, then check_id, start and bytes of a
+    packed row, the ones or the others NULL.
+    """
+    tier = TIER_BY_WIDTH.get(stretch.width)
+    if stretch.width is None or tier is not None:
+        rows = (raw_covering(check_ids, stretch.start, stretch.end) if tier is None
+                else blocks_covering(check_ids, tier, stretch.start, stretch.end)).subquery()
+        return select(*([cast(null(), BigInteger)] * 3), *rows.c)
+    sums = (func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))
+    return select(*sums, cast(null(), Integer), cast(null(), BigInteger), cast(null(), LargeBinary)).where(
         HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
         HistoryRollup.bucket_start >= stretch.start, HistoryRollup.bucket_start < stretch.end)
 
@@ -139,13 +166,25 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
     """
     if not check_ids:
         return {}
-    # One minimum per check and source, in the order of SOURCES, each a single step down the primary key.
-    earliest = [select(func.min(HistoryRollup.bucket_start)).where(
-        HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery() for tier in TIERS]
-    earliest.append(select(func.min(HistoryResult.checked_at)).where(
-        HistoryResult.check_id == Check.id).scalar_subquery())
+    # The earliest row per check and source, in the order of SOURCES, each a single step down the primary key:
+    # a packed row's first bucket or result is read from its bytes.
+    earliest = []
+    for tier in TIERS:
+        if tier.block is None:
+            earliest.append(select(func.min(HistoryRollup.bucket_start)).where(
+                HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery())
+        else:
+            earliest.extend(first_block_columns(Check.id, tier))
+    earliest.extend(first_row_columns(Check.id))
     found = {}
-    for check_id, *starts in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+    for check_id, *columns in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+        starts = []
+        for tier in TIERS:
+            if tier.block is None:
+                starts.append(columns.pop(0))
+            else:
+                starts.append(first_bucket(check_id, tier, columns.pop(0), columns.pop(0)))
+        starts.append(first_second(check_id, *columns))
         known = {width: start for width, start in zip(SOURCES, starts) if start is not None}
         if known:
             found[check_id] = _first_result(known, now)

@@ -8,8 +8,11 @@ from sqlalchemy import select
 
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
-from ninerstatus.history.rollup import Tally
+from ninerstatus.history.blocks import unpack_rows
+from ninerstatus.history.models import HistoryRollup, TallyBlock
+from ninerstatus.history.raw import read_samples
+from ninerstatus.history.rollup import Sample, Tally
+from ninerstatus.history.tiers import TIERS
 from ninerstatus.history.uptime import WINDOWS
 from ninerstatus.models import Server, Visibility
 from ninerstatus.probing import ProbeResult, Status, Timings
@@ -51,17 +54,25 @@ def result(status: Status, when: datetime, latency_ms: float | None = 20.0) -> P
 
 
 def stored_tally(check_id: int, width: int, start: datetime) -> Tally | None:
-    """The rollup row of one bucket, as a Tally; None when there is none."""
-    row = db.session.scalar(select(HistoryRollup).where(
-        HistoryRollup.check_id == check_id, HistoryRollup.width == width,
-        HistoryRollup.bucket_start == int(start.timestamp())))
-    return row.tally() if row else None
+    """The tally of one bucket; None when there is none."""
+    found = {(found_id, bucket): tally for found_id, bucket, tally in stored_tallies(width)}
+    return found.get((check_id, int(start.timestamp())))
 
 
-def raw_rows(check_id: int) -> list[HistoryResult]:
+def stored_tallies(width: int) -> list[tuple[int, int, Tally]]:
+    """(check_id, bucket_start, tally) of every stored bucket of the tier ``width`` seconds wide, in order."""
+    tier = next(tier for tier in TIERS if tier.width == width)
+    if tier.block is None:
+        rows = db.session.scalars(select(HistoryRollup).where(HistoryRollup.width == width))
+        return sorted((row.check_id, row.bucket_start, row.tally()) for row in rows)
+    rows = db.session.execute(select(TallyBlock.check_id, TallyBlock.block_start, TallyBlock.tallies).where(
+        TallyBlock.width == width))
+    return sorted(unpack_rows(tier, rows))
+
+
+def raw_rows(check_id: int) -> list[Sample]:
     """The raw results of a check, oldest first."""
-    return list(db.session.scalars(select(HistoryResult).where(HistoryResult.check_id == check_id)
-                                   .order_by(HistoryResult.checked_at)))
+    return read_samples([check_id])
 
 
 def ratios(uptime: dict) -> dict:

@@ -109,7 +109,7 @@ def test_the_bars_of_every_server_come_from_daily_rollups_in_one_query(ctx):
     with Statements() as sql:
         bars = daily_bars_by_server(NOW)
     assert len(sql.seen) == 1
-    assert "history_rollups" in sql.seen[0] and "history_results" not in sql.seen[0]
+    assert "history_rollups" in sql.seen[0] and "history_raw" not in sql.seen[0]
     assert sorted(bars) == sorted(server.id for server in servers)
 
 

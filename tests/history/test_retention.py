@@ -7,14 +7,15 @@ import pytest
 from sqlalchemy import func, select
 
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.models import HistoryRollup, RawResults, TallyBlock
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_samples
 from ninerstatus.history.retention import prune_batch
 from ninerstatus.history.rollup import Sample
 from ninerstatus.probing import Status
 
 from ..factories import make_server
-from .conftest import add_check, at
+from .conftest import add_check, at, stored_tallies
 
 NOW = at("2027-03-01 12:00")
 
@@ -34,13 +35,16 @@ def write_hourly_results(check_ids, days: int) -> None:
 
 def oldest(width: int | None) -> int:
     if width is None:
-        return db.session.scalar(select(func.min(HistoryResult.checked_at)))
-    return db.session.scalar(select(func.min(HistoryRollup.bucket_start)).where(HistoryRollup.width == width))
+        return min(sample.checked_at for sample in read_samples())
+    return min(bucket for _, bucket, _ in stored_tallies(width))
 
 
 def count(width: int | None) -> int:
+    """Rows: an hour of a check's raw results is one, and so is a block of a packed tier."""
     if width is None:
-        return db.session.scalar(select(func.count()).select_from(HistoryResult))
+        return db.session.scalar(select(func.count()).select_from(RawResults))
+    if width in (300, 3600):
+        return db.session.scalar(select(func.count()).select_from(TallyBlock).where(TallyBlock.width == width))
     return db.session.scalar(select(func.count()).select_from(HistoryRollup).where(HistoryRollup.width == width))
 
 
@@ -59,10 +63,13 @@ def test_each_tier_keeps_exactly_its_retention(ctx):
     prune_all(batch_size=100)
     now = int(NOW.timestamp())
     assert oldest(None) == now - 2 * 86400
-    # A bucket goes only when all of it has expired: the one straddling the cutoff stays.
+    # A bucket goes only when all of its block has expired: the block straddling the cutoff stays,
+    # a day of hourly buckets from its midnight.
     assert oldest(300) == now - 5 * 86400
-    assert oldest(3600) == now - 20 * 86400
-    assert count(None) == 2 * 48 and count(300) == 2 * 5 * 24 and count(3600) == 2 * 20 * 24
+    assert oldest(3600) == now - 20 * 86400 - 12 * 3600
+    # Rows: one per check and hour of raw results or of 5-minute buckets, one per check and day of hourly ones.
+    assert count(None) == 2 * 48 and count(300) == 2 * 5 * 24 and count(3600) == 2 * 21
+    assert len(stored_tallies(3600)) == 2 * (20 * 24 + 12)
     assert count(86400) == daily_before
 
 

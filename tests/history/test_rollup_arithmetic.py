@@ -5,16 +5,16 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from ninerstatus.extensions import db
 from ninerstatus.history import histogram
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_result, record_samples
 from ninerstatus.history.rollup import Sample, Tally
 from ninerstatus.probing import Status
 
-from .conftest import at, result
+from .conftest import at, result, stored_tallies, stored_tally
 
 
 def random_samples(seed: int, count: int, start: int = 1_772_000_000) -> list[Sample]:
@@ -90,18 +90,15 @@ def test_stored_rollups_of_every_tier_equal_the_tally_of_the_raw_results(check):
     for start in range(1500, 3000, 400):
         record_samples(samples[start:start + 400])
     db.session.commit()
-    raw = Tally.of_samples(row.sample() for row in db.session.scalars(select(HistoryResult)))
+    raw = Tally.of_samples(read_samples())
     assert raw == Tally.of_samples(samples)
     for width in (300, 3600, 86400):
-        rows = db.session.scalars(select(HistoryRollup).where(HistoryRollup.width == width))
-        assert sum((row.tally() for row in rows), Tally()) == raw, width
-    hours = db.session.scalars(select(HistoryRollup).where(
-        HistoryRollup.width == 3600, HistoryRollup.bucket_start >= int(at("2026-03-02 00:00").timestamp()),
-        HistoryRollup.bucket_start < int(at("2026-03-03 00:00").timestamp())))
-    day = db.session.scalar(select(HistoryRollup).where(
-        HistoryRollup.width == 86400, HistoryRollup.bucket_start == int(at("2026-03-02 00:00").timestamp())))
-    assert sum((hour.tally() for hour in hours), Tally()) == day.tally()
-    assert day.tally().latency_p95_us == Tally.of_samples(
+        assert Tally.total(tally for _, _, tally in stored_tallies(width)) == raw, width
+    day_start, day_end = int(at("2026-03-02 00:00").timestamp()), int(at("2026-03-03 00:00").timestamp())
+    hours = [tally for _, start, tally in stored_tallies(3600) if day_start <= start < day_end]
+    day = stored_tally(check.id, 86400, at("2026-03-02 00:00"))
+    assert len(hours) == 24 and Tally.total(hours) == day
+    assert day.latency_p95_us == Tally.of_samples(
         s for s in samples if at("2026-03-02 00:00").timestamp() <= s.checked_at < at("2026-03-03 00:00").timestamp()
     ).latency_p95_us
 
@@ -112,5 +109,5 @@ def test_response_times_of_failures_and_maintenance_are_left_out(check):
     record_result(check, result(Status.CRITICAL, start + timedelta(minutes=1), 10_000.0), in_maintenance=False)
     record_result(check, result(Status.OK, start + timedelta(minutes=2), 5_000.0), in_maintenance=True)
     db.session.commit()
-    tally = db.session.scalar(select(HistoryRollup).where(HistoryRollup.width == 300)).tally()
+    [(_, _, tally)] = stored_tallies(300)
     assert (tally.latency_count, tally.latency_max_us, tally.results) == (1, 10_000, 3)

@@ -101,8 +101,9 @@ def test_a_90_day_window_starts_with_the_hourly_rows_of_its_first_hour(check):
     write(check, Status.CRITICAL, start=at("2025-12-10 12:01"))
     write(check, Status.OK, start=at("2025-12-10 13:30"))
     write(check, Status.CRITICAL, start=at("2025-12-10 11:59"))
-    db.session.execute(db.text("DELETE FROM history_results"))
-    db.session.execute(db.text("DELETE FROM history_rollups WHERE width IN (300, 86400)"))
+    db.session.execute(db.text("DELETE FROM history_raw"))
+    db.session.execute(db.text("DELETE FROM history_blocks WHERE width = 300"))
+    db.session.execute(db.text("DELETE FROM history_rollups WHERE width = 86400"))
     db.session.commit()
     assert check_uptime(check, NOW)["90d"] == 0.5
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult
+from ninerstatus.history.raw import read_samples
 from ninerstatus.history.recorder import record_samples
 from ninerstatus.history.rollup import Sample, epoch_seconds, uptime_ratio
 from ninerstatus.history.uptime import WINDOWS, plan_window, uptimes, windows_uptime
@@ -52,9 +52,7 @@ def checks(ctx, now):
 
 def raw_uptime(check_ids: list[int], start: int, end: int) -> float | None:
     """The straightforward uptime: every raw result from ``start`` up to ``end``, counted one by one."""
-    rows = db.session.scalars(select(HistoryResult).where(
-        HistoryResult.check_id.in_(check_ids), HistoryResult.checked_at >= start, HistoryResult.checked_at < end))
-    counted = [row.status for row in rows if not row.in_maintenance]
+    counted = [sample.status for sample in read_samples(check_ids, start, end) if not sample.in_maintenance]
     return uptime_ratio(*(counted.count(status) for status in (Status.OK, Status.WARNING, Status.CRITICAL)))
 
 

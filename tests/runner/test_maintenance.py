@@ -7,7 +7,7 @@ import pytest
 
 from ninerstatus.checks.status import server_state
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult
+from ninerstatus.history.raw import read_samples
 from ninerstatus.models import Post, PostKind, PostStatus, Server
 from ninerstatus.probing import Status
 from ninerstatus.timeutil import utcnow
@@ -88,8 +88,7 @@ def test_failures_in_a_window_are_not_downtime_and_draft_nothing_until_it_ends(p
         probe_runner.sweep_servers(clock.now)
         probe_runner.run_due()
     reread()
-    history = db.session.execute(db.select(HistoryResult.status, HistoryResult.in_maintenance)
-                                 .where(HistoryResult.check_id == check.id).order_by(HistoryResult.checked_at)).all()
+    history = [(sample.status, sample.in_maintenance) for sample in read_samples([check.id])]
     assert history == [(Status.OK, False), (Status.CRITICAL, True), (Status.CRITICAL, True), (Status.CRITICAL, True)]
     assert db.session.get(Server, server.id).state == "maintenance"
     assert db.session.scalars(db.select(Post).where(Post.origin == "probe")).all() == []

@@ -7,7 +7,10 @@ import logging
 from sqlalchemy import select, text
 
 from ninerstatus.extensions import db
-from ninerstatus.history.models import HistoryResult, HistoryRollup
+from ninerstatus.history.blocks import read_tallies
+from ninerstatus.history.models import HistoryRollup
+from ninerstatus.history.raw import read_samples
+from ninerstatus.history.tiers import PACKED_TIERS
 
 from ..factories import make_server
 from .conftest import START, add_check, reread
@@ -29,8 +32,10 @@ def test_a_spoiled_history_bucket_is_skipped_and_logged_and_every_other_bucket_r
     caplog.set_level(logging.WARNING)
     assert probe_runner.run_due() == 2
     reread()
-    assert sorted(db.session.scalars(select(HistoryResult.check_id))) == sorted([spoiled, other])
+    assert sorted(sample.check_id for sample in read_samples()) == sorted([spoiled, other])
     ups = {(row.check_id, row.width): row.up for row in db.session.scalars(select(HistoryRollup))}
+    ups.update(((check_id, tier.width), tally.up) for tier in PACKED_TIERS
+               for check_id, _, tally in read_tallies([spoiled, other], tier, day, day + DAY))
     assert ups == {(other, 300): 1, (other, 3600): 1, (other, DAY): 1,
                    (spoiled, 300): 1, (spoiled, 3600): 1, (spoiled, DAY): 1}   # the spoiled bucket as it was
     assert f"history bucket of check {spoiled} (width {DAY} s, start {day}) cannot be updated as stored" in caplog.text
