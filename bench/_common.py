@@ -174,3 +174,15 @@ def require(program: str, package: str) -> str:
     if path is None:
         sys.exit(f"{program} is missing: apt-get install {package}")
     return path
+
+
+def add_bench_site_arguments(parser) -> None:
+    """The options that shape the bench site (posts, checks, days of history) and the wrk runs over it."""
+    parser.add_argument("--database-url", help="a fresh, empty database (default: a new SQLite file)")
+    parser.add_argument("--posts", type=int, default=1000)
+    parser.add_argument("--checks-per-server", type=int, default=10)
+    parser.add_argument("--days", type=int, default=365, help="days of history")
+    parser.add_argument("--detailed-days", type=int, default=30,
+                        help="latest days written at one result a minute (default: the 5-minute tier's 30)")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
+    parser.add_argument("--connections", type=int, default=32)

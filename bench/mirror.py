@@ -30,7 +30,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from _common import Children, free_port, load_average, ninerstatus_command, require, wait_for_port
+from _common import (Children, add_bench_site_arguments, free_port, load_average, ninerstatus_command, require,
+                     wait_for_port)
 from _targets import site_with_targets
 from pages import build_site, wrk
 
@@ -70,14 +71,7 @@ http {{
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="a fresh, empty database (default: a new SQLite file)")
-    parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--checks-per-server", type=int, default=10)
-    parser.add_argument("--days", type=int, default=365, help="days of history")
-    parser.add_argument("--detailed-days", type=int, default=30,
-                        help="latest days written at one result a minute (default: the 5-minute tier's 30)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
-    parser.add_argument("--connections", type=int, default=32)
+    add_bench_site_arguments(parser)
     parser.add_argument("--rounds", type=int, default=3, help="turns of the mirror's pages and the plain file")
     parser.add_argument("--seed", type=int, default=5)
     return parser.parse_args(argv)

@@ -56,8 +56,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from _common import (BIN, Children, Site, free_port, group_cpu_seconds, load_average, ninerstatus_command, require,
-                     wait_for_port)
+from _common import (BIN, Children, Site, add_bench_site_arguments, free_port, group_cpu_seconds, load_average,
+                     ninerstatus_command, require, wait_for_port)
 from _targets import Ports, site_with_targets
 from history import Clock, Simulation, write_year
 
@@ -80,14 +80,7 @@ _TIME = re.compile(r'(?:checked <time datetime="|"checked_at": ?")([0-9T:.+-]+)'
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--database-url", help="a fresh, empty database (default: a new SQLite file)")
-    parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--checks-per-server", type=int, default=10)
-    parser.add_argument("--days", type=int, default=365, help="days of history")
-    parser.add_argument("--detailed-days", type=int, default=30,
-                        help="latest days written at one result a minute (default: the 5-minute tier's 30)")
-    parser.add_argument("--duration", type=int, default=10, help="seconds of each wrk run")
-    parser.add_argument("--connections", type=int, default=32)
+    add_bench_site_arguments(parser)
     parser.add_argument("--rounds", type=int, default=5, help="turns of nginx, cached, cached while writing")
     parser.add_argument("--settings", default="1x1,1x4,2x1,2x4,2x8,2x16,4x8",
                         help="`ninerstatus serve` settings to try, WORKERSxTHREADS")

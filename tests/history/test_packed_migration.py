@@ -16,8 +16,8 @@ from ninerstatus.history.rollup import Sample, Tally
 from ninerstatus.probing import Status
 
 from ..conftest import BACKENDS, dispose, make_test_app, migrate_to
-from ..factories import make_server
-from .conftest import add_check, at, stored_tallies
+from ..test_migration_check_secrets import required_values
+from .conftest import at, stored_tallies
 
 BEFORE = "0014-1"
 BUCKET_COLUMNS = ("check_id", "width", "bucket_start", *Tally._fields)
@@ -31,6 +31,19 @@ def old_app(request, fresh_database_url, tmp_path):
     migrate_to(app, BEFORE)
     yield app
     dispose(app)
+
+
+def old_checks(labels: tuple[str, ...]) -> list[int]:
+    """A server with a check for each label, written as the schema before 0014 has them; their ids."""
+    with db.engine.begin() as conn:
+        old = MetaData()
+        old.reflect(conn, only=["servers", "checks"])
+        servers, checks = old.tables["servers"], old.tables["checks"]
+        conn.execute(insert(servers), required_values(servers, 0, {}))
+        parents = {"servers": list(conn.scalars(select(servers.c.id)))}
+        for n, label in enumerate(labels):
+            conn.execute(insert(checks), {**required_values(checks, n, parents), "label": label})
+        return list(conn.scalars(select(checks.c.id).order_by(checks.c.id)))
 
 
 def old_rows(check_ids: list[int]) -> list[dict]:
@@ -51,8 +64,7 @@ def old_rows(check_ids: list[int]) -> list[dict]:
 
 def test_the_upgrade_moves_every_result_and_the_downgrade_brings_them_back(old_app):
     with old_app.app_context():
-        server = make_server("NC036")
-        check_ids = [add_check(server, label).id for label in ("SMTP", "IMAP", "POP3")]
+        check_ids = old_checks(("SMTP", "IMAP", "POP3"))
         rows = old_rows(check_ids)
         unreadable = {"check_id": check_ids[0], "checked_at": START + 2, "status": 9, "latency_us": 5,
                       "error_kind": None, "in_maintenance": False}
