@@ -10,6 +10,7 @@ unsubscribe links when it is sent (``personal_mail``), with the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -112,9 +113,15 @@ def personal_mail(letter: Mapping[str, str], subscriber: Subscriber, base_url: s
                         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}
 
 
+#: The policy subscribers' mails are written with: as the default one, with lines up to 998 characters.
+SMTP_LINES = policy.default.clone(max_line_length=998)
+
+
 def message(mail: Mapping[str, Any], sender: str, delivery: str) -> EmailMessage:
     """The e-mail of a prepared mail (see ``delivery.prepare``)."""
-    email = EmailMessage()
+    # Lines up to SMTP's own limit: with the default 78, a long List-Unsubscribe address would be
+    # folded into RFC 2047 encoded words, which mail programs do not read as an address.
+    email = EmailMessage(policy=SMTP_LINES)
     email["From"] = sender
     email["To"] = mail["to"]
     email["Subject"] = mail["subject"]

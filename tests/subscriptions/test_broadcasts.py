@@ -1,6 +1,7 @@
 """Publishing tells subscribers: who gets what, with which headers, in batches at the admin's rate."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from ninerstatus.notifications.models import Notification
 from ninerstatus.notifications.outbox import deliver_due
 from ninerstatus.site_settings import store_setting
 from ninerstatus.subscriptions.fanout import announce, expand_due
+from ninerstatus.subscriptions.mails import message
 from ninerstatus.subscriptions.models import Broadcast, Subscriber, SubscriberStatus
 from ninerstatus.timeutil import utcnow
 
@@ -264,3 +266,16 @@ def test_an_unreadable_broadcast_row_is_logged_and_skipped(app, mailbox, caplog)
     deliver(app)
     assert mailbox.messages == []
     assert "not sending broadcast" in caplog.text
+
+
+def test_the_list_unsubscribe_header_goes_out_as_plain_addresses_however_long():
+    url = "https://status.example.net/unsubscribe/" + "WzEwMDAwLCJuOTk5OSJd" * 6
+    targets = f"<{url}>, <mailto:unsubscribe@example.net?subject=unsubscribe%20a%40example.org>"
+    mail = {"to": "a@example.org", "subject": "Incident: Mail delayed", "text": "Mail is delayed.",
+            "html": "<p>Mail is delayed.</p>",
+            "headers": {"List-Unsubscribe": targets, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}}
+    raw = message(mail, "status@example.net", "delivery-1").as_bytes()
+    unfolded = re.sub(rb"\r?\n[ \t]+", b" ", raw)
+    # Mail programs read these headers as they are: RFC 2047 encoded words would hide the addresses.
+    assert f"List-Unsubscribe: {targets}".encode() in unfolded
+    assert b"=?utf-8?" not in raw
