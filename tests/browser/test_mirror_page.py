@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 
 from ninerstatus.timeutil import utcnow
 
-from ..browser.conftest import browser, watch  # noqa: F401  (the session's Chromium)
 from ..factories import make_post, make_server
-from .conftest import mirror_site
+from ..mirror.conftest import ctx, mirror_site, nginx  # noqa: F401  (the mirror tests' site and nginx)
+from .conftest import watch
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("backend", ["sqlite"])]
 
