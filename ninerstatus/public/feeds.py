@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from urllib.parse import urljoin
 from xml.etree import ElementTree as ET
 
-from flask import Response, abort, current_app, get_template_attribute, request, url_for
+from flask import Response, abort, current_app, get_template_attribute, url_for
 from sqlalchemy import select
 
 from ..extensions import db
@@ -97,8 +98,11 @@ def render_atom(spec: FeedSpec) -> bytes:
 
 
 def url_for_external(path: str) -> str:
-    """Return ``path`` (an already built site path, which holds the site's root) as an absolute URL."""
-    return request.host_url.rstrip("/") + path
+    """Return ``path`` (an already built site path, which holds the site's root) as an absolute URL.
+
+    The host is the site's own (``SERVER_NAME`` when set), never one a client made up.
+    """
+    return urljoin(url_for("public.home", _external=True), path)
 
 
 RENDERERS = {"rss": (render_rss, "application/rss+xml"), "atom": (render_atom, "application/atom+xml")}
