@@ -4,7 +4,9 @@ Raw results are packed, one row per check and hour (see packing.py), and so
 are the 5-minute and hourly tallies, a block of buckets to a row (see
 blocks.py): a row per result or bucket would cost more in row headers and
 index entries than its data. The daily tallies, which the bars read for
-every page, are a row per bucket. Every table is keyed by check then time and stored without a separate row id (SQLite
+every page, are a row per bucket. Each location's own results and daily
+tallies are kept beside the check's, in the same shapes. Every table is
+keyed by check then time and stored without a separate row id (SQLite
 ``WITHOUT ROWID``), so the key is the table and costs no extra index. Times
 are whole seconds since the Unix epoch (UTC) and latencies whole
 microseconds: integers are a few bytes on disk where timestamps and floats
@@ -43,16 +45,9 @@ class TallyBlock(db.Model):
     tallies: Mapped[bytes] = mapped_column(LargeBinary)
 
 
-class HistoryRollup(db.Model):
-    """What one check's results added up to in one bucket of a tier kept a row per bucket (see rollup.Tally)."""
+class TallyColumns:
+    """The columns of a rollup row kept a row per bucket: what one bucket's results added up to (see rollup.Tally)."""
 
-    __tablename__ = "history_rollups"
-    __table_args__ = {"sqlite_with_rowid": False}
-
-    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
-    # The tier, as its bucket width in seconds: 86400 (the daily tier).
-    width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    bucket_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     up: Mapped[int] = mapped_column(default=0)
     degraded: Mapped[int] = mapped_column(default=0)
     down: Mapped[int] = mapped_column(default=0)
@@ -69,3 +64,47 @@ class HistoryRollup(db.Model):
         return Tally(self.up, self.degraded, self.down, self.unknown, self.maintenance, self.latency_min_us,
                      self.latency_max_us, self.latency_sum_us, self.histogram)
 
+
+class HistoryRollup(TallyColumns, db.Model):
+    """What one check's results added up to in one bucket of a tier kept a row per bucket (see rollup.Tally)."""
+
+    __tablename__ = "history_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    # The tier, as its bucket width in seconds: 86400 (the daily tier).
+    width: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    bucket_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+# Per-location history (see located.py). The location comes last in the key:
+# retention walks each check from its oldest row, as for the tables above,
+# and a window of one check reads every location's rows in one range. No
+# index leads with the location: deleting one (rare; staff revoke an agent
+# rather than delete its location) scans these tables once, where an index
+# would cost every result written.
+
+
+class LocationRawResults(db.Model):
+    """What one location saw of one check in one hour, packed as ``RawResults`` are, kept ``HISTORY_RAW_DAYS`` days."""
+
+    __tablename__ = "history_location_raw"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    hour_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)
+    results: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LocationDailyTally(TallyColumns, db.Model):
+    """What one location's results of one check added up to in one UTC day, kept as long as the daily tier."""
+
+    __tablename__ = "history_location_daily"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    check_id: Mapped[int] = mapped_column(ForeignKey("checks.id", ondelete="CASCADE"), primary_key=True)
+    day_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True,
+                                             autoincrement=False)

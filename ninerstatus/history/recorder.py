@@ -62,15 +62,27 @@ def record_samples(samples: Iterable[Sample]) -> int:
         if new:
             rows = rollup_rows(new)
             _add_to_blocks(cursor, dialect, [row for row in rows if row[1] in _PACKED])
-            _add_to_buckets(connection, cursor, _upsert_sql(dialect),
-                            [row for row in rows if row[1] not in _PACKED])
+            _add_to_buckets(connection, cursor, _DAILY, [row for row in rows if row[1] not in _PACKED])
     finally:
         cursor.close()
     return len(new)
 
 
-def _add_to_buckets(connection, cursor, upsert: str, rows: list[tuple]) -> None:
-    """Run ``upsert`` for all ``rows``; if that fails, for each row alone, skipping (and logging) those that fail."""
+class Buckets(NamedTuple):
+    """A table of tallies a row per bucket: its name, its key columns (the tally's follow), and how a log names a row."""
+
+    table: str
+    key: tuple[str, ...]
+    # A %-format of a row's key values.
+    named: str
+
+
+_DAILY = Buckets(HistoryRollup.__tablename__, ("check_id", "width", "bucket_start"), "check %s (width %s s, start %s)")
+
+
+def _add_to_buckets(connection, cursor, buckets: Buckets, rows: list[tuple]) -> None:
+    """Upsert all ``rows`` into ``buckets``; if that fails, each row alone, skipping (and logging) those that fail."""
+    upsert = _upsert_sql(connection.dialect.name, buckets)
     error = connection.dialect.dbapi.Error
     try:
         # Savepoints of the connection itself: they are set at once, before the cursor runs.
@@ -84,8 +96,8 @@ def _add_to_buckets(connection, cursor, upsert: str, rows: list[tuple]) -> None:
             with connection.begin_nested():
                 cursor.execute(upsert, row)
         except error as failure:
-            log.warning("history bucket of check %s (width %s s, start %s) cannot be updated as stored, so this "
-                        "result is left out of it: %s", *row[:3], failure)
+            log.warning(f"history bucket of {buckets.named} cannot be updated as stored, so this result is left "
+                        "out of it: %s", *row[:len(buckets.key)], failure)
 
 
 # The statements go to the database driver directly, a rollup row being the
@@ -185,6 +197,8 @@ def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:
 def _merge_results(key: tuple, stored: bytes | None, arrived: dict[int, Sample]) -> tuple[bytes | None, list]:
     """Results that arrived merged into the stored ones of their hour, each second once.
 
+    ``key``: the row's check and hour, then (in a location's row) the location.
+
     Results all newer than the stored ones (the runner's) are appended
     without reading the row. Otherwise the row is unpacked, and one that
     cannot be is left as it is, for a person to look at: the new results of
@@ -198,11 +212,13 @@ def _merge_results(key: tuple, stored: bytes | None, arrived: dict[int, Sample])
     if last is not None and fresh[0].checked_at - key[1] > last:
         # All newer than what is stored, as the runner's results are: appended, the row left unread.
         return stored + pack(fresh)[1:], fresh
+    check_id, start, *location = key
     try:
-        kept = unpack(*key, stored)
+        kept = unpack(check_id, start, stored)
     except CorruptPack as error:
-        log.warning("raw results of check %s in the hour from %s cannot be read, so %s new results are kept in "
-                    "the rollups only: %s", *key, len(arrived), error)
+        log.warning("raw results of check %s in the hour from %s%s cannot be read, so %s new results are kept in "
+                    "the rollups only: %s", check_id, start, "".join(f" at location {at}" for at in location),
+                    len(arrived), error)
         return None, list(arrived.values())
     known = {sample.checked_at for sample in kept}
     fresh = [sample for sample in fresh if sample.checked_at not in known]
@@ -238,14 +254,11 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     return pack_block(tier, block_start, tallies), []
 
 
-_KEY = ("check_id", "width", "bucket_start")
-
-
 @cache
-def _upsert_sql(dialect: str) -> str:
-    """The upsert that adds a rollup row to the stored row of its bucket."""
-    table = HistoryRollup.__tablename__
-    columns = _KEY + Tally._fields
+def _upsert_sql(dialect: str, buckets: Buckets) -> str:
+    """The upsert that adds a rollup row to the stored row of its bucket in ``buckets``."""
+    table = buckets.table
+    columns = buckets.key + Tally._fields
     # SQLite's two-argument min() and max() are PostgreSQL's least() and greatest();
     # NULL means "no response time yet" and must not win the comparison.
     least, greatest = ("least", "greatest") if dialect == "postgresql" else ("min", "max")
@@ -257,7 +270,7 @@ def _upsert_sql(dialect: str) -> str:
                 f"histogram = {MERGE_FUNCTION}({table}.histogram, excluded.histogram)"]
     return (f"INSERT INTO {table} ({', '.join(columns)}) "
             f"VALUES ({', '.join([_PLACEHOLDERS[dialect]] * len(columns))}) "
-            f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {', '.join(updates)}")
+            f"ON CONFLICT ({', '.join(buckets.key)}) DO UPDATE SET {', '.join(updates)}")
 
 
 def rollup_rows(samples: Iterable[Sample]) -> list[tuple]:

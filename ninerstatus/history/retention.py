@@ -11,7 +11,9 @@ so a tier always covers its full retention period. Packed rows go the same
 way, once the whole of what they hold has expired: raw results an hour at a
 time (see packing.py), 5-minute buckets an hour at a time and hourly ones a
 day at a time (see blocks.py). A tier may so hold up to a block more than
-its retention, never less.
+its retention, never less. Each location's own history (see located.py)
+goes with the check's: its raw rows as raw results, its daily rows as the
+daily tier's.
 """
 from __future__ import annotations
 
@@ -22,34 +24,45 @@ from sqlalchemy import ColumnElement, Table, and_, delete, select, true, tuple_
 
 from ..checks.models import Check
 from ..extensions import db
-from .models import HistoryRollup, RawResults, TallyBlock
+from .models import HistoryRollup, LocationDailyTally, LocationRawResults, RawResults, TallyBlock
 from .packing import HOUR
-from .tiers import RAW_RETENTION_KEY, TIERS, retention_cutoff
+from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, retention_cutoff
 
 
 def prune_batch(now: datetime, batch_size: int = 1000) -> int:
     """Delete up to ``batch_size`` expired history rows (no commit); return how many went.
 
-    An hour of one check's raw results is one row, and so is a block of a packed tier.
+    An hour of one check's raw results is one row, and so is a block of a
+    packed tier, and an hour of what one location saw of one check.
     """
-    config = current_app.config
     deleted = 0
+    for table, expired in _expiries(current_app.config, now):
+        if deleted >= batch_size:
+            break
+        deleted += _delete_expired(table, expired, batch_size - deleted)
+    return deleted
+
+
+def _expiries(config, now: datetime) -> list[tuple[Table, ColumnElement[bool]]]:
+    """Each history table with what has expired in it at ``now``, the raw results first."""
+    found = []
     raw_cutoff = retention_cutoff(config, RAW_RETENTION_KEY, now)
-    raw = RawResults.__table__
     if raw_cutoff is not None:
-        deleted += _delete_expired(raw, raw.c.hour_start <= raw_cutoff - HOUR, batch_size)
+        for raw in (RawResults.__table__, LocationRawResults.__table__):
+            found.append((raw, raw.c.hour_start <= raw_cutoff - HOUR))
     rollups, blocks = HistoryRollup.__table__, TallyBlock.__table__
     for tier in TIERS:
         cutoff = retention_cutoff(config, tier.retention_key, now)
-        if cutoff is None or deleted >= batch_size:
+        if cutoff is None:
             continue
         if tier.block is None:
-            expired = and_(rollups.c.width == tier.width, rollups.c.bucket_start <= cutoff - tier.width)
-            deleted += _delete_expired(rollups, expired, batch_size - deleted)
+            found.append((rollups, and_(rollups.c.width == tier.width, rollups.c.bucket_start <= cutoff - tier.width)))
         else:
-            expired = and_(blocks.c.width == tier.width, blocks.c.block_start <= cutoff - tier.block)
-            deleted += _delete_expired(blocks, expired, batch_size - deleted)
-    return deleted
+            found.append((blocks, and_(blocks.c.width == tier.width, blocks.c.block_start <= cutoff - tier.block)))
+        if tier is DAILY:
+            located = LocationDailyTally.__table__
+            found.append((located, located.c.day_start <= cutoff - DAILY.width))
+    return found
 
 
 def _delete_expired(table: Table, expired: ColumnElement[bool], limit: int) -> int:

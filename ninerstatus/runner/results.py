@@ -35,6 +35,7 @@ from ..agents.locations import site_location
 from ..agents.models import Location
 from ..checks.models import Check
 from ..extensions import db
+from ..history.located import record_location_samples
 from ..history.recorder import record_samples
 from ..history.rollup import Sample
 from ..plugins import Plugins
@@ -140,6 +141,8 @@ class Recording:
     # The check's confirmed changes, each with when it took effect.
     events: list[tuple[int, datetime, StateChange]] = field(default_factory=list)
     samples: list[Sample] = field(default_factory=list)
+    # Each result as its location saw it, for that location's own history.
+    located_samples: list[tuple[int, Sample]] = field(default_factory=list)
     # The check's written values, by id, with what the statement of the caller adds (the runner's lease).
     written: dict[int, dict[str, Any]] = field(default_factory=dict)
     changed_locations: dict[tuple[int, int], LocationRow] = field(default_factory=dict)
@@ -181,6 +184,7 @@ class Recording:
         sampled = result if combined.latest.status is result.status else replace(result, status=combined.latest.status)
         in_maintenance = active_window(self.windows.get(row.server_id, []), result.checked_at) is not None
         self.samples.append(Sample.of(check_id, sampled, in_maintenance=in_maintenance))
+        self.located_samples.append((located.location_id, Sample.of(check_id, result, in_maintenance=in_maintenance)))
         self.recorded.append((row, combined.result, change))
         if change is not None:
             self.events.append((check_id, result.checked_at, change))
@@ -226,6 +230,8 @@ class Recording:
                 self.session.add(StatusEvent(check_id=check_id, occurred_at=moment, previous=change.previous,
                                              current=change.current, summary=change.result.summary[:300]))
         guarded("history recorder", record_samples, samples)
+        guarded("per-location history recorder", record_location_samples,
+                [item for item in self.located_samples if item[1].check_id not in refused])
         _call_hooks(self.session, plugins, recorded)
         update_servers({row.server_id for row, _, change in recorded if change is not None}, self.windows, self.now)
 
