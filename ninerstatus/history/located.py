@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from .models import LocationDailyTally, LocationRawResults
 from .packing import HOUR, CorruptPack, hour_start, unpack
+# The recorder's own steps, run on this module's tables.
 from .recorder import Buckets, _add_to_buckets, _merge_packed, _merge_results, _Packed
 from .rollup import Sample, Tally, epoch_seconds, uptime_ratio
 from .tiers import DAILY
