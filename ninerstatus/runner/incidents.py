@@ -223,14 +223,14 @@ def incident_body(server: Server, word: str, failing: list[Check], now: datetime
 
 def _reach_sentence(server: Server, check: Check, reach: Reach) -> str:
     """ "Submission on NC036 is unreachable from MTN (Lusaka); customers on other networks are not affected." """
-    if not reach.failing:
-        return ""
     subject = f"<strong>{escape(_title(check))}</strong> on <strong>{escape(server.code)}</strong>"
     if reach.regional:
         return (f"<p>{subject} {escape(reach.verb)} from {escape(reach.networks)}; "
                 f"customers on other networks are not affected.</p>")
+    if len(reach.failing) < 2:  # one location's word is all there is, as on a site without agents
+        return ""
     return (f"<p>{subject} {escape(reach.verb)} from every network we test it from "
-            f"({len(reach.failing)} locations): this is not a problem with your connection.</p>")
+            f"(all {len(reach.failing)} locations): this is not a problem with your connection.</p>")
 
 
 def _where(server: Server) -> str:
