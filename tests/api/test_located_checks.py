@@ -10,7 +10,7 @@ from ninerstatus.probing import Status
 
 from ..factories import make_server
 from ..regional_site import TIMED_OUT, make_regional_site
-from .conftest import add_check
+from .conftest import add_check, assert_shape
 
 #: The fields a check had before locations existed: kept as they were for existing readers.
 CHECK_FIELDS = {"id", "name", "type", "status", "fresh", "since", "summary", "checked_at", "latency_ms"}
@@ -41,6 +41,8 @@ def test_a_check_probed_from_several_locations_lists_what_each_saw(app, client):
         assert (locations["Nairobi"]["status"], locations["Nairobi"]["fresh"]) == ("unknown", False)
         assert [entry["name"] for entry in checks_of(document)["IMAP"]["locations"]] == [
             app.config["SITE_NAME"], "Frankfurt"]
+    assert_shape(client.get("/api/servers").get_json(), "servers_document")
+    assert_shape(client.get("/api/servers/NC036").get_json(), "server")
 
 
 def test_a_check_probed_from_one_location_lists_none(ctx, client):
