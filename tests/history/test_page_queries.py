@@ -141,10 +141,10 @@ def test_staff_pages_send_what_visitors_pages_send_and_their_account(app, client
 LOCATED_PAGES = ("/servers/NC000", "/api/servers", "/api/servers/NC000")
 
 
-def add_agent_locations(batch: int) -> None:
-    """Every check not probed from anywhere yet probed by the site's runner and two new agents, each with a result."""
+def add_agent_locations(batch: int, agents: tuple[str, ...] = ("Lusaka", "Frankfurt")) -> None:
+    """Every check not probed from anywhere yet probed by the site's runner and new ``agents``, each with a result."""
     site = site_location()
-    agents = [add_agent(f"{name} {batch}", [], network="MTN") for name in ("Lusaka", "Frankfurt")]
+    agents = [add_agent(f"{name} {batch}", [], network="MTN") for name in agents]
     now = utcnow()
     for check in db.session.scalars(select(Check).where(~Check.id.in_(select(CheckLocation.check_id)))).all():
         for location_id in (site.id, *agents):
@@ -164,6 +164,15 @@ def test_checks_probed_from_several_locations_cost_the_pages_that_show_them_one_
         add_agent_locations(2)
     assert statements(app, client) == few
     assert few == {path: count + (path in LOCATED_PAGES) for path, count in PAGES.items()}
+
+
+def test_a_site_without_agents_keeps_its_counts_once_its_runner_records_at_its_location(app, client):
+    with app.app_context():
+        add_servers(0, 2)
+        add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
+        add_agent_locations(1, agents=())
+        assert db.session.query(CheckLocation).count() == 4
+    assert statements(app, client) == PAGES
 
 
 def test_a_result_recorded_during_a_request_is_read_afresh(ctx, app):
