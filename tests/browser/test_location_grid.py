@@ -45,10 +45,14 @@ def test_a_regional_problem_reads_well_on_a_phone_and_a_desktop(browser, live_si
         fact = page.locator(".checks-wide .check.status-degraded .check-fact")
         expect(fact).to_have_text("Reachable from 2 of 3 locations. From Lusaka (MTN): connection timed out on "
                                   "port 587 since " + fact.inner_text().rsplit("since ", 1)[1])
-        # The long summary wraps inside the widget, in the degraded colour's widget.
+        # The long summary wraps inside the widget, on the page and in the sidebar, in the DEGRADED colour.
         assert box_overflow(page, ".checks-wide") <= 0
+        assert box_overflow(page, ".servers .check.status-degraded") <= 0
         border = page.eval_on_selector(".checks-wide .check.status-degraded",
                                        "element => getComputedStyle(element).borderLeftColor")
+        degraded = page.eval_on_selector(".server-facts.status-degraded .state",
+                                         "element => getComputedStyle(element).color")
+        assert border == degraded
         cell = page.eval_on_selector(".located.status-outage", "element => getComputedStyle(element).borderLeftColor")
         assert border != cell, "a degraded widget and a failing cell are told apart by colour"
         grid = page.locator(".location-grid")
@@ -62,6 +66,7 @@ def test_a_regional_problem_reads_well_on_a_phone_and_a_desktop(browser, live_si
         grid.evaluate("element => { element.scrollLeft = element.scrollWidth; }")
         for label in (page.locator(".location-grid th").first, page.locator(".location-grid tbody th").first):
             assert label.bounding_box()["x"] >= grid.bounding_box()["x"] - 1
+        grid.screenshot(path=str(tmp_path / f"grid-{screen}-scrolled.png"))
         grid.evaluate("element => { element.scrollLeft = 0; }")
         page.screenshot(path=str(tmp_path / f"regional-{screen}.png"), full_page=True)
         assert problems.console_errors == [] and problems.page_errors == []
