@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, null, or_, select
 
 from ..agents.models import CheckLocation, Location
 from ..agents.quorum import OFFLINE_AFTER_INTERVALS, LocationState, Verdict, combine
@@ -83,8 +83,7 @@ class LocationRow:
         return {f"v_{name}": getattr(self, name) for name in _STORED}
 
 
-_ROW_COLUMNS = (CheckLocation.check_id, CheckLocation.location_id, CheckLocation.last_result,
-                CheckLocation.last_checked_at, CheckLocation.consecutive_failures,
+_ROW_COLUMNS = (CheckLocation.check_id, CheckLocation.location_id, null(), CheckLocation.last_checked_at, CheckLocation.consecutive_failures,
                 CheckLocation.consecutive_successes, CheckLocation.state, CheckLocation.state_since,
                 Location.name, Location.network, Location.is_site)
 # A location counts while it can report: the site's runner always, an agent while its token works.
@@ -102,16 +101,37 @@ INSERT_LOCATION = _table.insert().values(**_VALUES)
 
 
 def read_rows(session, check_ids: Iterable[int]) -> dict[int, list[LocationRow]]:
-    """The rows of every active location of each of ``check_ids``: the site's first, then by label."""
+    """The rows of every active location of each of ``check_ids``: the site's first, then by label.
+
+    The latest results are read only for checks with several locations: a
+    check's only location is combined from the result it has just recorded,
+    and reading back every stored result would cost the runner more than
+    writing it.
+    """
     rows: dict[int, list[LocationRow]] = defaultdict(list)
     query = (select(*_ROW_COLUMNS).join(Location, Location.id == CheckLocation.location_id)
              .where(CheckLocation.check_id.in_(list(check_ids)), _ACTIVE))
     for values in session.execute(query):
         row = LocationRow(*values)
         rows[row.check_id].append(row)
-    for located in rows.values():
-        located.sort(key=lambda row: (not row.is_site, row.label.lower(), row.location_id))
+    load_results(session, [located for located in rows.values() if len(located) > 1])
     return rows
+
+
+def load_results(session, checks: Sequence[list[LocationRow]]) -> None:
+    """Read the latest results of the location rows of ``checks`` (each a check's rows), and order each check's
+    rows: the site's first, then by label."""
+    if not checks:
+        return
+    ids = [located[0].check_id for located in checks]
+    results = {(check_id, location_id): result for check_id, location_id, result in session.execute(
+        select(CheckLocation.check_id, CheckLocation.location_id, CheckLocation.last_result)
+        .where(CheckLocation.check_id.in_(ids)))}
+    for located in checks:
+        for row in located:
+            if row.stored:
+                row.last_result = results.get((row.check_id, row.location_id))
+        located.sort(key=lambda row: (not row.is_site, row.label.lower(), row.location_id))
 
 
 def new_row(check_id: int, location: Location) -> LocationRow:
@@ -150,19 +170,29 @@ def combination(rows: Sequence[LocationRow], quorum: int | None, interval_second
     location; else the newest of the locations' results, with the status the
     latest results add up to and a summary naming the locations that fail.
     """
+    if len(rows) == 1:
+        return _alone(rows[0], quorum, recorded)
     fresh = [is_fresh(row, moment, interval_seconds) for row in rows]
     confirmed = combine([LocationState(row.label, _confirmed_status(row), ok)
                          for row, ok in zip(rows, fresh)], quorum)
     latest = combine([LocationState(row.label, row.latest.status if row.latest else None, ok)
                       for row, ok in zip(rows, fresh)], quorum)
-    if len(rows) <= 1:
-        return Combination(confirmed, latest, recorded)
     newest = max((row.latest for row in rows if row.latest is not None), key=lambda result: result.checked_at,
                  default=recorded)
     summary = located_summary([row for row, ok in zip(rows, fresh) if ok], latest, newest, moment)
     result = replace(newest, status=latest.status, summary=summary,
                      error_kind=newest.error_kind if latest.status is not Status.OK else None)
     return Combination(confirmed, latest, result)
+
+
+def _alone(row: LocationRow, quorum: int | None, recorded: ProbeResult) -> Combination:
+    """The combination of a check's one location, which has just recorded ``recorded`` (and so is fresh).
+
+    What ``combine`` makes of it, without its lists: most checks have one
+    location, and the runner records thousands of results a minute.
+    """
+    states = (LocationState(row.label, _confirmed_status(row), True), LocationState(row.label, recorded.status, True))
+    return Combination(*(combine((state,), quorum) for state in states), recorded)
 
 
 def located_summary(fresh_rows: Sequence[LocationRow], latest: Verdict, newest: ProbeResult,

@@ -41,7 +41,8 @@ from ..plugins import Plugins
 from ..probing import ProbeResult, Status
 from .claims import Claim
 from .damping import StateChange, apply_result, state_name
-from .locations import INSERT_LOCATION, UPDATE_LOCATION, LocationRow, combination, new_row, read_rows
+from .locations import (INSERT_LOCATION, UPDATE_LOCATION, LocationRow, combination, load_results, new_row,
+                        read_rows)
 from .maintenance import WindowsByServer, active_window, windows_by_server
 from .models import StatusEvent
 from .servers import update_servers
@@ -173,7 +174,9 @@ class Recording:
         combined = combination(self.locations[check_id], row.quorum, row.interval_seconds, result.checked_at,
                                result)
         change = _settle(row, located, combined.confirmed.status, combined.result, result.checked_at)
-        self.written[check_id] = {"check_id": check_id, "result": combined.result.to_dict(),
+        # A check with one location holds that location's result: the same stored form serves both rows.
+        stored = located.last_result if combined.result is result else combined.result.to_dict()
+        self.written[check_id] = {"check_id": check_id, "result": stored,
                                   "checked_at": row.last_checked_at, "failures": row.consecutive_failures,
                                   "successes": row.consecutive_successes, "new_state": row.state,
                                   "since": row.state_since, **extra}
@@ -202,7 +205,9 @@ class Recording:
             fresh.last_checked_at, fresh.state, fresh.state_since = row.last_checked_at, row.state, row.state_since
             fresh.consecutive_failures = row.consecutive_failures
             fresh.consecutive_successes = row.consecutive_successes
-        located.insert(0 if location.is_site else len(located), fresh)
+        located.append(fresh)
+        if len(located) == 2:  # the other location's result was not read: a check with one location needs none
+            load_results(self.session, [located])
         return fresh
 
     def finish(self, plugins: Plugins, statement, refused: Iterable[int] = ()) -> None:

@@ -193,3 +193,15 @@ def test_a_location_row_spoiled_by_hand_gives_no_opinion_and_stops_nothing(site)
     # Lusaka's unreadable result is UNKNOWN and its state no status: the two others decide (1 of 2 failing).
     assert check.state == "warning"
     assert check.result.summary.startswith("Reachable from 1 of 2 locations. From Frankfurt")
+
+
+def test_the_site_runner_joining_an_agent_reads_what_the_agent_saw(site):
+    revoke_token(db.session.get(Location, site["frankfurt"]), T0)
+    db.session.commit()
+    for minute in (0, 1):
+        from_agent(site["lusaka"], site["check"], result(CRIT, minute))
+    # The site's runner has no row of this check yet: its first result is combined with Lusaka's stored one.
+    from_site(site["check"], OK, 1.5)
+    check = check_of(site)
+    assert check.state == "warning"
+    assert check.result.summary.startswith("Reachable from 1 of 2 locations. From Lusaka (MTN)")
