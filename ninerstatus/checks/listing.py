@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import Server, Visibility
 from ..per_request import once_per_request
 from ..probing import ProbeResult, Status
+from .located import LOCATION_COUNT
 from .models import Check, check_title, stored_result
 
 
@@ -47,6 +48,8 @@ class ListedCheck:
     last_checked_at: datetime | None
     state: str
     state_since: datetime | None
+    # How many active locations probe it: 1 on a site without agents (0 before its first result; checks/located.py).
+    locations: int
 
     @property
     def title(self) -> str:
@@ -106,7 +109,7 @@ _SERVER_COLUMNS = (Server.id, Server.code, Server.role, Server.city, Server.coun
                    Server.display_order, Server.notes, Server.state, Server.state_since)
 _CHECK_COLUMNS = (Check.id, Check.server_id, Check.type_name, Check.label, Check.port, Check.visibility,
                   Check.enabled, Check.interval_seconds, Check.display_order, Check.created_at, Check.last_result,
-                  Check.last_checked_at, Check.state, Check.state_since)
+                  Check.last_checked_at, Check.state, Check.state_since, LOCATION_COUNT)
 
 
 @cache

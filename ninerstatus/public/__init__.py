@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from . import feeds, maintenance, old_links, uploads, views  # noqa: E402,F401  (routes register themselves on bp)
+from . import feeds, locations, maintenance, old_links, uploads, views  # noqa: E402,F401  (routes register themselves on bp)

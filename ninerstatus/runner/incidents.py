@@ -16,11 +16,14 @@ sanitised by ``Post.set_body``, like anything staff write.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import escape
 from sqlalchemy import func, select
 
+from ..checks.located import LocatedResult, read_located
 from ..checks.models import Check
 from ..extensions import db
 from ..markup import sanitise_html
@@ -63,6 +66,47 @@ STATE_SENTENCES = {
 }
 #: Said instead when a check failed in a way not listed above.
 STATE_WORDS = {Status.CRITICAL: "it does not work", Status.WARNING: "it works, but not as it should"}
+#: Ways of failing that a customer calls "unreachable": no connection at all, or no answer.
+UNREACHABLE = (ErrorKind.RESOLVE_FAILED, ErrorKind.CONNECT_REFUSED, ErrorKind.CONNECT_TIMEOUT, ErrorKind.READ_TIMEOUT)
+#: Networks named one by one in a draft; the rest are counted.
+NETWORKS_NAMED = 3
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a check probed from several locations fails, and where it works, by the locations' confirmed states."""
+
+    failing: tuple[LocatedResult, ...]
+    working: tuple[LocatedResult, ...]
+
+    @property
+    def regional(self) -> bool:
+        """True when it fails from some locations only."""
+        return bool(self.failing) and bool(self.working)
+
+    @property
+    def networks(self) -> str:
+        """The failing locations as customers place themselves: "MTN (Lusaka) and Vodacom (Durban)"."""
+        names = [item.network_words for item in self.failing[:NETWORKS_NAMED]]
+        if len(self.failing) > NETWORKS_NAMED:
+            names.append(f"{len(self.failing) - NETWORKS_NAMED} more")
+        return " and ".join(filter(None, (", ".join(names[:-1]), names[-1])))
+
+    @property
+    def unreachable(self) -> bool:
+        """True when no failing location could connect or get an answer (rather than getting a wrong one)."""
+        return all(item.error_kind in UNREACHABLE for item in self.failing)
+
+    @property
+    def verb(self) -> str:
+        """What the service does from the failing locations, as a sentence says it."""
+        return "is unreachable" if self.unreachable else "does not work"
+
+    @property
+    def meaning(self) -> str | None:
+        """What the first failing location's way of failing means to a customer, when it is a known one."""
+        kind = self.failing[0].error_kind
+        return PLAIN_WORDS.get(kind) if kind else None
 
 
 def open_incident(server: Server, state: str, failing: list[Check], now: datetime) -> Post:
@@ -112,14 +156,42 @@ def _awaiting_resolution(server: Server) -> Post | None:
 
 
 def _draft(server: Server, state: str, failing: list[Check], now: datetime) -> Post:
-    title = f"{server.code}: {server.role or 'Server'} {TITLE_WORDS[state]}"
+    reaches = reach_of(failing, now)
+    title = f"{server.code}: {server.role or 'Server'} {_title_words(state, failing, reaches)}"
     post = Post(title=title, slug=unique_slug(title, _slug_taken, max_length=220), kind=PostKind.INCIDENT,
                 status=PostStatus.DRAFT, origin=PROBE_ORIGIN, created_at=now, updated_at=now)
-    post.set_body(incident_body(server, BODY_WORDS[state], failing, now))
+    post.set_body(incident_body(server, BODY_WORDS[state], failing, now, reaches))
     post.impact, post.affected_state = DRAFT_IMPACT[state], affected_state(server, state, failing)
     post.servers = [server]
     db.session.add(post)
     return post
+
+
+def reach_of(failing: Sequence[Check], now: datetime) -> dict[int, Reach]:
+    """Where each of the ``failing`` checks fails and works, for those probed from more than one location (one query).
+
+    Only fresh locations with a confirmed opinion count, as in the quorum: a
+    silent agent or one whose probe could not decide says nothing either way.
+    """
+    located = read_located({check.id: check.interval_seconds for check in failing}, now)
+    reaches = {}
+    for check_id, items in located.items():
+        judging = [item for item in items if item.fresh and item.confirmed in (Status.OK, Status.WARNING,
+                                                                               Status.CRITICAL)]
+        if len(items) > 1 and judging:
+            reaches[check_id] = Reach(tuple(item for item in judging if item.confirmed is Status.CRITICAL),
+                                      tuple(item for item in judging if item.confirmed is not Status.CRITICAL))
+    return reaches
+
+
+def _title_words(state: str, failing: Sequence[Check], reaches: dict[int, Reach]) -> str:
+    """ "degraded", or "unreachable from MTN (Lusaka)" when every failing check fails from some networks only."""
+    regional = [reaches[check.id] for check in failing if check.id in reaches and reaches[check.id].regional]
+    if not failing or len(regional) != len(failing):
+        return TITLE_WORDS[state]
+    networks = {item.location_id: item for reach in regional for item in reach.failing}
+    together = Reach(tuple(networks.values()), ())
+    return f"{'unreachable' if together.unreachable else 'failing'} from {together.networks}"
 
 
 def affected_state(server: Server, state: str, failing: list[Check]) -> AffectedState:
@@ -132,13 +204,33 @@ def affected_state(server: Server, state: str, failing: list[Check]) -> Affected
     return AffectedState.MAJOR_OUTAGE if everything else AffectedState.PARTIAL_OUTAGE
 
 
-def incident_body(server: Server, word: str, failing: list[Check], now: datetime) -> str:
-    """The draft's text for visitors: which server, since when, which services fail and how."""
-    items = "".join(_check_item(check) for check in failing)
+def incident_body(server: Server, word: str, failing: list[Check], now: datetime,
+                  reaches: dict[int, Reach] | None = None) -> str:
+    """The draft's text for visitors: which server, since when, which services fail and how, and from where.
+
+    For a service probed from several locations it says which networks it
+    fails from and that customers on others are not affected, or that it
+    fails from every network it is tested from.
+    """
+    reaches = reaches or {}
+    items = "".join(_check_item(check, reaches.get(check.id)) for check in failing)
+    where = "".join(_reach_sentence(server, check, reaches[check.id]) for check in failing if check.id in reaches)
     return (
         f"<p>Our monitoring shows <strong>{escape(server.code)}</strong>{_where(server)} "
-        f"{escape(word)} since {escape(format_timestamp(now))}.</p>"
+        f"{escape(word)} since {escape(format_timestamp(now))}.</p>{where}"
         f"<h3>Affected services</h3><ul>{items}</ul>")
+
+
+def _reach_sentence(server: Server, check: Check, reach: Reach) -> str:
+    """ "Submission on NC036 is unreachable from MTN (Lusaka); customers on other networks are not affected." """
+    subject = f"<strong>{escape(_title(check))}</strong> on <strong>{escape(server.code)}</strong>"
+    if reach.regional:
+        return (f"<p>{subject} {escape(reach.verb)} from {escape(reach.networks)}; "
+                f"customers on other networks are not affected.</p>")
+    if len(reach.failing) < 2:  # one location's word is all there is, as on a site without agents
+        return ""
+    return (f"<p>{subject} {escape(reach.verb)} from every network we test it from "
+            f"(all {len(reach.failing)} locations): this is not a problem with your connection.</p>")
 
 
 def _where(server: Server) -> str:
@@ -171,14 +263,21 @@ def _mentions(title: str, service: str) -> bool:
     return service.casefold() in title.casefold() or (bool(stem) and stem in words)
 
 
-def _check_item(check: Check) -> str:
+def _title(check: Check) -> str:
+    return " ".join(check.title.split()) or f"{check.type_name.upper()} {check.port}"
+
+
+def _check_item(check: Check, reach: Reach | None = None) -> str:
     status = Status[check.state.upper()]
     check_type = get_plugins().check_types.get(check.type_name)
     service = check_type.label if check_type else check.type_name.upper()
-    title = " ".join(check.title.split()) or f"{check.type_name.upper()} {check.port}"
+    title = _title(check)
     since = f" since {format_timestamp(check.state_since)}" if check.state_since else ""
-    result = check.result
-    meaning = PLAIN_WORDS.get(result.error_kind) if result and result.error_kind else None
+    if reach is not None and reach.regional:
+        meaning = f"from {reach.networks}, {reach.meaning or STATE_WORDS[Status.CRITICAL]}"
+    else:
+        result = check.result
+        meaning = PLAIN_WORDS.get(result.error_kind) if result and result.error_kind else None
     return (f"<li><strong>{escape(title)}</strong>{escape(service_suffix(title, service))}: "
             f"{escape(status.label)}{escape(since)}; {escape(meaning or STATE_WORDS[status])}.</li>")
 

@@ -6,6 +6,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
+from ninerstatus.agents.locations import site_location
+from ninerstatus.agents.models import CheckLocation
+from ninerstatus.checks.models import Check
 from ninerstatus.checks.status import check_state
 from ninerstatus.extensions import db
 from ninerstatus.models import AffectedState, PostKind, PostUpdate, Role, Server, UpdateState
@@ -14,6 +17,7 @@ from ninerstatus.timeutil import utcnow
 
 from ..admin.accounts import ADMIN_EMAIL, PASSWORD, add_user, csrf_token_in
 from ..factories import make_post, make_server
+from ..regional_site import add_agent
 from .conftest import add_check, result
 from .test_display import write_days
 
@@ -131,6 +135,44 @@ def test_staff_pages_send_what_visitors_pages_send_and_their_account(app, client
                                              "csrf_token": token}).status_code == 302
     staff = statements(app, client)
     assert {path: staff[path] for path in STAFF_PAGES} == {path: visitors[path] + 1 for path in STAFF_PAGES}
+
+
+#: What reads the locations of checks probed from several (one statement, for all the checks it shows).
+LOCATED_PAGES = ("/servers/NC000", "/api/servers", "/api/servers/NC000")
+
+
+def add_agent_locations(batch: int, agents: tuple[str, ...] = ("Lusaka", "Frankfurt")) -> None:
+    """Every check not probed from anywhere yet probed by the site's runner and new ``agents``, each with a result."""
+    site = site_location()
+    agents = [add_agent(f"{name} {batch}", [], network="MTN") for name in agents]
+    now = utcnow()
+    for check in db.session.scalars(select(Check).where(~Check.id.in_(select(CheckLocation.check_id)))).all():
+        for location_id in (site.id, *agents):
+            db.session.add(CheckLocation(check_id=check.id, location_id=location_id, last_checked_at=now,
+                                         last_result=result(Status.OK, now).to_dict()))
+    db.session.commit()
+
+
+def test_checks_probed_from_several_locations_cost_the_pages_that_show_them_one_statement(app, client):
+    with app.app_context():
+        add_servers(0, 2)
+        add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
+        add_agent_locations(1)
+    few = statements(app, client)
+    with app.app_context():
+        add_servers(2, 6)
+        add_agent_locations(2)
+    assert statements(app, client) == few
+    assert few == {path: count + (path in LOCATED_PAGES) for path, count in PAGES.items()}
+
+
+def test_a_site_without_agents_keeps_its_counts_once_its_runner_records_at_its_location(app, client):
+    with app.app_context():
+        add_servers(0, 2)
+        add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
+        add_agent_locations(1, agents=())
+        assert db.session.query(CheckLocation).count() == 4
+    assert statements(app, client) == PAGES
 
 
 def test_a_result_recorded_during_a_request_is_read_afresh(ctx, app):
