@@ -92,11 +92,12 @@ def _edit(form: LocationForm, location: Location | None):
     """
     form.checks.choices = _check_choices()
     site = location is not None and location.is_site
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if site and request.method == "POST" and "checks" in request.form:
+        form.checks.errors = [SITE_PROBES_EVERY_CHECK]
+    elif valid:
         if _name_taken(form.name.data, location):
             form.name.errors.append("Another location already has this name.")
-        elif site and "checks" in request.form:
-            form.checks.errors.append(SITE_PROBES_EVERY_CHECK)
         else:
             is_new = location is None
             location = location or Location()
