@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select
 
 from ..agents.locations import unsaved_site_location
 from ..agents.models import CheckLocation, Location
-from ..agents.quorum import OFFLINE_AFTER_INTERVALS, is_fresh, votes_needed
+from ..agents.quorum import OFFLINE_AFTER_INTERVALS, LocationState, Verdict, combine, is_fresh
 from ..checks.models import Check, stored_result
 from ..extensions import db
 from ..probing import ProbeResult, Status
@@ -97,12 +97,10 @@ class LocationView:
 
 @dataclass(frozen=True)
 class CheckLocations:
-    """Every location probing a check, and how many failing ones make it down at the moment."""
+    """Every location probing a check, and what the quorum rule makes of their states at the moment."""
 
     views: list[LocationView]
-    # Locations whose fresh confirmed state is an opinion (OK, WARNING or CRITICAL).
-    judges: int
-    needed: int
+    verdict: Verdict
 
 
 def _left_out(location: Location, check: Check, checked_at: datetime | None, now: datetime) -> str | None:
@@ -144,6 +142,6 @@ def check_locations(check: Check, now: datetime) -> CheckLocations:
         result = stored_result(row.last_result, checked_at) if row is not None else None
         views.append(LocationView(location, _confirmed(row), result, checked_at,
                                   _left_out(location, check, checked_at, now)))
-    judges = sum(1 for view in views if view.left_out is None
-                 and view.state in (Status.OK, Status.WARNING, Status.CRITICAL))
-    return CheckLocations(views, judges, votes_needed(judges, check.quorum))
+    verdict = combine([LocationState(view.location.label, view.state, view.left_out is None) for view in views],
+                      check.quorum)
+    return CheckLocations(views, verdict)

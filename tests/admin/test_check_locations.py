@@ -18,6 +18,7 @@ from ninerstatus.agents.locations import issue_token, site_location
 from ninerstatus.agents.models import CheckLocation, Location
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
+from ninerstatus.probing import Status
 from ninerstatus.timeutil import utcnow
 
 from .test_checks_admin import check_form, server_id, stored_checks
@@ -189,16 +190,18 @@ def test_the_check_page_shows_each_location_s_state_and_which_agents_are_offline
     check_id = _seen_check(app, ids)
     page = auth.client.get(f"/admin/checks/{check_id}").get_data(as_text=True).replace("&#39;", "'")
     table = page[page.index('id="check-locations"'):]
-    rows = [[re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
-            for row in re.findall(r"<tr>(.*?)</tr>", table[:table.index("</table>")], re.S) if "<td>" in row]
-    assert [(where, state, summary, counted) for where, state, summary, _, counted in rows] == [
-        ("System Status (this site's runner)", "OK", "seen from site", "yes"),
-        ("Lusaka (MTN)", "CRITICAL", "seen from Lusaka", "agent offline: no result for 3 intervals"),
-        ("Quito", "CRITICAL", "seen from Quito", "revoked"),
-        ("Toronto", "—", "no result yet", "agent offline: it has never reported")]
-    assert [age.endswith(" ago") for *_, age, _ in rows] == [True, True, True, False]
+    rows = [[re.sub(r"<[^>]+>", "", cell.replace("<br>", " | ")).strip()
+             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table[:table.index("</table>")], re.S) if "<td" in row]
+    assert [(where, state, result.rsplit(" | ", 1)[0]) for where, state, result in rows] == [
+        ("System Status (this site's runner)", "OK", "seen from site"),
+        ("Lusaka (MTN) | agent offline: no result for 3 intervals", "CRITICAL", "seen from Lusaka"),
+        ("Quito | revoked", "CRITICAL", "seen from Quito"),
+        ("Toronto | agent offline: it has never reported", "—", "no result yet")]
+    assert [result.endswith(" ago") for *_, result in rows] == [True, True, True, False]
     # Only the site's runner judges: one failing location would make it down.
-    assert "Counted as down when 1 of the 1 location with a recent result sees it failing (a majority)" in page
+    assert "Counted as down when 1 location sees it failing: a majority of the 1 with a recent result." in page
+    assert "None sees it failing now." in page
 
 
 def test_a_location_leaves_the_quorum_after_three_intervals_without_a_result(app, auth, server_id):
@@ -216,7 +219,16 @@ def test_a_location_leaves_the_quorum_after_three_intervals_without_a_result(app
 
         def lusaka(now):
             seen = check_locations(check, now)
-            return next(view for view in seen.views if view.location.name == "Lusaka").left_out, seen.needed
+            view = next(view for view in seen.views if view.location.name == "Lusaka")
+            return view.left_out, seen.verdict.judges, seen.verdict.status
 
-        assert lusaka(checked_at + timedelta(seconds=180)) == (None, 2)
-        assert lusaka(checked_at + timedelta(seconds=181)) == ("agent offline: no result for 3 intervals", 2)
+        check_id = check.id
+    page = auth.client.get(f"/admin/checks/{check_id}").get_data(as_text=True)
+    assert ("Counted as down when 2 locations see it failing: its quorum; 1 has a recent result now. Failing now "
+            "from Lusaka (MTN) only: a regional problem, shown as degraded.") in " ".join(page.split())
+    with app.app_context():
+        check = db.session.get(Check, check_id)
+        # Failing from Lusaka alone, of a quorum of 2: regional. Then Lusaka goes silent: nobody judges.
+        assert lusaka(checked_at + timedelta(seconds=180)) == (None, 1, Status.WARNING)
+        assert lusaka(checked_at + timedelta(seconds=181)) == ("agent offline: no result for 3 intervals", 0,
+                                                               Status.UNKNOWN)
