@@ -110,6 +110,8 @@ def _left_out(location: Location, check: Check, checked_at: datetime | None, now
         return "check switched off"
     if location.is_site:
         return None if is_fresh(checked_at, check.interval_seconds, now) else "no recent result from this site's runner"
+    if location.token_hash is None:
+        return "agent offline: it has no token yet"
     if location.last_contact_at is None:
         return "agent offline: it has never reported"
     if not is_fresh(checked_at, check.interval_seconds, now):
@@ -118,9 +120,10 @@ def _left_out(location: Location, check: Check, checked_at: datetime | None, now
 
 
 def _confirmed(row: CheckLocation | None) -> Status | None:
-    if row is None or row.last_checked_at is None:
+    """The location's confirmed state; None before it was first judged, or when the stored state names no status."""
+    if row is None or row.state_since is None:
         return None
-    return Status.__members__.get(str(row.state).upper(), Status.UNKNOWN)  # a stored row is untrusted
+    return Status.__members__.get(str(row.state).upper())
 
 
 def check_locations(check: Check, now: datetime) -> CheckLocations:

@@ -33,7 +33,8 @@ OFFLINE_AFTER_INTERVALS = 3
 def is_fresh(checked_at: datetime | None, interval_seconds: int, now: datetime) -> bool:
     """True when a location's latest result, taken at ``checked_at``, still keeps it in the quorum of a check
     probed every ``interval_seconds``."""
-    return checked_at is not None and now - checked_at <= timedelta(seconds=OFFLINE_AFTER_INTERVALS * interval_seconds)
+    window = timedelta(seconds=OFFLINE_AFTER_INTERVALS * max(1, interval_seconds))  # a stored interval is untrusted
+    return checked_at is not None and now - checked_at <= window
 
 
 @dataclass(frozen=True)

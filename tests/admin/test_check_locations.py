@@ -172,7 +172,7 @@ def _seen_check(app, ids: dict[str, int]) -> int:
         for name, age in (("site", 30), ("Lusaka", 181), ("Toronto", None), ("Quito", 20)):
             row = CheckLocation(check_id=check.id, location_id=ids[name], state="critical" if name != "site" else "ok")
             if age is not None:
-                row.last_checked_at = now - timedelta(seconds=age)
+                row.last_checked_at = row.state_since = now - timedelta(seconds=age)
                 row.last_result = {"status": row.state.upper(), "summary": f"seen from {name}",
                                    "checked_at": row.last_checked_at.isoformat()}
             db.session.add(row)
@@ -213,6 +213,7 @@ def test_a_location_leaves_the_quorum_after_three_intervals_without_a_result(app
         check = db.session.scalar(select(Check))
         row = db.session.get(CheckLocation, (check.id, ids["Lusaka"]))
         row.state, row.last_checked_at = "critical", utcnow()
+        row.state_since = row.last_checked_at
         db.session.get(Location, ids["Lusaka"]).last_contact_at = row.last_checked_at
         db.session.commit()
         checked_at = row.last_checked_at
@@ -232,3 +233,19 @@ def test_a_location_leaves_the_quorum_after_three_intervals_without_a_result(app
         assert lusaka(checked_at + timedelta(seconds=180)) == (None, 1, Status.WARNING)
         assert lusaka(checked_at + timedelta(seconds=181)) == ("agent offline: no result for 3 intervals", 0,
                                                                Status.UNKNOWN)
+
+
+def test_a_location_given_no_token_yet_is_shown_as_an_agent_offline(app, auth, server_id):
+    ids = add_locations(app)
+    with app.app_context():  # as `config apply` makes a location: an admin gives it a token later
+        nairobi = Location(name="Nairobi")
+        db.session.add(nairobi)
+        db.session.commit()
+        ids["Nairobi"] = nairobi.id
+    auth.login()
+    auth.post("/admin/checks/new/banner", check_form(auth, server_id, location_ids=ids["Nairobi"]))
+    with app.app_context():
+        seen = check_locations(db.session.scalar(select(Check)), utcnow())
+    assert [(view.location.name, view.left_out) for view in seen.views] == [
+        ("System Status", "no recent result from this site's runner"), ("Nairobi", "agent offline: it has no token yet")]
+    assert seen.verdict.status is Status.UNKNOWN
