@@ -13,14 +13,15 @@ from types import MappingProxyType
 from typing import Any
 
 from wtforms import BooleanField, FormField, RadioField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation,
+                                ValidationError)
 
 from ..check_urls import (PASSWORD_SETTING, USERNAME_SETTING, UrlError, UrlReading, looks_like_url, read_url,
                           takes_login)
 from ..checktypes import CheckType, TlsConflict
 from ..models import Visibility
 from ..probing import Family, InvalidTarget, TlsMode, validate_host
-from .forms import StaffForm
+from .forms import MultiCheckboxField, StaffForm
 from .number_fields import DecimalNumberField, WholeNumberField
 
 TLS_LABELS = {TlsMode.NONE: "No TLS", TlsMode.STARTTLS: "STARTTLS (required)",
@@ -29,6 +30,10 @@ TLS_LABELS = {TlsMode.NONE: "No TLS", TlsMode.STARTTLS: "STARTTLS (required)",
 TLS_FIELDS = ("tls_name", "tls_verify", "ca_file", "warn_days", "crit_days")
 FAMILY_CHOICES = [SelectChoice(Family.ANY.value, "Any"), SelectChoice(Family.IPV4.value, "IPv4 only"),
                   SelectChoice(Family.IPV6.value, "IPv6 only")]
+#: The largest quorum a check may have: far beyond any site's locations, well within the column.
+MAX_QUORUM = 1000
+MAJORITY_LABEL = "a majority of its locations"
+QUORUM_REFUSED = f"Choose a majority, or a whole number of locations from 1 to {MAX_QUORUM}."
 
 
 def _host(form, field) -> None:
@@ -43,6 +48,44 @@ def _host(form, field) -> None:
 def _readable_file(form, field) -> None:
     if field.data and not (os.path.isfile(field.data) and os.access(field.data, os.R_OK)):
         raise ValidationError("No readable file at this path on the server.")
+
+
+def _quorum(value: Any) -> int | None:
+    """A quorum as a form sends it (or as stored): empty for a majority, else a whole number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(QUORUM_REFUSED)
+    return int(value)
+
+
+def quorum_choices(locations: int, current: int | None) -> list[SelectChoice]:
+    """The quorum's choices: a majority, or 1 up to the ``locations`` that may probe a check (and ``current``, a
+    larger number already chosen, kept so that it shows as chosen)."""
+    numbers = list(range(1, max(locations, 1) + 1))
+    if current is not None and 1 <= current <= MAX_QUORUM and current not in numbers:
+        numbers.append(current)
+    return [SelectChoice("", MAJORITY_LABEL),
+            *(SelectChoice(str(number), "1 location" if number == 1 else f"{number} locations") for number in numbers)]
+
+
+class QuorumField(SelectField):
+    """How many locations must see a check failing for it to be down: None for a majority, else a whole number.
+
+    Offered as a list (``quorum_choices``), but any whole number from 1 is
+    taken: a quorum above the locations that probe the check is allowed
+    (the form warns that it can then never be reached).
+    """
+
+    def __init__(self, label=None, validators=None, **kwargs) -> None:
+        super().__init__(label, validators, coerce=_quorum, choices=quorum_choices(1, None), validate_choice=False,
+                         invalid_value_message=QUORUM_REFUSED, **kwargs)
+
+    def pre_validate(self, form) -> None:
+        if self.process_errors:
+            raise StopValidation()  # the parse error is already in self.errors
+        if self.data is not None and not 1 <= self.data <= MAX_QUORUM:
+            raise StopValidation(QUORUM_REFUSED)
 
 
 class CheckForm(StaffForm):
@@ -94,6 +137,14 @@ class CheckForm(StaffForm):
                             choices=[SelectChoice(Visibility.PUBLIC.value, "Visitors (shown under the server)"),
                                      SelectChoice(Visibility.INTERNAL.value, "Staff only")])
     enabled = BooleanField("Enabled", default=True)
+    # Which agent locations probe the check: saved by the admin view, not a column (see check_locations.py).
+    location_ids = MultiCheckboxField("Probed from", coerce=int, choices=[])
+    quorum = QuorumField(
+        "Down when failing from",
+        description="How many locations must see the check failing before it counts as down. Failing from fewer "
+                    "shows it as degraded, naming where it fails. A majority is more than half of the locations "
+                    "with a recent result; a location whose agent has been silent for three intervals does not "
+                    "count.")
 
     def validate_crit_days(self, field) -> None:
         if self.warn_days.data is not None and field.data is not None and field.data > self.warn_days.data:
@@ -154,7 +205,7 @@ class CheckForm(StaffForm):
             "label": (self.label.data or "").strip(), "host": self.host.data,
             "port": self.port.data or self.check_type.default_port, "tls_mode": self.chosen_tls(),
             "family": Family(self.family.data), "visibility": Visibility(self.visibility.data),
-            "enabled": self.enabled.data,
+            "enabled": self.enabled.data, "quorum": self.quorum.data,
         }
         if "tls_name" in self:
             values.update(tls_name=self.tls_name.data or None, tls_verify=self.tls_verify.data,

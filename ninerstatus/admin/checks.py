@@ -10,9 +10,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from wtforms import SelectChoice
 
 from ..accounts.roles import admin_required
+from ..agents.models import Location
 from ..checks.models import Check
+from ..checks.status import time_ago
 from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
@@ -20,9 +23,12 @@ from ..models import Server
 from ..plugins import get_plugins
 from ..probing import ErrorKind, ProbeResult, run_probe
 from ..probing.execute import HungProbes
+from ..timeutil import utcnow
 from . import bp
-from .check_forms import (TLS_FIELDS, check_form_class, form_script_data, tls_mode_problem,
+from .check_forms import (TLS_FIELDS, check_form_class, form_script_data, quorum_choices, tls_mode_problem,
                           unreadable_secret_message)
+from .check_locations import (agent_locations, assign_agents, assigned_agents, check_locations, probing_count,
+                              quorum_warning, the_site_location)
 from .errors import redisplays_form
 from .editing import server_choices
 from .servers import server_or_404
@@ -64,9 +70,20 @@ def checks():
     return render_template("admin/checks/list.html", servers=servers, check_types=get_plugins().check_types)
 
 
+def _offer_locations(form) -> list[Location]:
+    """Give the form its choices of agent locations and of quorum; the agent locations, for the page."""
+    agents = agent_locations()
+    form.location_ids.choices = [SelectChoice(location.id, location.label + (" (revoked)" if location.revoked_at
+                                                                             else "")) for location in agents]
+    form.quorum.choices = quorum_choices(probing_count(agents, [location.id for location in agents]),
+                                         form.quorum.data)
+    return agents
+
+
 def _save(form, check_type: CheckType, check: Check | None):
     """Validate and store the check form, or show it again with what went wrong (or what a URL filled in)."""
     form.server_id.choices = server_choices()
+    agents = _offer_locations(form)
     if form.validate_on_submit():
         check = check or Check(type_name=check_type.name)
         check.server = server_or_404(form.server_id.data)
@@ -74,16 +91,28 @@ def _save(form, check_type: CheckType, check: Check | None):
             setattr(check, name, value)
         check.store_settings(form.settings_to_store(), check_type.secret_names)
         db.session.add(check)
+        db.session.flush()
+        assign_agents(check, form.location_ids.data or [])
         db.session.commit()
+        warning = quorum_warning(check.quorum, probing_count(agents, form.location_ids.data or []))
+        if warning:  # saved as asked; the check's page says it again, beside the quorum
+            flash(f"Check {check.title} of {check.server.code} is saved. {warning}")
+            return redirect(url_for("admin.edit_check", check_id=check.id))
         flash(f"Check {check.title} of {check.server.code} is saved.")
         return redirect(url_for("admin.checks"))
     status = 400 if request.method == "POST" and form.url_note is None else 200
-    return _form_page(form, check_type, check), status
+    return _form_page(form, check_type, check, agents), status
 
 
-def _form_page(form, check_type: CheckType, check: Check | None) -> str:
+def _form_page(form, check_type: CheckType, check: Check | None, agents: list[Location]) -> str:
+    now = utcnow()
     return render_template("admin/checks/edit.html", form=form, check=check, check_type=check_type,
-                           check_types=get_plugins().check_types, script_data=form_script_data(check_type))
+                           check_types=get_plugins().check_types, script_data=form_script_data(check_type),
+                           site_location=the_site_location(), has_agents=bool(agents),
+                           quorum_warning=quorum_warning(form.quorum.data,
+                                                         probing_count(agents, form.location_ids.data or [])),
+                           seen=check_locations(check, now) if check is not None and check.id else None,
+                           now=now, time_ago=time_ago)
 
 
 def _switched_type(check_type: CheckType):
@@ -95,7 +124,7 @@ def _switched_type(check_type: CheckType):
         formdata.setlist("tls_verify", ["y"])
     form = check_form_class(chosen)(formdata=formdata)
     form.server_id.choices = server_choices()
-    return _form_page(form, chosen, None)
+    return _form_page(form, chosen, None, _offer_locations(form))
 
 
 @bp.route("/checks/new/<type_name>", methods=["GET", "POST"])
@@ -130,6 +159,7 @@ def edit_check(check_id: int):
         form.tls_mode.data = check.tls_mode.value
         form.family.data = check.family.value
         form.visibility.data = check.visibility.value
+        form.location_ids.data = assigned_agents(check)
         # A check stored before its type declared its TLS modes, or before its settings had to
         # agree with its TLS mode, may not work as it stands: say so at once.
         problem = tls_mode_problem(check_type, check.tls_mode.value) or form.tls_conflict_problem()

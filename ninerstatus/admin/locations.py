@@ -18,8 +18,13 @@ from ..checks.status import time_ago
 from ..extensions import db
 from ..timeutil import utcnow
 from . import bp
+from .check_locations import keep_assignments
 from .errors import redisplays_form
 from .forms import LocationForm
+
+
+SITE_PROBES_EVERY_CHECK = ("This site's own runner probes every enabled check: its checks cannot be chosen. "
+                           "Nothing was saved.")
 
 
 def location_or_404(location_id: int) -> Location:
@@ -43,12 +48,8 @@ def _name_taken(name: str, location: Location | None) -> bool:
 
 def _assign(location: Location, check_ids: list[int]) -> None:
     """Make ``location`` probe exactly ``check_ids``; a kept assignment keeps its state."""
-    wanted, current = set(check_ids), {row.check_id: row for row in location.assignments}
-    for check_id, row in current.items():
-        if check_id not in wanted:
-            db.session.delete(row)
-    for check_id in sorted(wanted - set(current)):
-        db.session.add(CheckLocation(check_id=check_id, location_id=location.id))
+    keep_assignments({row.check_id: row for row in location.assignments}, check_ids,
+                     lambda check_id: CheckLocation(check_id=check_id, location_id=location.id))
 
 
 @bp.get("/locations")
@@ -78,15 +79,23 @@ def edit_location(location_id: int):
     """Change a location's name, place or network, and the checks it probes."""
     location = location_or_404(location_id)
     form = LocationForm(obj=location)
-    if request.method == "GET":
+    if request.method == "GET" and not location.is_site:
         form.checks.data = _assigned(location)
     return _edit(form, location)
 
 
 def _edit(form: LocationForm, location: Location | None):
-    """Validate and save the location form, or show it with what went wrong."""
+    """Validate and save the location form, or show it with what went wrong.
+
+    The site's own runner probes every enabled check: its form has no list
+    of checks, and one sent anyway is refused, whatever it holds.
+    """
     form.checks.choices = _check_choices()
-    if form.validate_on_submit():
+    site = location is not None and location.is_site
+    valid = form.validate_on_submit()
+    if site and request.method == "POST" and "checks" in request.form:
+        form.checks.errors = [SITE_PROBES_EVERY_CHECK]
+    elif valid:
         if _name_taken(form.name.data, location):
             form.name.errors.append("Another location already has this name.")
         else:
@@ -96,7 +105,8 @@ def _edit(form: LocationForm, location: Location | None):
                 setattr(location, column, value)
             db.session.add(location)
             db.session.flush()
-            _assign(location, form.checks.data or [])
+            if not site:
+                _assign(location, form.checks.data or [])
             token = issue_token(location) if is_new else None
             db.session.commit()
             if token is not None:

@@ -22,11 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from ..probing import Status
 
 #: A location without a result for this many of the check's intervals has left the quorum.
 OFFLINE_AFTER_INTERVALS = 3
+
+
+def is_fresh(checked_at: datetime | None, interval_seconds: int, now: datetime) -> bool:
+    """True when a location's latest result, taken at ``checked_at``, still keeps it in the quorum of a check
+    probed every ``interval_seconds``."""
+    window = timedelta(seconds=OFFLINE_AFTER_INTERVALS * max(1, interval_seconds))  # a stored interval is untrusted
+    return checked_at is not None and now - checked_at <= window
 
 
 @dataclass(frozen=True)

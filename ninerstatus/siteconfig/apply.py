@@ -223,7 +223,8 @@ class _Walk:
         what = f"location {entry.name}" + (" (the site's own runner)" if entry.site else "")
         if entry.site and location is None:  # made as the runner would make it; looking, it is not stored
             location = site_location() if self.write else unsaved_site_location()
-        before = self.probed.get(location.id, {}) if location is not None else {}
+        # The site's own runner probes every enabled check: the file names none for it, and its rows stay.
+        before = self.probed.get(location.id, {}) if location is not None and not entry.site else {}
         assigned = [FieldChange("checks", None, f"+ {text}") for key, text in entry.checks.items() if key not in before]
         unassigned = [key for key in before if key not in entry.checks]
         assigned += [FieldChange("checks", None, f"- {before[key][1]}") for key in unassigned]

@@ -17,8 +17,9 @@ by its server's code and its ``name``, the name visitors see (left out, it
 is the check type and port, "SMTP 587", as in the admin). A location is
 keyed by its name (ignoring case, as the admin does), except the site's own
 runner, marked ``site: true``, which is the one such location whatever its
-name; the checks it probes are written ``"SERVER-CODE: check name"`` and
-must name a check of the file, or, without ``--prune``, one the site has. Secrets (check
+name and probes every enabled check (it takes no ``checks``); the checks an
+agent location probes are written ``"SERVER-CODE: check name"`` and must
+name a check of the file, or, without ``--prune``, one the site has. Secrets (check
 passwords, the SMTP password, the webhook secret) are never written in the
 file: a secret is ``""`` (none) or a ``${VARIABLE}`` reference to an
 environment variable, read when the file is applied.
@@ -115,6 +116,8 @@ CHECK_KEYS: dict[str, Key] = {
     "timeout": Key("timeout_seconds", NUMBER),
     "failures_before_down": Key("failures_before_down", WHOLE),
     "successes_before_up": Key("successes_before_up", WHOLE),
+    "quorum": Key("quorum", WHOLE_OR_NULL, "locations that must see the check failing for it to be down, from 1 "
+                                           "(null: a majority of those with a recent result)"),
     "visibility": Key("visibility", TEXT, "public or internal"),
     "enabled": Key("enabled", YES_NO),
     "order": Key(None, WHOLE, "place among the server's checks, lowest first (left out: its place in this file)"),
@@ -127,7 +130,8 @@ LOCATION_KEYS: dict[str, Key] = {
     "name": Key("name", TEXT, "the location's key in this file (ignoring case), as visitors read it"),
     "site": Key(None, YES_NO, "true for the site's own runner: one location, never created or removed by apply"),
     "city": Key("city", TEXT), "country": Key("country", TEXT), "network": Key("network", TEXT),
-    "checks": Key(None, LIST, 'the checks probed from here, each written "SERVER-CODE: check name"'),
+    "checks": Key(None, LIST, 'the checks probed from here, each written "SERVER-CODE: check name" (none for '
+                              "the site's own runner: it probes every enabled check)"),
 }
 #: The top-level sections.
 TOP_KEYS: dict[str, Key] = {
@@ -463,13 +467,19 @@ class DocumentReader:
         if not form.validate():
             self.form_errors(form.errors, node.key_lines, node.line, path,
                              {key.field: name for name, key in LOCATION_KEYS.items() if key.field})
-        checks = self.location_checks(keys["checks"], f"{path}.checks") if "checks" in keys else {}
         site = "site" in keys and keys["site"].value
         if site and self.site_line:
             self.problem(keys["site"].line, f"{path}.site", f"only one location is the site's own runner (the one "
                                                             f"on line {self.site_line} is): leave this key out")
+            site = False  # its checks are judged as an agent location's
         elif site:
             self.site_line = node.line
+        checks = {}
+        if site and "checks" in keys:
+            self.problem(keys["checks"].line, f"{path}.checks", "the site's own runner probes every enabled check: "
+                                                                "leave checks out")
+        elif "checks" in keys:
+            checks = self.location_checks(keys["checks"], f"{path}.checks")
         if len(self.problems) > before:
             return None
         return LocationEntry(form.location_values()["name"], site, form.location_values(), checks, node.line)

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..admin.check_forms import check_form_class
+from ..admin.check_forms import MAX_QUORUM, check_form_class
 from ..admin.forms import LocationForm, ServerForm
 from ..agents.locations import unsaved_site_location
 from ..agents.models import CheckLocation, Location
@@ -133,7 +133,9 @@ class _Writer:
             rows = [(key, dump_scalar(getattr(location, spec.field)), labels[key])
                     for key, spec in LOCATION_KEYS.items() if spec.field]
             if location.is_site:
-                rows.insert(1, ("site", "true", "the site's own runner"))
+                rows.insert(1, ("site", "true", "the site's own runner: it probes every enabled check"))
+                self.mapping(2, rows, listed=True)
+                continue
             self.mapping(2, rows, listed=True)
             # A check left out of the file above cannot be named here: the warning about it says why.
             references = [self.references[check_id] for check_id in probed.get(location.id, ())
@@ -163,7 +165,12 @@ class _Writer:
         for key, spec in CHECK_KEYS.items():
             if key == "settings" or (spec.field and spec.field not in form):  # no TLS keys on a type without TLS
                 continue
-            rows.append((key, dump_scalar(_check_value(check, key)), labels[key]))
+            value = _check_value(check, key)
+            if key == "quorum" and value is not None and not (isinstance(value, int) and 1 <= value <= MAX_QUORUM):
+                self.warnings.append(f"check {server.code} / {check.title}: its stored quorum {value} is not one the "
+                                     "check form takes, so it is written as null (a majority)")
+                value = None
+            rows.append((key, dump_scalar(value), labels[key]))
         self.mapping(6, rows, listed=True)
         settings, unreadable = check.readable_settings()
         fields = check_type.form_class()

@@ -32,9 +32,9 @@ def field_ids(page: str) -> set[str]:
 
 
 @pytest.mark.parametrize("type_name, expected_groups", [
-    ("http", ["type", "target", "settings", "tls", "schedule"]),
-    ("ftp", ["type", "target", "settings", "tls", "schedule"]),
-    ("dns", ["type", "target", "settings", "schedule"]),
+    ("http", ["type", "target", "settings", "tls", "schedule", "locations"]),
+    ("ftp", ["type", "target", "settings", "tls", "schedule", "locations"]),
+    ("dns", ["type", "target", "settings", "schedule", "locations"]),
 ])
 def test_the_form_groups_the_fields_that_apply_to_the_type(auth, server_id, type_name, expected_groups):
     auth.login()

@@ -64,7 +64,7 @@ def build_site() -> None:
     add_check(mail, "smtp", "mail.example.net", 587, {"helo_name": "status.example.net"},
               label="Submission (587)", display_order=5, failures_before_down=3)
     add_check(web, "http", "192.0.2.10", 443, {"path": "/health?full=1", "expect_body": "OK", "status": "200,301"},
-              label="Site", family=Family.IPV4, tls_verify=False, interval_seconds=120, timeout_seconds=2.5)
+              label="Site", family=Family.IPV4, tls_verify=False, interval_seconds=120, timeout_seconds=2.5, quorum=2)
     add_check(web, "ftp", "files.example.net", 21, {"username": "probe", "password": FTP_PASSWORD,
                                                     "check_pasv": "yes"},
               label="Files", visibility=Visibility.INTERNAL, enabled=False)
@@ -100,7 +100,7 @@ def build_locations() -> Token:
 SERVER_COLUMNS = ("code", "role", "city", "country", "visibility", "display_order", "notes")
 CHECK_COLUMNS = ("type_name", "label", "host", "port", "tls_mode", "family", "tls_name", "tls_verify", "ca_file",
                  "warn_days", "crit_days", "interval_seconds", "timeout_seconds", "failures_before_down",
-                 "successes_before_up", "visibility", "enabled", "display_order")
+                 "successes_before_up", "quorum", "visibility", "enabled", "display_order")
 
 
 def snapshot(app: Flask) -> dict[str, Any]:
@@ -122,8 +122,9 @@ LOCATION_COLUMNS = ("name", "city", "country", "network", "is_site")
 
 
 def locations() -> dict[str, Any]:
-    """Each location's columns and the checks it probes (``NC036: IMAP 993``), by name; the site's own runner as it
-    will be made when the database has none yet."""
+    """Each location's columns and the checks it was given (``NC036: IMAP 993``), by name; the site's own runner as
+    it will be made when the database has none yet, with none (it probes every enabled check: its rows are its
+    results, not what the file gives)."""
     rows = list(db.session.scalars(select(Location)))
     if not any(row.is_site for row in rows):
         rows.append(unsaved_site_location())
@@ -132,7 +133,7 @@ def locations() -> dict[str, Any]:
     for location_id, check in probed:
         checks.setdefault(location_id, set()).add(f"{check.server.code}: {check.title}")
     return {row.name: {**{column: getattr(row, column) for column in LOCATION_COLUMNS},
-                       "checks": checks.get(row.id, set())} for row in rows}
+                       "checks": set() if row.is_site else checks.get(row.id, set())} for row in rows}
 
 
 @pytest.fixture

@@ -140,6 +140,30 @@ def test_the_diff_names_each_field_and_never_a_secret_value(app, config_file):
         assert site_setting("NOTIFY_SMTP_PORT") == 2525
 
 
+def test_a_check_s_quorum_is_exported_commented_and_applied_through_the_check_form(app, config_file):
+    with app.app_context():
+        build_site()
+    text = export(app)
+    assert re.search(r"^        quorum: 2 +# Down when failing from$", text, re.MULTILINE)  # the HTTP check
+    assert len(re.findall(r"^        quorum: null +# Down when failing from$", text, re.MULTILINE)) == 4
+    assert "#     quorum: locations that must see the check failing for it to be down" in text
+
+    def edit(document):
+        document["servers"][0]["checks"][0]["quorum"] = 3  # IMAP 993: a majority until now
+        document["servers"][1]["checks"][0]["quorum"] = None  # Site: 2 until now
+
+    path = _edited(app, config_file, edit)
+    result = apply(app, path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[lines.index("~ update check NC036 / IMAP 993") + 1] == "    quorum: 3"  # set, where none was
+    assert lines[lines.index("~ update check NC040 / Site") + 1] == "    quorum: 2 -> null"
+    with app.app_context():
+        assert dict(db.session.execute(select(Check.label, Check.quorum).where(Check.type_name.in_(
+            ["imap", "http"]))).all()) == {"": 3, "Site": None}
+    assert "Nothing to change" in apply(app, path).stdout
+
+
 def test_a_dry_run_prints_the_changes_and_changes_nothing(app, config_file):
     with app.app_context():
         build_site()
@@ -346,10 +370,11 @@ def test_the_readme_example_applies_and_says_what_it_made(app, config_file):
         assert set(checks) == {("NC036", "Submission (587)"), ("NC036", "IMAP"), ("NC041", "HTTP 443")}
         assert checks[("NC036", "IMAP")].probe_settings()["password"] == "imap-secret"
         assert checks[("NC041", "HTTP 443")].interval_seconds == 120
+        assert (checks[("NC041", "HTTP 443")].quorum, checks[("NC036", "IMAP")].quorum) == (1, None)
         assert site_setting("NOTIFY_EMAIL_TO") == ["ops@example.net"]
         assert locations() == {
             "Amsterdam": {"name": "Amsterdam", "city": "Amsterdam", "country": "Netherlands", "network": "",
-                          "is_site": True, "checks": {"NC036: Submission (587)", "NC036: IMAP", "NC041: HTTP 443"}},
+                          "is_site": True, "checks": set()},
             "Lusaka": {"name": "Lusaka", "city": "Lusaka", "country": "Zambia", "network": "MTN", "is_site": False,
                        "checks": {"NC041: HTTP 443"}}}
     assert "Nothing to change" in apply(app, path, env=env).stdout

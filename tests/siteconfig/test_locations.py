@@ -60,8 +60,7 @@ def test_the_exported_locations_name_their_checks_and_the_site_s_runner_first(ap
     _built(app)
     document = yaml.safe_load(export(app))
     assert document["locations"] == [
-        {"name": "Zürich", "site": True, "city": "Zürich", "country": "Switzerland", "network": "",
-         "checks": ["NC036: IMAP 993", "NC040: Site"]},
+        {"name": "Zürich", "site": True, "city": "Zürich", "country": "Switzerland", "network": ""},
         {"name": "Lusaka", "city": "Lusaka", "country": "Zambia", "network": "MTN",
          "checks": ["NC036: IMAP 993", "NC040: DNS 53"]},
         {"name": "Toronto", "city": "", "country": "Canada", "network": "Beanfield", "checks": []}]
@@ -78,7 +77,7 @@ def test_the_locations_are_commented_and_name_no_check_the_file_leaves_out(app, 
         db.session.commit()
     text = export(app)
     assert re.search(r"^    network: MTN +# Network or ISP$", text, re.MULTILINE)
-    assert re.search(r"^    site: true +# the site's own runner$", text, re.MULTILINE)
+    assert re.search(r"^    site: true +# the site's own runner: it probes every enabled check$", text, re.MULTILINE)
     assert "GONE 25" not in text  # left out with its check, which the export warns about
     result = apply(second_app, config_file(text))
     assert result.exit_code == 0, result.output
@@ -133,8 +132,8 @@ def test_prune_removes_an_agent_location_with_its_token_and_never_the_site_s(app
     with app.app_context():
         assert sorted((row.name, row.is_site) for row in db.session.scalars(select(Location))) == [
             ("Toronto", False), ("Zürich", True)]
-        assert locations()["Zürich"]["checks"] == {"NC036: IMAP 993", "NC040: Site"}
-        assert db.session.scalar(select(func.count()).select_from(CheckLocation)) == 2  # Lusaka's went with it
+        # Lusaka's rows went with it; the site's runner's stay.
+        assert set(db.session.scalars(select(CheckLocation.location_id))) == {_location("Zürich").id}
     assert "Nothing to change" in apply(app, path, "--prune").stdout
 
 
@@ -241,3 +240,22 @@ def test_two_locations_of_one_name_on_the_site_stop_the_apply(app, config_file):
     assert refused.exit_code == 1
     assert "the site has 2 locations named 'Lusaka': rename all but one on the admin's Locations page" in \
         refused.stderr
+
+
+def test_the_site_s_runner_is_given_no_checks_and_keeps_the_state_of_its_own(app, config_file):
+    _built(app)
+    with app.app_context():
+        site_id = _location("Zürich").id
+        for row in db.session.scalars(select(CheckLocation).where(CheckLocation.location_id == site_id)):
+            row.state = "critical"
+        db.session.commit()
+    text = export(app)
+    assert "- name: Zürich" in text.replace('"', "")
+    site_entry = yaml.safe_load(text)["locations"][0]
+    assert site_entry["site"] is True and "checks" not in site_entry
+    for options in ((), ("--prune",)):
+        result = apply(app, config_file(text), *options)
+        assert result.stdout.strip() == "Nothing to change: the site already matches the file.", result.output
+    with app.app_context():
+        states = list(db.session.scalars(select(CheckLocation.state).where(CheckLocation.location_id == site_id)))
+    assert states == ["critical", "critical"]

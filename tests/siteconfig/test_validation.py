@@ -34,7 +34,6 @@ notifications:
 locations:
   - name: Home
     site: true
-    checks: ["NC036: Mailbox"]
   - name: Lusaka
     city: Lusaka
     network: MTN
@@ -125,8 +124,9 @@ CASES = [
      "locations[1].name", "Field cannot be longer than 80 characters."),
     ("text for the site mark", _changed(VALID, "site: true", 'site: "yes"'), "site:", "locations[0].site",
      "must be true or false, not text"),
-    ("text for the list of checks", _changed(VALID, '["NC036: Mailbox"]', '"NC036: Mailbox"'), "checks: \"NC036",
-     "locations[0].checks", "must be a list, not text"),
+    ("text for the list of checks", _changed(VALID, '    checks:\n      - "NC036: HTTP 443"\n      - "nc036: Mailbox"',
+                                             '    checks: "NC036: Mailbox"'), "checks: \"NC036",
+     "locations[1].checks", "must be a list, not text"),
     ("a mapping for the list of locations", VALID.split("locations:")[0] + "locations:\n  name: Home\n", "name: Home",
      "locations", "must be a list, not a mapping"),
     ("a check named without its server", _changed(VALID, '"nc036: Mailbox"', "Mailbox"), "- Mailbox",
@@ -138,7 +138,14 @@ CASES = [
     ("a check of a server no one has", _changed(VALID, '"nc036: Mailbox"', '"NC099: Mailbox"'), "NC099",
      "locations[1].checks[1]", "no check NC099: Mailbox in this file or on the site"),
     ("a check named twice by one location", _changed(VALID, '"nc036: Mailbox"', '"nc036: HTTP 443"'),
-     "nc036: HTTP", "locations[1].checks[1]", "the location already names this check (line 29)"),
+     "nc036: HTTP", "locations[1].checks[1]", "the location already names this check (line 28)"),
+    ("checks for the site's own runner", _changed(VALID, "    site: true", '    site: true\n    checks: ["NC036: Mailbox"]'),
+     "checks: [", "locations[0].checks", "the site's own runner probes every enabled check: leave checks out"),
+    ("a quorum below 1 (the check form's rule)", _changed(VALID, "        port: 993", "        port: 993\n        quorum: 0"),
+     "quorum: 0", "servers[0].checks[0].quorum",
+     "Choose a majority, or a whole number of locations from 1 to 1000."),
+    ("text for a quorum", _changed(VALID, "        port: 993", '        port: 993\n        quorum: "two"'),
+     "quorum:", "servers[0].checks[0].quorum", "must be a whole number or null, not text"),
 ]
 
 
@@ -176,7 +183,8 @@ def test_the_valid_file_of_these_cases_applies(app, config_file):
         probed = {(location.name, location.is_site, location.network): sorted(
             check.title for check in db.session.scalars(select(Check).join(CheckLocation).where(
                 CheckLocation.location_id == location.id))) for location in db.session.scalars(select(Location))}
-        assert probed == {("Home", True, ""): ["Mailbox"], ("Lusaka", False, "MTN"): ["HTTP 443", "Mailbox"]}
+        # The site's own runner probes every enabled check: its rows come with its first results.
+        assert probed == {("Home", True, ""): [], ("Lusaka", False, "MTN"): ["HTTP 443", "Mailbox"]}
 
 
 def test_every_problem_of_a_file_is_told_in_line_order(app, config_file):
