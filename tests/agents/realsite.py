@@ -17,24 +17,37 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask
+from sqlalchemy import select
 
+from ninerstatus.agents.locations import site_location
+from ninerstatus.agents.models import AgentBatch, CheckLocation, Location
+from ninerstatus.checks.models import Check
+from ninerstatus.extensions import db
 from ninerstatus.models import Role
+from ninerstatus.probing import TlsMode
+from ninerstatus.timeutil import utcnow
 
 from .. import processes
 from ..admin.accounts import ADMIN_EMAIL, PASSWORD, add_user, csrf_token_in
+from ..factories import make_server
 from ..test_serve import _free_port
 from ..waiting import wait_until
 
 BIN = Path(sys.executable).parent
+#: The server whose check the tests watch.
+SERVER = "NC036"
+STATE_ON_PAGE = re.compile(r'<dt>Status</dt><dd><span class="state">([^<]+)</span>')
 TOKEN_RE = re.compile(r'<pre id="agent-token" class="token">([^<]+)</pre>')
 RESULT_LINE = re.compile(r"result (\d+): check (\d+) (\w+) at (\S+):")
 BATCH_LINE = re.compile(r"batch (\S+) (taken|was already taken): (\d+) results, (\d+) to (\d+)")
@@ -199,3 +212,102 @@ class Site:
         found = TOKEN_RE.search(page)
         assert status == 200 and found, page[:2000]
         return html.unescape(found.group(1))
+
+
+@contextmanager
+def site_running(app: Flask, folder: Path, request) -> Iterator[Site]:
+    """A ``Site`` for the test (``request``: pytest's); its programs stopped after it, their output printed if it
+    failed."""
+    failed_before = request.session.testsfailed
+    site = Site(app, folder)
+    try:
+        yield site
+    finally:
+        site.close()
+        if request.session.testsfailed > failed_before:
+            print(site.logs())
+
+
+# ------------------------------------------------------------ the database, as the test process reads it
+
+
+def add_check(app: Flask, host: str, port: int, *, interval: int, timeout: float = 5.0, tls: TlsMode = TlsMode.NONE,
+              **fields: Any) -> int:
+    """An SMTP check of ``host:port`` on server NC036, probed by the site's own runner too; its id."""
+    with app.app_context():
+        check = Check(server=make_server(SERVER), type_name="smtp", label="Submission", host=host, port=port,
+                      tls_mode=tls, interval_seconds=interval, timeout_seconds=timeout, next_due_at=utcnow(),
+                      **fields)
+        db.session.add(check)
+        db.session.flush()
+        own = site_location()
+        if db.session.get(CheckLocation, (check.id, own.id)) is None:
+            db.session.add(CheckLocation(check_id=check.id, location_id=own.id))
+        db.session.commit()
+        return check.id
+
+
+def seen_by(app: Flask, check_id: int) -> dict[str, tuple[str, str] | None]:
+    """Each location's latest result of the check as (status, summary), by location name; None before its first."""
+    with app.app_context():
+        rows = db.session.execute(select(Location.name, CheckLocation.last_result)
+                                  .join(CheckLocation, CheckLocation.location_id == Location.id)
+                                  .where(CheckLocation.check_id == check_id))
+        return {name: result and (result["status"], result["summary"]) for name, result in rows}
+
+
+def seen_by_all(app: Flask, check_id: int, names: Collection[str],
+                status: str | None = None) -> dict[str, tuple[str, str] | None] | None:
+    """``seen_by`` once every location of ``names`` has a result (of ``status``, if given); else None."""
+    seen = seen_by(app, check_id)
+    return seen if all(seen.get(name) and status in (None, seen[name][0]) for name in names) else None
+
+
+def taken(app: Flask, name: str) -> dict[str, int]:
+    """The batches the site took from location ``name``: results by batch id."""
+    with app.app_context():
+        location = db.session.scalar(select(Location.id).where(Location.name == name))
+        return dict(db.session.execute(select(AgentBatch.batch_id, AgentBatch.results)
+                                       .where(AgentBatch.location_id == location)).all())
+
+
+# ------------------------------------------------------------ what visitors see
+
+
+class Shown(NamedTuple):
+    """NC036 as visitors see it: the label on its page and in /api/servers, its check's status and summary there."""
+
+    page: str
+    api: str
+    check: str
+    summary: str
+
+    @property
+    def everywhere(self) -> str | None:
+        """The label when the page and the API agree on it (the check's status saying the same), else None."""
+        same = self.page == self.api == self.check.upper()  # a single check: its status is the server's
+        return self.page if same else None
+
+
+def public_state(site: Site) -> Shown:
+    """What NC036's public page and /api/servers say now."""
+    found = STATE_ON_PAGE.search(site.get(f"servers/{SERVER}")[1])
+    listed = next(server for server in site.get_json("api/servers")["servers"] if server["code"] == SERVER)
+    check = listed["checks"][0]
+    return Shown(found.group(1) if found else "?", listed["label"], check["status"], check["summary"])
+
+
+class Timeline:
+    """The states a test saw, printed as they change (``pytest -s`` shows them)."""
+
+    def __init__(self) -> None:
+        self.start, self.last = time.monotonic(), None
+        self.seen: list[object] = []
+
+    def saw(self, what: object) -> object:
+        """Note ``what`` (printed when it differs from the last thing seen) and return it."""
+        self.seen.append(what)
+        if what != self.last:
+            print(f"  [{time.monotonic() - self.start:6.1f} s] {what}", flush=True)
+            self.last = what
+        return what

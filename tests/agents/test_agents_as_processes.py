@@ -3,29 +3,17 @@ on the test's database, locations added by an admin over HTTP, ``ninerstatus age
 server on loopback. Run with ``-s`` to see the states the test goes through."""
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 
 from ninerstatus.agents.agent import agent_version
-from ninerstatus.agents.locations import site_location
-from ninerstatus.agents.models import AgentBatch, CheckLocation, Location
-from ninerstatus.checks.models import Check
-from ninerstatus.extensions import db
-from ninerstatus.probing import TlsMode
-from ninerstatus.timeutil import utcnow
 
-from ..factories import make_server
 from ..plugins.mailservers import SmtpServer
 from ..waiting import PATIENCE, wait_until
-from .realsite import Site
-
-SERVER = "NC036"
-STATE_ON_PAGE = re.compile(r'<dt>Status</dt><dd><span class="state">([^<]+)</span>')
+from .realsite import Site, Timeline, add_check, public_state, seen_by, seen_by_all, site_running, taken
 #: The site stays down this long, as the issue asks.
 OUTAGE_SECONDS = 60
 #: The agent's pauses between attempts grow to a minute while the site is down: once it is back, the next
@@ -37,86 +25,18 @@ REPLAY_PATIENCE = PATIENCE + 60
 def smtp_target() -> Iterator[SmtpServer]:
     server = SmtpServer()
     yield server
-    server.stop(no_assert=True)  # the test may have stopped it already
+    if not server.loop.is_closed():  # unless the test stopped it
+        server.stop()
 
 
 @pytest.fixture
 def site(app, tmp_path, request) -> Iterator[Site]:
-    """The site's programs, stopped after the test; their output printed when it failed."""
-    failed_before = request.session.testsfailed
-    running = Site(app, tmp_path / "site")
-    try:
+    with site_running(app, tmp_path / "site", request) as running:
         yield running
-    finally:
-        running.close()
-        if request.session.testsfailed > failed_before:
-            print(running.logs())
-
-
-def add_check(app, port: int, *, interval: int, timeout: float = 5.0, quorum: int | None = None) -> int:
-    """An SMTP check of 127.0.0.1:``port`` on server NC036, probed by the site's own runner too; its id."""
-    with app.app_context():
-        check = Check(server=make_server(SERVER), type_name="smtp", label="Submission", host="127.0.0.1", port=port,
-                      tls_mode=TlsMode.NONE, interval_seconds=interval, timeout_seconds=timeout, quorum=quorum,
-                      next_due_at=utcnow())
-        db.session.add(check)
-        db.session.flush()
-        own = site_location()
-        if db.session.get(CheckLocation, (check.id, own.id)) is None:
-            db.session.add(CheckLocation(check_id=check.id, location_id=own.id))
-        db.session.commit()
-        return check.id
-
-
-def location_id(app, name: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(Location.id).where(Location.name == name))
-
-
-def seen_by(app, check_id: int) -> dict[str, tuple[str, str] | None]:
-    """Each location's latest result of the check as (status, summary), by location name; None before its first."""
-    with app.app_context():
-        rows = db.session.execute(select(Location.name, CheckLocation.last_result)
-                                  .join(CheckLocation, CheckLocation.location_id == Location.id)
-                                  .where(CheckLocation.check_id == check_id))
-        return {name: result and (result["status"], result["summary"]) for name, result in rows}
-
-
-def seen_by_all(app, check_id: int, names, status: str | None = None) -> dict[str, tuple[str, str] | None] | None:
-    """``seen_by`` once every location of ``names`` has a result (of ``status``, if given); else None."""
-    seen = seen_by(app, check_id)
-    return seen if all(seen.get(name) and status in (None, seen[name][0]) for name in names) else None
-
-
-def taken(app, name: str) -> dict[str, int]:
-    """The batches the site took from location ``name``: results by batch id."""
-    with app.app_context():
-        return dict(db.session.execute(select(AgentBatch.batch_id, AgentBatch.results)
-                                       .where(AgentBatch.location_id == location_id(app, name))).all())
-
-
-def public_state(site: Site) -> tuple[str, str]:
-    """NC036's label on its public page, and in /api/servers with its check's status: ("OUTAGE", "OUTAGE outage")."""
-    found = STATE_ON_PAGE.search(site.get(f"servers/{SERVER}")[1])
-    listed = next(server for server in site.get_json("api/servers")["servers"] if server["code"] == SERVER)
-    return (found.group(1) if found else "?"), f"{listed['label']} {listed['checks'][0]['status']}"
-
-
-class Timeline:
-    """The states a test saw, printed as they change (``pytest -s`` shows them)."""
-
-    def __init__(self) -> None:
-        self.start, self.last = time.monotonic(), None
-
-    def saw(self, what: object) -> object:
-        if what != self.last:
-            print(f"  [{time.monotonic() - self.start:6.1f} s] {what}", flush=True)
-            self.last = what
-        return what
 
 
 def test_two_agents_probe_report_and_the_site_shows_their_results(site, app, smtp_target):
-    check_id = add_check(app, smtp_target.port, interval=2)
+    check_id = add_check(app, "127.0.0.1", smtp_target.port, interval=2)
     site.start_web()
     site.start_runner()
     site.sign_in_as_admin()
@@ -139,11 +59,11 @@ def test_two_agents_probe_report_and_the_site_shows_their_results(site, app, smt
         row = page.split(f"{name} ({network})</a>", 1)[1].split("</tr>", 1)[0]
         assert "online" in row and "<time datetime=" in row and f"<td>{agent_version()}</td>" in row, row
 
-    wait_until(lambda: timeline.saw(public_state(site)) == ("OPERATIONAL", "OPERATIONAL operational"),
+    wait_until(lambda: timeline.saw(public_state(site)).everywhere == "OPERATIONAL",
                message="the service shown up on the public page and in /api/servers")
 
     smtp_target.stop()  # from every location now: a quorum fails
-    wait_until(lambda: timeline.saw(public_state(site)) == ("OUTAGE", "OUTAGE outage"),
+    wait_until(lambda: timeline.saw(public_state(site)).everywhere == "OUTAGE",
                message=lambda: f"the combined state OUTAGE; the locations saw {seen_by(app, check_id)}")
     failing = timeline.saw(wait_until(lambda: seen_by_all(app, check_id, tokens, "CRITICAL"),
                                       message="each agent location seeing the target down"))
@@ -160,7 +80,7 @@ def spool_left(agent) -> list[int]:
 # API's replay tests exercise on both; this one is about the agent keeping and replaying what it made.
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_the_site_down_for_a_minute_loses_nothing_and_takes_every_result_once_in_order(site, app, smtp_target):
-    check_id = add_check(app, smtp_target.port, interval=1)
+    check_id = add_check(app, "127.0.0.1", smtp_target.port, interval=1)
     site.start_web()
     site.start_runner()
     site.sign_in_as_admin()
