@@ -262,4 +262,5 @@ class Agent:
                 self._lock.notify_all()
             for thread in threads:
                 thread.join(timeout=REFRESH_SECONDS)
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # Probes in flight end by their deadline (the check's timeout): their results are kept for the next start.
+            self._pool.shutdown(wait=True, cancel_futures=True)

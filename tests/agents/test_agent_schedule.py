@@ -1,7 +1,10 @@
-"""The agent's schedule: a probe that outlasts its check's interval skips the slots it overlaps, never the check."""
+"""The agent's schedule: a probe that outlasts its check's interval skips the slots it overlaps, never the check;
+a probe in flight when the agent stops is finished and its result kept."""
 from __future__ import annotations
 
 import threading
+
+import pytest
 
 from ninerstatus.agents.agent import Agent
 from ninerstatus.agents.client import SiteClient
@@ -38,7 +41,9 @@ def document(interval: float) -> dict:
                         "settings": {}}]}
 
 
-def test_a_probe_outlasting_its_interval_skips_slots_and_the_check_is_probed_again_after_it(tmp_path):
+@pytest.fixture
+def held_probe():
+    """A check type whose first probe waits until ``release`` is set; ``started`` counts the probes begun."""
     release, started = threading.Event(), []
 
     def held(target, settings, ctx):
@@ -47,10 +52,15 @@ def test_a_probe_outlasting_its_interval_skips_slots_and_the_check_is_probed_aga
             release.wait(60)
         return ProbeResult(Status.OK, f"probe {len(started)}")
 
+    yield {"held": CheckType(name="held", label="Held", probe=held, default_port=9)}, release, started
+    release.set()
+
+
+def test_a_probe_outlasting_its_interval_skips_slots_and_the_check_is_probed_again_after_it(tmp_path, held_probe):
+    check_types, release, started = held_probe
     clock = SteppedClock()
     agent = Agent(SiteClient("http://127.0.0.1:9/", "nsa1.abc.def"), Spool(tmp_path / "spool.sqlite", 100),
-                  {"held": CheckType(name="held", label="Held", probe=held, default_port=9)}, tmp_path,
-                  monotonic=clock)
+                  check_types, tmp_path, monotonic=clock)
     agent.assign(document(interval=1))
     scheduler = threading.Thread(target=agent._schedule, daemon=True)
     scheduler.start()
@@ -69,3 +79,18 @@ def test_a_probe_outlasting_its_interval_skips_slots_and_the_check_is_probed_aga
         release.set()
         agent.stop.set()
         scheduler.join(timeout=30)
+
+
+def test_stopping_finishes_the_probe_in_flight_and_keeps_its_result(tmp_path, held_probe):
+    check_types, release, started = held_probe
+    spool = Spool(tmp_path / "spool.sqlite", 100)
+    spool.keep_assignments(document(interval=1))  # nothing listens on port 9: the agent probes what it kept
+    agent = Agent(SiteClient("http://127.0.0.1:9/", "nsa1.abc.def"), spool, check_types, tmp_path)
+    running = threading.Thread(target=agent.run, daemon=True)
+    running.start()
+    wait_until(lambda: started, message="the probe started")
+    agent.stop.set()
+    threading.Timer(0.5, release.set).start()  # the probe ends a while after the stop
+    running.join(timeout=60)
+    assert not running.is_alive()
+    assert [result["summary"] for _, result in spool.next_batch(10).results] == ["probe 1"]

@@ -18,7 +18,7 @@ import trustme
 from ninerstatus.probing import TlsMode
 
 from .. import processes
-from ..agents.realsite import (Site, Timeline, add_check, public_state, seen_by, seen_by_all, site_running,
+from ..agents.realsite import (Shown, Site, Timeline, add_check, public_state, seen_by, seen_by_all, site_running,
                                start_logged)
 from ..test_serve import _free_port
 from ..waiting import wait_until
@@ -112,7 +112,8 @@ def tls_front(folder: Path, site_port: int) -> Iterator[tuple[int, Path]]:
     authority.cert_pem.write_to_path(str(folder / "ca.pem"))
     port = _free_port()
     (folder / "nginx.conf").write_text(FRONT.format(folder=folder, port=port, site_port=site_port))
-    front = start_logged([shutil.which("nginx") or "nginx", "-c", folder / "nginx.conf", "-e", folder / "error.log"], folder / "nginx.log", {})
+    front = start_logged([shutil.which("nginx") or "nginx", "-c", folder / "nginx.conf", "-e", folder / "error.log"],
+                         folder / "nginx.log", {})
     try:
         wait_until(lambda: _tls_answers(port, folder / "ca.pem"), message="nginx answering over TLS")
         yield port, folder / "ca.pem"
@@ -146,11 +147,16 @@ def test_a_location_cut_off_is_a_regional_degradation_and_a_quorum_cut_off_an_ou
         agents = {name: site.start_agent(name, tokens[name], prefix=vantage.command([]),
                                          site_url=f"https://{SERVICE_ADDRESS}/", options=["--ca-file", front_ca])
                   for name, vantage in (("Lusaka", lusaka), ("Frankfurt", frankfurt))}
-        timeline = Timeline()
+        timeline, shown = Timeline(), []
         print()
 
-        def watch() -> object:
-            return timeline.saw(public_state(site))
+        def watch() -> Shown:
+            """What visitors are shown now (printed when it changes, and kept)."""
+            shown.append(timeline.saw(public_state(site)))
+            return shown[-1]
+
+        def failures_from_lusaka() -> int:
+            return sum(status == "CRITICAL" for _, _, status, _ in agents["Lusaka"].results())
 
         timeline.saw(wait_until(lambda: seen_by_all(app, check_id, places, "OK"),
                                 message=lambda: f"both agents reaching postfix: {seen_by(app, check_id)}"))
@@ -158,19 +164,16 @@ def test_a_location_cut_off_is_a_regional_degradation_and_a_quorum_cut_off_an_ou
 
         print(f"  blocking Lusaka's traffic to {SERVICE_ADDRESS}:587", flush=True)
         network.block(lusaka, 587)
-        blocked_from = len(timeline.seen)
-        wait_until(lambda: (seen := seen_by(app, check_id))["Lusaka"][0] == "CRITICAL" and timeline.saw(seen),
-                   message="Lusaka's agent seeing the service time out")
-        degraded = wait_until(lambda: (shown := watch()).everywhere == "DEGRADED" and shown, interval=0.5,
+        regional_from = len(shown)
+        timeline.saw(wait_until(lambda: seen_by_all(app, check_id, ["Lusaka"], "CRITICAL"),
+                                message="Lusaka's agent seeing the service time out"))
+        degraded = wait_until(lambda: watch().everywhere == "DEGRADED" and shown[-1], interval=0.5,
                               message="the regional state on the page and in the API")
         assert "Lusaka" in degraded.summary, degraded
         # Held there while Lusaka goes on failing: three more of its results, each a timeout.
-        failures = lambda: sum(status == "CRITICAL" for _, _, status, _ in agents["Lusaka"].results())  # noqa: E731
-        enough = failures() + 3
-        wait_until(lambda: watch() and failures() >= enough, interval=0.5, message="Lusaka failing on")
-        regional = timeline.seen[blocked_from:]
-        assert not any(getattr(shown, "everywhere", None) == "OUTAGE" or getattr(shown, "api", "") == "OUTAGE"
-                       for shown in regional), regional
+        enough = failures_from_lusaka() + 3
+        wait_until(lambda: watch() and failures_from_lusaka() >= enough, interval=0.5, message="Lusaka failing on")
+        assert not [seen for seen in shown[regional_from:] if "OUTAGE" in (seen.page, seen.api)], shown[regional_from:]
 
         print(f"  blocking Frankfurt's traffic to {SERVICE_ADDRESS}:587 too", flush=True)
         network.block(frankfurt, 587)
