@@ -53,14 +53,10 @@ RESULT_LINE = re.compile(r"result (\d+): check (\d+) (\w+) at (\S+):")
 BATCH_LINE = re.compile(r"batch (\S+) (taken|was already taken): (\d+) results, (\d+) to (\d+)")
 
 
-def _output(path: Path):
-    """A file for a program's output (appended to, so a restarted program adds to what it said before)."""
-    return open(path, "a", encoding="utf-8")  # noqa: SIM115: the program holds it; closed once started
-
-
 def start_logged(args: Sequence, log: Path, env: dict[str, str]) -> subprocess.Popen:
-    """``processes.start(args)`` with its output (both streams) going to ``log``."""
-    with _output(log) as out:
+    """``processes.start(args)`` with its output (both streams) going to ``log``, appended to (a program started
+    again adds to what it said before)."""
+    with open(log, "a", encoding="utf-8") as out:  # the program has its own copy once started
         return processes.start(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
@@ -104,8 +100,7 @@ class Site:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.env = {key: value for key, value in os.environ.items() if not key.startswith("NINERSTATUS_")}
         self.env.update(NINERSTATUS_INSTANCE_PATH=str(self.folder / "instance"), NINERSTATUS_SECRET_KEY="s" * 40,
-                        NINERSTATUS_DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"],
-                        NINERSTATUS_SITE_NAME="Amsterdam")
+                        NINERSTATUS_DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"])
         self._cookies = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self._cookies))
 
