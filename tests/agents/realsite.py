@@ -242,6 +242,12 @@ def add_check(app: Flask, host: str, port: int, *, interval: int, timeout: float
         return check.id
 
 
+def site_location_name(app: Flask) -> str:
+    """The name of the site's own location (its runner's)."""
+    with app.app_context():
+        return db.session.scalar(select(Location.name).where(Location.is_site.is_(True)))
+
+
 def seen_by(app: Flask, check_id: int) -> dict[str, tuple[str, str] | None]:
     """Each location's latest result of the check as (status, summary), by location name; None before its first."""
     with app.app_context():

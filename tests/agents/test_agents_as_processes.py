@@ -13,7 +13,8 @@ from ninerstatus.agents.agent import agent_version
 
 from ..plugins.mailservers import SmtpServer
 from ..waiting import PATIENCE, wait_until
-from .realsite import Site, Timeline, add_check, public_state, seen_by, seen_by_all, site_running, taken
+from .realsite import (Site, Timeline, add_check, public_state, seen_by, seen_by_all, site_location_name, site_running,
+                       taken)
 #: The site stays down this long, as the issue asks.
 OUTAGE_SECONDS = 60
 #: The agent's pauses between attempts grow to a minute while the site is down: once it is back, the next
@@ -49,8 +50,9 @@ def test_two_agents_probe_report_and_the_site_shows_their_results(site, app, smt
     for agent in agents:  # each fetched its assignment: the one check
         wait_until(lambda: "probing 1 checks (1 new)" in agent.said(), message=f"{agent.name} fetching its checks")
     wait_until(lambda: all(taken(app, name) for name in tokens), message="a batch taken from each location")
-    results = timeline.saw(wait_until(lambda: seen_by_all(app, check_id, tokens), message="each location's result"))
-    for name in tokens:
+    locations = [site_location_name(app), *tokens]  # the site's own runner is a location too
+    results = timeline.saw(wait_until(lambda: seen_by_all(app, check_id, locations), message="each location's result"))
+    for name in locations:
         assert results[name][0] == "OK" and results[name][1].startswith("SMTP ok"), results[name]
 
     status, page = site.get("admin/locations")
@@ -59,15 +61,18 @@ def test_two_agents_probe_report_and_the_site_shows_their_results(site, app, smt
         row = page.split(f"{name} ({network})</a>", 1)[1].split("</tr>", 1)[0]
         assert "online" in row and "<time datetime=" in row and f"<td>{agent_version()}</td>" in row, row
 
-    wait_until(lambda: timeline.saw(public_state(site)).everywhere == "OPERATIONAL",
-               message="the service shown up on the public page and in /api/servers")
+    wait_until(lambda: (shown := timeline.saw(public_state(site))).everywhere == "OPERATIONAL"
+               and shown.summary.startswith("Reachable from 3 of 3 locations."),
+               message="the service shown up from every location on the public page and in /api/servers")
 
     smtp_target.stop()  # from every location now: a quorum fails
-    wait_until(lambda: timeline.saw(public_state(site)).everywhere == "OUTAGE",
-               message=lambda: f"the combined state OUTAGE; the locations saw {seen_by(app, check_id)}")
-    failing = timeline.saw(wait_until(lambda: seen_by_all(app, check_id, tokens, "CRITICAL"),
-                                      message="each agent location seeing the target down"))
-    assert all("refused" in failing[name][1] for name in tokens), failing
+    outage = wait_until(lambda: (shown := timeline.saw(public_state(site))).everywhere == "OUTAGE" and shown,
+                        message=lambda: f"the combined state OUTAGE; the locations saw {seen_by(app, check_id)}")
+    assert outage.summary.startswith("Reachable from 0 of 3 locations."), outage
+    assert "From Lusaka (MTN): could not connect" in outage.summary and "From Frankfurt (Hetzner)" in outage.summary
+    failing = timeline.saw(wait_until(lambda: seen_by_all(app, check_id, locations, "CRITICAL"),
+                                      message="each location seeing the target down"))
+    assert all("refused" in failing[name][1] for name in locations), failing
 
 
 def spool_left(agent) -> list[int]:

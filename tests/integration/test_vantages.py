@@ -18,8 +18,8 @@ import trustme
 from ninerstatus.probing import TlsMode
 
 from .. import processes
-from ..agents.realsite import (Shown, Site, Timeline, add_check, public_state, seen_by, seen_by_all, site_running,
-                               start_logged)
+from ..agents.realsite import (Shown, Site, Timeline, add_check, public_state, seen_by, seen_by_all,
+                               site_location_name, site_running, start_logged)
 from ..test_serve import _free_port
 from ..waiting import wait_until
 from .netns import SERVICE_ADDRESS, namespaces_unavailable, vantage_network
@@ -158,9 +158,11 @@ def test_a_location_cut_off_is_a_regional_degradation_and_a_quorum_cut_off_an_ou
         def failures_from_lusaka() -> int:
             return sum(status == "CRITICAL" for _, _, status, _ in agents["Lusaka"].results())
 
-        timeline.saw(wait_until(lambda: seen_by_all(app, check_id, places, "OK"),
-                                message=lambda: f"both agents reaching postfix: {seen_by(app, check_id)}"))
-        wait_until(lambda: watch().everywhere == "OPERATIONAL", message="the service shown up", interval=0.5)
+        own = site_location_name(app)  # the site's runner, on this host
+        timeline.saw(wait_until(lambda: seen_by_all(app, check_id, [own, *places], "OK"),
+                                message=lambda: f"every location reaching postfix: {seen_by(app, check_id)}"))
+        wait_until(lambda: watch().everywhere == "OPERATIONAL" and "from 3 of 3" in shown[-1].summary, interval=0.5,
+                   message="the service shown up from the three locations")
 
         print(f"  blocking Lusaka's traffic to {SERVICE_ADDRESS}:587", flush=True)
         network.block(lusaka, 587)
@@ -169,7 +171,8 @@ def test_a_location_cut_off_is_a_regional_degradation_and_a_quorum_cut_off_an_ou
                                 message="Lusaka's agent seeing the service time out"))
         degraded = wait_until(lambda: watch().everywhere == "DEGRADED" and shown[-1], interval=0.5,
                               message="the regional state on the page and in the API")
-        assert "Lusaka" in degraded.summary, degraded
+        assert degraded.summary.startswith("Reachable from 2 of 3 locations. From Lusaka (MTN): timed out"), degraded
+        assert "Frankfurt" not in degraded.summary and own not in degraded.summary, degraded
         # Held there while Lusaka goes on failing: three more of its results, each a timeout.
         enough = failures_from_lusaka() + 3
         wait_until(lambda: watch() and failures_from_lusaka() >= enough, interval=0.5, message="Lusaka failing on")
@@ -177,5 +180,8 @@ def test_a_location_cut_off_is_a_regional_degradation_and_a_quorum_cut_off_an_ou
 
         print(f"  blocking Frankfurt's traffic to {SERVICE_ADDRESS}:587 too", flush=True)
         network.block(frankfurt, 587)
-        wait_until(lambda: watch().everywhere == "OUTAGE", interval=0.5, message="the outage a quorum sees")
-        timeline.saw(seen_by(app, check_id))
+        outage = wait_until(lambda: watch().everywhere == "OUTAGE" and shown[-1], interval=0.5,
+                            message="the outage a quorum sees")
+        assert outage.summary.startswith("Reachable from 1 of 3 locations."), outage
+        assert "From Frankfurt (Hetzner): timed out" in outage.summary and "From Lusaka (MTN)" in outage.summary
+        assert timeline.saw(seen_by(app, check_id))[own][0] == "OK"  # this host still reaches it: not a quorum
