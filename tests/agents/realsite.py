@@ -265,11 +265,11 @@ def seen_by_all(app: Flask, check_id: int, names: Collection[str],
 
 
 def taken(app: Flask, name: str) -> dict[str, int]:
-    """The batches the site took from location ``name``: results by batch id."""
+    """The batches the site took from location ``name``: results by batch id, in the order the site took them."""
     with app.app_context():
         location = db.session.scalar(select(Location.id).where(Location.name == name))
         return dict(db.session.execute(select(AgentBatch.batch_id, AgentBatch.results)
-                                       .where(AgentBatch.location_id == location)).all())
+                                       .where(AgentBatch.location_id == location).order_by(AgentBatch.received_at)))
 
 
 # ------------------------------------------------------------ what visitors see

@@ -124,7 +124,8 @@ def test_the_site_down_for_a_minute_loses_nothing_and_takes_every_result_once_in
     assert all(count == last - first + 1 for _, _, count, first, last in batches)
     # ...and those not sent when the agent stopped still wait in its spool, after them.
     assert spool_left(agent) == list(range(batches[-1][4] + 1, len(made) + 1))
-    # The site took each of those batches once, with the results the agent sent in it, and nothing else.
-    assert taken(app, "Lusaka") == {batch_id: count for batch_id, _, count, _, _ in batches}
+    # The site took each of those batches once, in that order, with the results the agent sent in it, and nothing
+    # else (batches are sent one at a time: each was taken after the one before).
+    assert list(taken(app, "Lusaka").items()) == [(batch_id, count) for batch_id, _, count, _, _ in batches]
     print(f"  {len(made)} results made, {sum(count for *_, count, _, _ in batches)} taken by the site in "
           f"{len(batches)} batches, {len(spool_left(agent))} left in the spool at the agent's stop")
