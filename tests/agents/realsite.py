@@ -268,8 +268,9 @@ def taken(app: Flask, name: str) -> dict[str, int]:
     """The batches the site took from location ``name``: results by batch id, in the order the site took them."""
     with app.app_context():
         location = db.session.scalar(select(Location.id).where(Location.name == name))
-        return dict(db.session.execute(select(AgentBatch.batch_id, AgentBatch.results)
-                                       .where(AgentBatch.location_id == location).order_by(AgentBatch.received_at)))
+        rows = db.session.execute(select(AgentBatch.batch_id, AgentBatch.results)
+                                  .where(AgentBatch.location_id == location).order_by(AgentBatch.received_at))
+        return dict(rows.all())
 
 
 # ------------------------------------------------------------ what visitors see
