@@ -31,7 +31,7 @@ from ..checktypes import CheckType
 from ..probing import ErrorKind, Family, ProbeResult, Target, TlsMode, TlsPolicy, run_probe
 from ..probing.execute import HungProbes
 from .client import Answer, SiteClient, SiteUnreachable
-from .spool import Spool
+from .spool import Batch, Spool
 
 log = logging.getLogger(__name__)
 
@@ -162,19 +162,23 @@ class Agent:
                     continue
                 heapq.heappop(self._due)
                 check = self._checks.get(check_id)
-                if check is None or check_id in self._running:
+                if check is None:
                     continue
-                self._running.add(check_id)
                 # The next slot keeps the rhythm; a check more than an interval behind starts afresh from now.
                 following = due + check.interval
                 heapq.heappush(self._due, (following if following > now else now + check.interval, check_id))
+                if check_id in self._running:
+                    continue  # its probe outlasts the interval: this slot is skipped, the next one kept
+                self._running.add(check_id)
             self._pool.submit(self._probe, check)
 
     def _probe(self, check: AssignedCheck) -> None:
         try:
             result = probe_assigned(check.document, self.check_types, self.state_dir, self._hung)
-            self.spool.add(check.check_id, result.to_dict())
+            number = self.spool.add(check.check_id, result.to_dict())
             self._results_waiting.set()
+            log.info("result %d: check %s %s at %s: %.100s", number, check.check_id, result.status.name,
+                     result.checked_at.isoformat(), result.summary)
         except Exception:  # a spool that cannot be written: logged, and the next slot tries again
             log.exception("could not keep the result of check %s", check.check_id)
         finally:
@@ -192,12 +196,16 @@ class Agent:
                    "backlog": self.spool.backlog(), "dropped": self.spool.dropped(),
                    "results": [{"check_id": check_id, "result": result} for check_id, result in batch.results]}
         answer = self.client.call("POST", "results", payload)
-        return self._settle(batch.batch_id, {check_id for check_id, _ in batch.results}, answer)
+        return self._settle(batch, answer)
 
-    def _settle(self, batch_id: str, check_ids: set[int], answer: Answer) -> bool:
+    def _settle(self, batch: Batch, answer: Answer) -> bool:
         """Act on the site's answer to a batch."""
+        batch_id, check_ids = batch.batch_id, {check_id for check_id, _ in batch.results}
         if answer.status == 200 or answer.error == "duplicate_batch":
             self.spool.sent(batch_id)
+            log.info("batch %s %s: %d results, %d to %d", batch_id,
+                     "taken" if answer.status == 200 else "was already taken", len(batch.results), batch.first,
+                     batch.last)
             return True
         if answer.error == "not_assigned":
             refused = {int(check_id) for check_id in answer.body.get("checks") or () if str(check_id).isdigit()}
@@ -254,4 +262,5 @@ class Agent:
                 self._lock.notify_all()
             for thread in threads:
                 thread.join(timeout=REFRESH_SECONDS)
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            # Probes in flight end by their deadline (the check's timeout): their results are kept for the next start.
+            self._pool.shutdown(wait=True, cancel_futures=True)

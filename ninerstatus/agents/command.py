@@ -38,10 +38,12 @@ def _default_spool() -> Path:
               help="Probes run at the same time.")
 @click.option("--ca-file", type=click.Path(exists=True, dir_okay=False), default=None,
               help="CA certificates to verify the site with, when its certificate is not from a public CA.")
-@click.option("--verbose", "-v", is_flag=True, help="Log every fetch and batch.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Log every fetch, every result kept and every batch the site took (by the spool's numbers).")
 def agent_command(site_url: str, token_file: Path, spool: Path | None, max_spool: int, workers: int,
                   ca_file: str | None, verbose: bool) -> None:
-    """Probe this location's checks on schedule and report to the site (stops on SIGTERM or Ctrl-C)."""
+    """Probe this location's checks on schedule and report to the site (stops on SIGTERM or Ctrl-C, keeping the
+    results of the probes in flight)."""
     from .agent import Agent
     from .client import SiteClient
     from .signing import parse_token

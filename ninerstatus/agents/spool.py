@@ -29,10 +29,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 class Batch(NamedTuple):
-    """Results to send together under one id, oldest first: (check id, result as JSON-ready dict)."""
+    """Results to send together under one id, oldest first: (check id, result as JSON-ready dict).
+
+    ``first`` and ``last`` are the spool's numbers of its first and last result (every result the spool
+    ever kept has the next number), so a log of batches shows that none was skipped or sent twice.
+    """
 
     batch_id: str
     results: list[tuple[int, dict[str, Any]]]
+    first: int
+    last: int
 
 
 class Spool:
@@ -64,11 +70,13 @@ class Spool:
                          "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
         return value
 
-    def add(self, check_id: int, result: dict[str, Any]) -> None:
-        """Keep one result; when the spool is full, drop the oldest that are not being sent (and count them)."""
+    def add(self, check_id: int, result: dict[str, Any]) -> int:
+        """Keep one result and return its number; when the spool is full, drop the oldest that are not being sent
+        (and count them)."""
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("INSERT INTO results (check_id, result) VALUES (?, ?)", (check_id, json.dumps(result)))
+            seq = self._db.execute("INSERT INTO results (check_id, result) VALUES (?, ?)",
+                                   (check_id, json.dumps(result))).lastrowid
             over = self._count() - self.max_results
             if over > 0:
                 sending = self._db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM batch").fetchone()[0]
@@ -76,6 +84,7 @@ class Spool:
                     "DELETE FROM results WHERE seq IN (SELECT seq FROM results WHERE seq > ? ORDER BY seq LIMIT ?)",
                     (sending, over)).rowcount
                 self._set_meta("dropped", str(self._dropped() + dropped))
+            return seq
 
     def _count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
@@ -110,7 +119,7 @@ class Spool:
             batch_id, first, last = row
             results = [(check_id, json.loads(text)) for check_id, text in self._db.execute(
                 "SELECT check_id, result FROM results WHERE seq BETWEEN ? AND ? ORDER BY seq", (first, last))]
-            return Batch(batch_id, results)
+            return Batch(batch_id, results, first, last)
 
     def sent(self, batch_id: str) -> None:
         """Forget the batch ``batch_id`` and its results: the site has them."""

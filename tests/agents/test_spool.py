@@ -16,14 +16,14 @@ def summaries(batch) -> list[str]:
 
 def test_results_leave_oldest_first_in_batches(tmp_path):
     spool = Spool(tmp_path / "spool.sqlite", max_results=100)
-    for n in range(5):
-        spool.add(n % 2, result(n))
+    assert [spool.add(n % 2, result(n)) for n in range(5)] == [1, 2, 3, 4, 5]
     first = spool.next_batch(3)
     assert summaries(first) == ["result 0", "result 1", "result 2"]
     assert [check_id for check_id, _ in first.results] == [0, 1, 0]
+    assert (first.first, first.last) == (1, 3)
     spool.sent(first.batch_id)
     second = spool.next_batch(3)
-    assert summaries(second) == ["result 3", "result 4"]
+    assert summaries(second) == ["result 3", "result 4"] and (second.first, second.last) == (4, 5)
     spool.sent(second.batch_id)
     assert spool.next_batch(3) is None and spool.backlog() == 0
 
