@@ -7,15 +7,19 @@ an agent in another language.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import update
 
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..intake import takes_bodies_up_to
+from ..runner.transactions import write_transaction
 from ..timeutil import utcnow
 from .access import AgentRefused, authenticated_location
 from .assignments import assignments_document
 from .ingest import accept_batch, read_batch
+from .models import Location
 
 URL_PREFIX = "/api/agent/v1"
 
@@ -48,10 +52,20 @@ def assignments() -> Response:
     """The calling location and the checks it probes."""
     now = utcnow()
     location = authenticated_location(now.timestamp())
-    location.last_contact_at = now
     document = assignments_document(location, now.timestamp())
-    db.session.commit()
+    _note_contact(location.id, now)
     return jsonify(document)
+
+
+def _note_contact(location_id: int, now: datetime) -> None:
+    """Record that the location's agent was heard from at ``now``, in a write transaction of its own.
+
+    Not in the transaction that read the assignments: on SQLite a transaction
+    that has read cannot start writing while another writer (an agent's batch)
+    holds the lock or has committed since, and fails at once instead of waiting.
+    """
+    with write_transaction() as session:
+        session.execute(update(Location).where(Location.id == location_id).values(last_contact_at=now))
 
 
 @bp.post("/results")

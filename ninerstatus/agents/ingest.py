@@ -94,19 +94,22 @@ def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
     other locations (runner/results.py), in one write transaction with the
     batch's id, so a batch is either taken whole once or not at all.
     """
+    named = {check_id for check_id, _ in batch.results}
     with write_transaction() as session:
         location = session.get(Location, location.id)
-        assigned = set(session.scalars(select(CheckLocation.check_id).where(CheckLocation.location_id == location.id)))
-        foreign = sorted({check_id for check_id, _ in batch.results} - assigned)
+        # Only the batch's own checks are looked up: a batch holds a few of the location's hundreds.
+        assigned = set(session.scalars(select(CheckLocation.check_id).where(
+            CheckLocation.location_id == location.id, CheckLocation.check_id.in_(named)))) if named else set()
+        foreign = sorted(named - assigned)
         if foreign:
             raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
                                                     "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
         session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
                                results=len(batch.results)))
         try:
-            with session.begin_nested():
-                session.flush()
+            session.flush()
         except IntegrityError:
+            # The refusal rolls the whole transaction back: nothing of the batch was written yet.
             raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
         record_located(location, batch.results, get_plugins(current_app), now)
         location.last_contact_at = now
