@@ -18,7 +18,7 @@ from ..runner.transactions import write_transaction
 from ..timeutil import utcnow
 from .access import AgentRefused, authenticated_location
 from .assignments import assignments_document
-from .ingest import accept_batch, read_batch
+from .ingest import accept_batch, one_writer_at_a_time, read_batch
 from .models import Location
 
 URL_PREFIX = "/api/agent/v1"
@@ -64,7 +64,7 @@ def _note_contact(location_id: int, now: datetime) -> None:
     that has read cannot start writing while another writer (an agent's batch)
     holds the lock or has committed since, and fails at once instead of waiting.
     """
-    with write_transaction() as session:
+    with one_writer_at_a_time(), write_transaction() as session:
         session.execute(update(Location).where(Location.id == location_id).values(last_contact_at=now))
 
 
