@@ -60,9 +60,10 @@ def assignments() -> Response:
 def _note_contact(location_id: int, now: datetime) -> None:
     """Record that the location's agent was heard from at ``now``, in a write transaction of its own.
 
-    Not in the transaction that read the assignments: on SQLite a transaction
-    that has read cannot start writing while another writer (an agent's batch)
-    holds the lock or has committed since, and fails at once instead of waiting.
+    Not in the transaction that reads the assignments: the change was written
+    there at the first query, so the write lock (the whole database on SQLite)
+    was held while hundreds of checks were read and their secrets decrypted,
+    and agents' batches waited for it, or failed.
     """
     with one_writer_at_a_time(), write_transaction() as session:
         session.execute(update(Location).where(Location.id == location_id).values(last_contact_at=now))

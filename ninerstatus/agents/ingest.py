@@ -95,7 +95,7 @@ def one_writer_at_a_time() -> Iterator[None]:
 
     SQLite has one writer at a time anyway. Left to its busy timeout, every
     waiting request polls for the lock, sleeping up to 100 ms between tries
-    (the lock stays idle meanwhile), and a request that keeps losing fails
+    (the lock may lie free meanwhile), and a request that keeps losing fails
     after the timeout: under a steady stream of batches some agents got 500s.
     Waiting here hands the lock on at once, in turn. PostgreSQL locks only
     the rows a batch writes, so its batches go on side by side.
