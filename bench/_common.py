@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
-from contextlib import ExitStack
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from flask import Flask
@@ -174,6 +174,29 @@ def require(program: str, package: str) -> str:
     if path is None:
         sys.exit(f"{program} is missing: apt-get install {package}")
     return path
+
+
+@contextmanager
+def own_postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the PostgreSQL server of ``server_url``; yield its URL, drop it afterwards.
+
+    ``server_url`` names a database the benchmark may connect to and create
+    databases from (``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``);
+    that one is never written to.
+    """
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"ninerstatus_bench_{os.getpid()}_{os.urandom(4).hex()}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def add_bench_site_arguments(parser) -> None:

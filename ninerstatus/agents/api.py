@@ -7,15 +7,19 @@ an agent in another language.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from flask import Blueprint, Response, jsonify, request
+from sqlalchemy import update
 
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..intake import takes_bodies_up_to
+from ..runner.transactions import write_transaction
 from ..timeutil import utcnow
 from .access import AgentRefused, authenticated_location
 from .assignments import assignments_document
-from .ingest import accept_batch, read_batch
+from .ingest import accept_batch, one_writer_at_a_time, read_batch
+from .models import Location
 
 URL_PREFIX = "/api/agent/v1"
 
@@ -48,10 +52,21 @@ def assignments() -> Response:
     """The calling location and the checks it probes."""
     now = utcnow()
     location = authenticated_location(now.timestamp())
-    location.last_contact_at = now
     document = assignments_document(location, now.timestamp())
-    db.session.commit()
+    _note_contact(location.id, now)
     return jsonify(document)
+
+
+def _note_contact(location_id: int, now: datetime) -> None:
+    """Record that the location's agent was heard from at ``now``, in a write transaction of its own.
+
+    Not in the transaction that reads the assignments: the change was written
+    there at the first query, so the write lock (the whole database on SQLite)
+    was held while hundreds of checks were read and their secrets decrypted,
+    and agents' batches waited for it, or failed.
+    """
+    with one_writer_at_a_time(), write_transaction() as session:
+        session.execute(update(Location).where(Location.id == location_id).values(last_contact_at=now))
 
 
 @bp.post("/results")

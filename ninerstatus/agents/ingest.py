@@ -11,7 +11,9 @@ recording its results happen in one transaction.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..extensions import db
 from ..plugins import get_plugins
 from ..probing import ProbeResult
 from ..runner.results import record_located
@@ -86,6 +89,24 @@ def read_batch(body: Any, now: datetime) -> Batch:
     return Batch(batch_id, offset, version, _count(body, "backlog"), _count(body, "dropped"), tuple(results))
 
 
+@contextmanager
+def one_writer_at_a_time() -> Iterator[None]:
+    """On SQLite, let this process's writes of the agent API go one at a time, each waiting its turn here.
+
+    SQLite has one writer at a time anyway. Left to its busy timeout, every
+    waiting request polls for the lock, sleeping up to 100 ms between tries
+    (the lock may lie free meanwhile), and a request that keeps losing fails
+    after the timeout: under a steady stream of batches some agents got 500s.
+    Waiting here hands the lock on at once, in turn. PostgreSQL locks only
+    the rows a batch writes, so its batches go on side by side.
+    """
+    if db.session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with current_app.extensions.setdefault("agent_batch_turns", threading.Lock()):
+        yield
+
+
 def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
     """Record ``batch`` from ``location`` once, as the site's runner records its own; return how many results
     it held. Commits.
@@ -94,19 +115,22 @@ def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
     other locations (runner/results.py), in one write transaction with the
     batch's id, so a batch is either taken whole once or not at all.
     """
-    with write_transaction() as session:
+    named = {check_id for check_id, _ in batch.results}
+    with one_writer_at_a_time(), write_transaction() as session:
         location = session.get(Location, location.id)
-        assigned = set(session.scalars(select(CheckLocation.check_id).where(CheckLocation.location_id == location.id)))
-        foreign = sorted({check_id for check_id, _ in batch.results} - assigned)
+        # Only the batch's own checks are looked up: a batch holds a few of the location's hundreds.
+        assigned = set(session.scalars(select(CheckLocation.check_id).where(
+            CheckLocation.location_id == location.id, CheckLocation.check_id.in_(named)))) if named else set()
+        foreign = sorted(named - assigned)
         if foreign:
             raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
                                                     "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
         session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
                                results=len(batch.results)))
         try:
-            with session.begin_nested():
-                session.flush()
+            session.flush()
         except IntegrityError:
+            # The refusal rolls the whole transaction back: nothing of the batch was written yet.
             raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
         record_located(location, batch.results, get_plugins(current_app), now)
         location.last_contact_at = now

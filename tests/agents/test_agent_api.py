@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from ninerstatus.agents.models import AgentBatch, CheckLocation, Location
 from ninerstatus.agents.signing import signed_headers
@@ -36,6 +36,39 @@ def test_an_agent_is_told_its_own_checks_only_with_their_settings(client, agent_
     text = response.get_data(as_text=True)
     assert "other-secret" not in text and "IMAP" not in text
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_nothing_is_written_while_an_agents_assignments_are_read(app, client, agent_site, monkeypatch):
+    """The agent's contact is written after its checks are read: no batch waits for the write lock meanwhile."""
+    from ninerstatus.agents import api
+
+    statements = []
+    read = api.assignments_document
+
+    def reading(location, now):
+        statements.append("reading")
+        document = read(location, now)
+        statements.append("read")
+        return document
+
+    def executed(_connection, _cursor, statement, *_):
+        statements.append(statement.split(None, 1)[0].upper())
+
+    monkeypatch.setattr(api, "assignments_document", reading)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        before = time.time()
+        response = agent_call(client, agent_site.token, "GET", ASSIGNMENTS)
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
+    assert response.status_code == 200
+    assert [check["id"] for check in response.get_json()["checks"]] == [agent_site.mine]
+    while_reading = statements[statements.index("reading"):statements.index("read")]
+    assert "SELECT" in while_reading and not {"UPDATE", "INSERT", "DELETE"} & set(while_reading)
+    with app.app_context():
+        assert db.session.get(Location, agent_site.location_id).last_contact_at.timestamp() >= before - 1
 
 
 def test_a_batch_is_recorded_once_on_the_site_clock_and_the_agent_is_noted(app, client, agent_site):
