@@ -59,7 +59,7 @@ from sqlalchemy import func, select, update
 from _common import (BIN, Children, Site, add_bench_site_arguments, free_port, group_cpu_seconds, load_average,
                      ninerstatus_command, require, wait_for_port)
 from _targets import Ports, site_with_targets
-from history import Clock, Simulation, write_year
+from history import Clock, Simulation, database_size, write_year
 
 RATIO_GOAL = 0.12
 #: Requests per second drawn with nothing cached, on two workers (issue 14).
@@ -233,15 +233,19 @@ def add_checks(servers, per_server: int, ports: Ports, ca_file: str) -> tuple[li
 
 
 def write_history(check_ids: list[int], server_of: dict[int, int], now: datetime, args) -> None:
-    """The year through the real recorder and pruning, as bench/history.py writes it."""
+    """The year through the real recorder and pruning, as bench/history.py writes it (with its progress lines)."""
+    from ninerstatus.extensions import db
+
+    url = db.engine.url
+    path = Path(url.database) if url.get_backend_name() == "sqlite" else None
     end = int(now.replace(minute=0, second=0, microsecond=0).timestamp())
     detailed = min(args.detailed_days, args.days)
     clock = Clock()
     start = end - args.days * 86400
     hourly = Simulation(check_ids, server_of, 3600, args.seed)
-    write_year(hourly, start, (args.days - detailed) * 24, clock)
+    write_year(hourly, start, (args.days - detailed) * 24, clock, lambda: database_size(path))
     minutely = Simulation(check_ids, server_of, PROBE_INTERVAL, args.seed)
-    write_year(minutely, end - detailed * 86400, detailed * 24, clock)
+    write_year(minutely, end - detailed * 86400, detailed * 24, clock, lambda: database_size(path))
 
 
 def probe_every_check(app) -> None:
