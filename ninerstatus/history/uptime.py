@@ -48,8 +48,8 @@ from functools import cache
 from typing import Any, Mapping
 
 from flask import current_app
-from sqlalchemy import (BigInteger, Integer, LargeBinary, Select, bindparam, cast, func, literal_column, null, select,
-                        union_all)
+from sqlalchemy import (BigInteger, CompoundSelect, Integer, LargeBinary, Select, bindparam, cast, func, literal_column,
+                        null, select, union_all)
 
 from ..checks.models import Check
 from ..checks.status import public_checks
@@ -108,11 +108,13 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
         return [None] * len(starts)
     stretches = [(index, stretch) for index, start in enumerate(starts)
                  for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
-    parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(part)).label("part"))
-             for part, (_, stretch) in enumerate(stretches)]
+    values: dict[str, Any] = {"ids": list(check_ids)}
+    for part, (_, stretch) in enumerate(stretches):
+        values[f"start{part}"], values[f"end{part}"] = stretch.start, stretch.end
     found = {index: [0, 0, 0] for index in range(len(starts))}
     packed: dict[int, list] = defaultdict(list)
-    for up, degraded, down, *packed_row, part in db.session.execute(union_all(*parts)):
+    query = _windows_query(tuple(stretch.width for _, stretch in stretches))
+    for up, degraded, down, *packed_row, part in db.session.execute(query, values):
         if packed_row[-1] is not None:
             packed[part].append(packed_row)
             continue
@@ -132,23 +134,38 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
 TIER_BY_WIDTH = {tier.width: tier for tier in PACKED_TIERS}
 
 
-def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
+@cache
+def _windows_query(widths: tuple[int | None, ...]) -> CompoundSelect:
+    """SQL: the counts of every stretch of some windows, one part per stretch of these ``widths`` in turn.
+
+    Built once per process for each shape of stretches (a handful: where the edges of the windows fall), and
+    sent with the checks (``ids``) and the bounds of each part *n* (``startn``, ``endn``): building the
+    statement anew for every page would cost more than the database takes to answer it.
+    """
+    ids = bindparam("ids", expanding=True)
+    return union_all(*(
+        _stretch_counts(ids, width, bindparam(f"start{part}", type_=BigInteger),
+                        bindparam(f"end{part}", type_=BigInteger)).add_columns(literal_column(str(part)).label("part"))
+        for part, width in enumerate(widths)))
+
+
+def _stretch_counts(check_ids, width: int | None, start, end):
     """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier).
 
-    Raw results and the finer tiers are packed (see packing.py and
-    blocks.py), so their stretches give packed rows instead, to be counted in
-    Python: columns up, degraded, down, then check_id, start and bytes of a
-    packed row, the ones or the others NULL.
+    Raw results (``width`` None) and the finer tiers are packed (see
+    packing.py and blocks.py), so their stretches give packed rows instead,
+    to be counted in Python: columns up, degraded, down, then check_id, start
+    and bytes of a packed row, the ones or the others NULL.
     """
-    tier = TIER_BY_WIDTH.get(stretch.width)
-    if stretch.width is None or tier is not None:
-        rows = (raw_covering(check_ids, stretch.start, stretch.end) if tier is None
-                else blocks_covering(check_ids, tier, stretch.start, stretch.end)).subquery()
+    tier = TIER_BY_WIDTH.get(width)
+    if width is None or tier is not None:
+        rows = (raw_covering(check_ids, start, end) if tier is None
+                else blocks_covering(check_ids, tier, start, end)).subquery()
         return select(*([cast(null(), BigInteger)] * 3), *rows.c)
     sums = (func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))
     return select(*sums, cast(null(), Integer), cast(null(), BigInteger), cast(null(), LargeBinary)).where(
-        HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
-        HistoryRollup.bucket_start >= stretch.start, HistoryRollup.bucket_start < stretch.end)
+        HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == width,
+        HistoryRollup.bucket_start >= start, HistoryRollup.bucket_start < end)
 
 
 #: Where a check's first result can be found, by bucket width: each tier, and the raw results as buckets one
@@ -166,18 +183,8 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
     """
     if not check_ids:
         return {}
-    # The earliest row per check and source, in the order of SOURCES, each a single step down the primary key:
-    # a packed row's first bucket or result is read from its bytes.
-    earliest = []
-    for tier in TIERS:
-        if tier.block is None:
-            earliest.append(select(func.min(HistoryRollup.bucket_start)).where(
-                HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery())
-        else:
-            earliest.extend(first_block_columns(Check.id, tier))
-    earliest.extend(first_row_columns(Check.id))
     found = {}
-    for check_id, *columns in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+    for check_id, *columns in db.session.execute(_first_results_query(), {"ids": list(check_ids)}):
         starts = []
         for tier in TIERS:
             if tier.block is None:
@@ -189,6 +196,25 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
         if known:
             found[check_id] = _first_result(known, now)
     return found
+
+
+@cache
+def _first_results_query() -> Select:
+    """``first_results``' query, built once per process and sent with the checks (``ids``).
+
+    The earliest row per check and source, in the order of SOURCES, each a
+    single step down the primary key: a packed row's first bucket or result
+    is read from its bytes.
+    """
+    earliest = []
+    for tier in TIERS:
+        if tier.block is None:
+            earliest.append(select(func.min(HistoryRollup.bucket_start)).where(
+                HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery())
+        else:
+            earliest.extend(first_block_columns(Check.id, tier))
+    earliest.extend(first_row_columns(Check.id))
+    return select(Check.id, *earliest).where(Check.id.in_(bindparam("ids", expanding=True)))
 
 
 def _first_result(earliest: Mapping[int, int], now: datetime) -> int:
