@@ -44,8 +44,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
-from typing import Any, Mapping
+from functools import cache, lru_cache
+from typing import Any, Mapping, NamedTuple
 
 from flask import current_app
 from sqlalchemy import (BigInteger, CompoundSelect, Integer, LargeBinary, Select, bindparam, cast, func, literal_column,
@@ -301,9 +301,11 @@ def public_check_ids(server: Server) -> list[int]:
     return [check.id for check in public_checks(server)]
 
 
-@dataclass(frozen=True)
-class DayBar:
-    """One UTC day of a server's public checks, from the daily rollups."""
+class DayBar(NamedTuple):
+    """One UTC day of a server's public checks, from the daily rollups.
+
+    A tuple: every page builds and compares ninety of them per public server.
+    """
 
     day: date
     up: int = 0
@@ -325,8 +327,13 @@ def daily_bars(server: Server, now: datetime, days: int = 90) -> list[DayBar]:
 
 def empty_bars(now: datetime, days: int) -> list[DayBar]:
     """``days`` bars up to today without data."""
-    today = now.astimezone(timezone.utc).date()
-    return [DayBar(today - timedelta(days=back)) for back in range(days - 1, -1, -1)]
+    return list(_empty_bars(now.astimezone(timezone.utc).date(), days))
+
+
+@lru_cache(maxsize=4)
+def _empty_bars(today: date, days: int) -> tuple[DayBar, ...]:
+    """The bars without data of the ``days`` days up to ``today``: the same all day long for every page."""
+    return tuple(DayBar(today - timedelta(days=back)) for back in range(days - 1, -1, -1))
 
 
 @cache
@@ -352,7 +359,7 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
 
     Only daily rollups are read: a year of them is 365 rows per check.
     """
-    bars = empty_bars(now, days)
+    bars = _empty_bars(now.astimezone(timezone.utc).date(), days)
     first = epoch_seconds(datetime.combine(bars[0].day, time(), timezone.utc))
     values = {"first": first, "end": first + days * DAILY.width}
     query = _daily_sums_query()
@@ -361,6 +368,9 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
     by_server: dict[int, list[DayBar]] = {}
     for server_id, start, *counts in db.session.execute(query, values):
         day = (start - first) // DAILY.width
-        server_bars = by_server.setdefault(server_id, list(bars))
-        server_bars[day] = DayBar(server_bars[day].day, *counts)
+        server_bars = by_server.get(server_id)
+        if server_bars is None:
+            server_bars = by_server[server_id] = list(bars)
+        # int(): PostgreSQL adds integers up into numerics.
+        server_bars[day] = DayBar(bars[day].day, *map(int, counts))
     return by_server
