@@ -92,7 +92,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true",
                         help="the demo's content only (ten servers, a dozen posts, one check), no added history")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--keep", type=Path, metavar="FILE",
+                        help="copy the site's SQLite database to FILE once it is built (for --reuse)")
+    parser.add_argument("--reuse", type=Path, metavar="FILE",
+                        help="start from a database kept with --keep instead of writing the site again: its "
+                             "checks re-pointed at this run's responders and probed, the admin's password reset")
     args = parser.parse_args(argv)
+    if args.database_url and (args.keep or args.reuse):
+        parser.error("--keep and --reuse work on the SQLite database only")
+    if args.reuse and not args.reuse.is_file():
+        parser.error(f"--reuse: no file {args.reuse}")
     args.settings = [("granian", *setting) for setting in settings(args.settings)]
     if args.gunicorn and not (BIN / "gunicorn").exists():
         parser.error("gunicorn is not installed beside this Python: pip install '.[bench]' (or --gunicorn '')")
@@ -130,6 +139,37 @@ def build_site(args: argparse.Namespace, app, ports: Ports, ca_file: str) -> Non
             write_history(check_ids, server_of, now, args)
         probe_every_check(app)
         add_admin(args.staff_password)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy the SQLite database ``source`` over ``target`` through SQLite's backup (a consistent copy, WAL and all)."""
+    import sqlite3
+
+    reading, writing = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        reading.backup(writing)
+    finally:
+        reading.close()
+        writing.close()
+
+
+def reuse_site(app, kept: Path, target: Path, ports: Ports, ca_file: str, password: str) -> None:
+    """The site of an earlier run (``--keep``) in place of a new one: its checks probe this run's responders."""
+    from ninerstatus.checks.models import Check
+    from ninerstatus.extensions import db
+    from ninerstatus.models import User
+
+    with app.app_context():
+        db.engine.dispose()
+        copy_database(kept, target)
+        for type_name, port in (("banner", ports.banner), ("http", ports.http), ("smtp", ports.smtp)):
+            db.session.execute(update(Check).where(Check.type_name == type_name).values(port=port))
+        db.session.execute(update(Check).where(Check.ca_file.is_not(None)).values(ca_file=ca_file))
+        db.session.commit()
+        probe_every_check(app)
+        user = db.session.scalar(select(User).where(User.email == STAFF_EMAIL))
+        user.set_password(password)
+        db.session.commit()
 
 
 def add_admin(password: str) -> None:
@@ -603,7 +643,12 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     args.staff_password = secrets.token_urlsafe(16)
     with site_with_targets(args.database_url) as (site, app, ports):
-        build_site(args, app, ports, ports.ca_file)
+        if args.reuse:
+            reuse_site(app, args.reuse, site.sqlite_path, ports, ports.ca_file, args.staff_password)
+        else:
+            build_site(args, app, ports, ports.ca_file)
+        if args.keep:
+            copy_database(site.sqlite_path, args.keep)
         figures = measure(args, site, app)
     report(args, figures, "PostgreSQL" if args.database_url else "SQLite")
 
