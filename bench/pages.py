@@ -59,7 +59,7 @@ from sqlalchemy import func, select, update
 from _common import (BIN, Children, Site, add_bench_site_arguments, free_port, group_cpu_seconds, load_average,
                      ninerstatus_command, require, wait_for_port)
 from _targets import Ports, site_with_targets
-from history import Clock, Simulation, write_year
+from history import Clock, Simulation, database_size, write_year
 
 RATIO_GOAL = 0.12
 #: Requests per second drawn with nothing cached, on two workers (issue 14).
@@ -92,7 +92,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--demo", action="store_true",
                         help="the demo's content only (ten servers, a dozen posts, one check), no added history")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--keep", type=Path, metavar="FILE",
+                        help="copy the site's SQLite database to FILE once it is built (for --reuse)")
+    parser.add_argument("--reuse", type=Path, metavar="FILE",
+                        help="start from a database kept with --keep instead of writing the site again: its "
+                             "checks re-pointed at this run's responders and probed, the admin's password reset")
     args = parser.parse_args(argv)
+    if args.database_url and (args.keep or args.reuse):
+        parser.error("--keep and --reuse work on the SQLite database only")
+    if args.reuse and not args.reuse.is_file():
+        parser.error(f"--reuse: no file {args.reuse}")
     args.settings = [("granian", *setting) for setting in settings(args.settings)]
     if args.gunicorn and not (BIN / "gunicorn").exists():
         parser.error("gunicorn is not installed beside this Python: pip install '.[bench]' (or --gunicorn '')")
@@ -130,6 +139,37 @@ def build_site(args: argparse.Namespace, app, ports: Ports, ca_file: str) -> Non
             write_history(check_ids, server_of, now, args)
         probe_every_check(app)
         add_admin(args.staff_password)
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """Copy the SQLite database ``source`` over ``target`` through SQLite's backup (a consistent copy, WAL and all)."""
+    import sqlite3
+
+    reading, writing = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        reading.backup(writing)
+    finally:
+        reading.close()
+        writing.close()
+
+
+def reuse_site(app, kept: Path, target: Path, ports: Ports, ca_file: str, password: str) -> None:
+    """The site of an earlier run (``--keep``) in place of a new one: its checks probe this run's responders."""
+    from ninerstatus.checks.models import Check
+    from ninerstatus.extensions import db
+    from ninerstatus.models import User
+
+    with app.app_context():
+        db.engine.dispose()
+        copy_database(kept, target)
+        for type_name, port in (("banner", ports.banner), ("http", ports.http), ("smtp", ports.smtp)):
+            db.session.execute(update(Check).where(Check.type_name == type_name).values(port=port))
+        db.session.execute(update(Check).where(Check.ca_file.is_not(None)).values(ca_file=ca_file))
+        db.session.commit()
+        probe_every_check(app)
+        user = db.session.scalar(select(User).where(User.email == STAFF_EMAIL))
+        user.set_password(password)
+        db.session.commit()
 
 
 def add_admin(password: str) -> None:
@@ -233,15 +273,19 @@ def add_checks(servers, per_server: int, ports: Ports, ca_file: str) -> tuple[li
 
 
 def write_history(check_ids: list[int], server_of: dict[int, int], now: datetime, args) -> None:
-    """The year through the real recorder and pruning, as bench/history.py writes it."""
+    """The year through the real recorder and pruning, as bench/history.py writes it (with its progress lines)."""
+    from ninerstatus.extensions import db
+
+    url = db.engine.url
+    path = Path(url.database) if url.get_backend_name() == "sqlite" else None
     end = int(now.replace(minute=0, second=0, microsecond=0).timestamp())
     detailed = min(args.detailed_days, args.days)
     clock = Clock()
     start = end - args.days * 86400
     hourly = Simulation(check_ids, server_of, 3600, args.seed)
-    write_year(hourly, start, (args.days - detailed) * 24, clock)
+    write_year(hourly, start, (args.days - detailed) * 24, clock, lambda: database_size(path))
     minutely = Simulation(check_ids, server_of, PROBE_INTERVAL, args.seed)
-    write_year(minutely, end - detailed * 86400, detailed * 24, clock)
+    write_year(minutely, end - detailed * 86400, detailed * 24, clock, lambda: database_size(path))
 
 
 def probe_every_check(app) -> None:
@@ -599,7 +643,12 @@ def main(argv: list[str]) -> None:
     args = parse_args(argv)
     args.staff_password = secrets.token_urlsafe(16)
     with site_with_targets(args.database_url) as (site, app, ports):
-        build_site(args, app, ports, ports.ca_file)
+        if args.reuse:
+            reuse_site(app, args.reuse, site.sqlite_path, ports, ports.ca_file, args.staff_password)
+        else:
+            build_site(args, app, ports, ports.ca_file)
+        if args.keep:
+            copy_database(site.sqlite_path, args.keep)
         figures = measure(args, site, app)
     report(args, figures, "PostgreSQL" if args.database_url else "SQLite")
 

@@ -12,15 +12,20 @@ them can change the database.
 templates ask of a server and a check (``checks``, ``is_public``, ``place``;
 ``title``, ``result``, ``last_checked_at``...), so the same rules apply to
 both, and a check's widget template sees the check as before.
+
+A check's latest result is read as its stored text and turned into a
+``ProbeResult`` once per process for the same text (``read_result``): a
+check probed every minute shows the same result to every page of that
+minute, and decoding and checking it again is most of what listing it costs.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from typing import Any
+from functools import cache, lru_cache
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Text, cast, select
 
 from ..extensions import db
 from ..models import Server, Visibility
@@ -44,7 +49,8 @@ class ListedCheck:
     interval_seconds: int
     display_order: int
     created_at: datetime
-    last_result: dict[str, Any] | None
+    #: The latest result as stored: JSON text (or whatever a hand edit left there), None before the first.
+    last_result_text: str | None
     last_checked_at: datetime | None
     state: str
     state_since: datetime | None
@@ -64,7 +70,7 @@ class ListedCheck:
     @property
     def result(self) -> ProbeResult | None:
         """The latest result (see ``Check.result``)."""
-        return stored_result(self.last_result, self.last_checked_at)
+        return read_result(self.last_result_text, self.last_checked_at)
 
     @property
     def status(self) -> Status:
@@ -105,11 +111,50 @@ class ListedServer:
         return ", ".join(part for part in (self.city, self.country) if part)
 
 
+#: Distinct stored results each process remembers reading: a few for every check of a large site.
+RESULTS_KEPT = 4096
+
+
+def read_result(text: str | None, checked_at: datetime | None) -> ProbeResult | None:
+    """The result stored as ``text``, read as ``Check.result`` reads it (see ``checks.models.stored_result``).
+
+    A result that reads is kept by its text (results are frozen, so every
+    page may share it); one that does not is worked out afresh each time, as
+    it says when the check last ran.
+    """
+    if text is None:
+        return None
+    kept = _readable_result(text)
+    return kept if kept is not None else stored_result(_decoded(text), checked_at)
+
+
+@lru_cache(maxsize=RESULTS_KEPT)
+def _readable_result(text: str) -> ProbeResult | None:
+    """The result stored as ``text``, or None when it does not read as one."""
+    data = _decoded(text)
+    if not data or not isinstance(data, dict):
+        return None
+    try:
+        return ProbeResult.from_dict(data)
+    except Exception:  # whatever the stored data holds: stored_result says what, each time it is asked
+        return None
+
+
+def _decoded(text: str):
+    """The stored JSON, or the text itself when it is not JSON (as ``columns.StoredJSON`` reads it)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
 _SERVER_COLUMNS = (Server.id, Server.code, Server.role, Server.city, Server.country, Server.visibility,
                    Server.display_order, Server.notes, Server.state, Server.state_since)
 _CHECK_COLUMNS = (Check.id, Check.server_id, Check.type_name, Check.label, Check.port, Check.visibility,
-                  Check.enabled, Check.interval_seconds, Check.display_order, Check.created_at, Check.last_result,
-                  Check.last_checked_at, Check.state, Check.state_since, LOCATION_COUNT)
+                  Check.enabled, Check.interval_seconds, Check.display_order, Check.created_at,
+                  # As text: read once per process for the same text (see ``read_result``).
+                  cast(Check.last_result, Text).label("last_result"), Check.last_checked_at, Check.state,
+                  Check.state_since, LOCATION_COUNT)
 
 
 @cache

@@ -18,7 +18,6 @@ from flask import g, has_request_context
 
 from ..incident_floors import IncidentFloor, request_floors
 from ..models import AffectedState, Server
-from ..per_request import once_per_request
 from ..probing import ProbeResult, Status
 from ..runner.maintenance import MaintenanceWindow, active_window, request_windows
 from ..timeutil import utcnow
@@ -92,9 +91,12 @@ class CheckState:
         return self.since if self.fresh and self.status is not Status.OK else None
 
 
-def latest_result(check: Check) -> ProbeResult | None:
-    """``check.result``, read from its stored form once per request however often a page shows it."""
-    if not has_request_context():
+def latest_result(check: Check | ListedCheck) -> ProbeResult | None:
+    """``check.result``, read from its stored form once per request however often a page shows it.
+
+    A listed check's result is read once per process for the same stored text already (``checks.listing``).
+    """
+    if isinstance(check, ListedCheck) or not has_request_context():
         return check.result
     if "latest_results" not in g:
         g.latest_results = {}
@@ -121,11 +123,14 @@ def check_state(check: Check | ListedCheck, now: datetime | None = None) -> Chec
 
 
 def _once_per_listed(row: ListedCheck | ListedServer, key: str, compute: Callable[[], T]) -> T:
-    """``compute()`` for a listed ``row``, kept for the rest of the request under ``key``."""
-    kept = once_per_request(key, dict)
-    if row.id not in kept:
-        kept[row.id] = compute()
-    return kept[row.id]
+    """``compute()`` for a listed ``row``, kept for the rest of the request under ``key``.
+
+    Kept on the row itself: a listed row is read for one request and lives only as long as it.
+    """
+    kept = row.__dict__
+    if key not in kept:
+        kept[key] = compute()
+    return kept[key]
 
 
 def _check_state(check: Check | ListedCheck, now: datetime | None) -> CheckState:

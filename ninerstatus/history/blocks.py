@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, func, select
 
@@ -32,6 +33,8 @@ from .tiers import Tier
 log = logging.getLogger(__name__)
 
 VERSION = 1
+#: Blocks each process remembers unpacking (see ``unpack_rows``): a window's edges for every check of a large site.
+BLOCKS_KEPT = 2048
 
 
 class CorruptBlock(ValueError):
@@ -99,12 +102,20 @@ def unpack(tier: Tier, block_start: int, data: bytes) -> dict[int, Tally]:
     return tallies
 
 
+#: ``unpack``, remembering what the same bytes of the same block gave: a page reads the edges of its windows
+#: and a day of hourly tallies per check, blocks that stop changing once their hour or day is over, so most
+#: reads find them unpacked already (and checked: a block that raises is never kept). Not a cache of the
+#: site's data: the rows are read afresh every time, and different bytes are unpacked anew.
+_unpack_kept = lru_cache(maxsize=BLOCKS_KEPT)(unpack)
+
+
 def unpack_rows(tier: Tier, rows: Iterable[tuple[int, int, bytes]]) -> list[tuple[int, int, Tally]]:
     """(check_id, bucket_start, tally) of some (check_id, block_start, tallies) rows; a bad row is logged and skipped."""
     found = []
     for check_id, block_start, data in rows:
         try:
-            found.extend((check_id, start, tally) for start, tally in unpack(tier, block_start, data).items())
+            tallies = _unpack_kept(tier, block_start, bytes(data))
+            found.extend((check_id, start, tally) for start, tally in tallies.items())
         except CorruptBlock as error:
             log.warning("%s tallies of check %s in the block from %s are left out: %s", tier.name, check_id,
                         block_start, error)

@@ -44,12 +44,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from functools import cache
-from typing import Any, Mapping
+from functools import cache, lru_cache
+from typing import Any, Mapping, NamedTuple
 
 from flask import current_app
-from sqlalchemy import (BigInteger, Integer, LargeBinary, Select, bindparam, cast, func, literal_column, null, select,
-                        union_all)
+from sqlalchemy import (BigInteger, CompoundSelect, Integer, LargeBinary, Select, bindparam, cast, func, literal_column,
+                        null, select, union_all)
 
 from ..checks.models import Check
 from ..checks.status import public_checks
@@ -108,11 +108,13 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
         return [None] * len(starts)
     stretches = [(index, stretch) for index, start in enumerate(starts)
                  for stretch in plan_window(epoch_seconds(start), now, current_app.config)]
-    parts = [_stretch_counts(check_ids, stretch).add_columns(literal_column(str(part)).label("part"))
-             for part, (_, stretch) in enumerate(stretches)]
+    values: dict[str, Any] = {"ids": list(check_ids)}
+    for part, (_, stretch) in enumerate(stretches):
+        values[f"start{part}"], values[f"end{part}"] = stretch.start, stretch.end
     found = {index: [0, 0, 0] for index in range(len(starts))}
     packed: dict[int, list] = defaultdict(list)
-    for up, degraded, down, *packed_row, part in db.session.execute(union_all(*parts)):
+    query = _windows_query(tuple(stretch.width for _, stretch in stretches))
+    for up, degraded, down, *packed_row, part in db.session.execute(query, values):
         if packed_row[-1] is not None:
             packed[part].append(packed_row)
             continue
@@ -132,23 +134,38 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
 TIER_BY_WIDTH = {tier.width: tier for tier in PACKED_TIERS}
 
 
-def _stretch_counts(check_ids: Sequence[int], stretch: Stretch):
+@cache
+def _windows_query(widths: tuple[int | None, ...]) -> CompoundSelect:
+    """SQL: the counts of every stretch of some windows, one part per stretch of these ``widths`` in turn.
+
+    Built once per process for each shape of stretches (a handful: where the edges of the windows fall), and
+    sent with the checks (``ids``) and the bounds of each part *n* (``startn``, ``endn``): building the
+    statement anew for every page would cost more than the database takes to answer it.
+    """
+    ids = bindparam("ids", expanding=True)
+    return union_all(*(
+        _stretch_counts(ids, width, bindparam(f"start{part}", type_=BigInteger),
+                        bindparam(f"end{part}", type_=BigInteger)).add_columns(literal_column(str(part)).label("part"))
+        for part, width in enumerate(widths)))
+
+
+def _stretch_counts(check_ids, width: int | None, start, end):
     """SQL: the up, degraded and down results of some checks in one stretch (one row, or none from a tier).
 
-    Raw results and the finer tiers are packed (see packing.py and
-    blocks.py), so their stretches give packed rows instead, to be counted in
-    Python: columns up, degraded, down, then check_id, start and bytes of a
-    packed row, the ones or the others NULL.
+    Raw results (``width`` None) and the finer tiers are packed (see
+    packing.py and blocks.py), so their stretches give packed rows instead,
+    to be counted in Python: columns up, degraded, down, then check_id, start
+    and bytes of a packed row, the ones or the others NULL.
     """
-    tier = TIER_BY_WIDTH.get(stretch.width)
-    if stretch.width is None or tier is not None:
-        rows = (raw_covering(check_ids, stretch.start, stretch.end) if tier is None
-                else blocks_covering(check_ids, tier, stretch.start, stretch.end)).subquery()
+    tier = TIER_BY_WIDTH.get(width)
+    if width is None or tier is not None:
+        rows = (raw_covering(check_ids, start, end) if tier is None
+                else blocks_covering(check_ids, tier, start, end)).subquery()
         return select(*([cast(null(), BigInteger)] * 3), *rows.c)
     sums = (func.sum(getattr(HistoryRollup, name)).label(name) for name in ("up", "degraded", "down"))
     return select(*sums, cast(null(), Integer), cast(null(), BigInteger), cast(null(), LargeBinary)).where(
-        HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == stretch.width,
-        HistoryRollup.bucket_start >= stretch.start, HistoryRollup.bucket_start < stretch.end)
+        HistoryRollup.check_id.in_(check_ids), HistoryRollup.width == width,
+        HistoryRollup.bucket_start >= start, HistoryRollup.bucket_start < end)
 
 
 #: Where a check's first result can be found, by bucket width: each tier, and the raw results as buckets one
@@ -166,18 +183,8 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
     """
     if not check_ids:
         return {}
-    # The earliest row per check and source, in the order of SOURCES, each a single step down the primary key:
-    # a packed row's first bucket or result is read from its bytes.
-    earliest = []
-    for tier in TIERS:
-        if tier.block is None:
-            earliest.append(select(func.min(HistoryRollup.bucket_start)).where(
-                HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery())
-        else:
-            earliest.extend(first_block_columns(Check.id, tier))
-    earliest.extend(first_row_columns(Check.id))
     found = {}
-    for check_id, *columns in db.session.execute(select(Check.id, *earliest).where(Check.id.in_(check_ids))):
+    for check_id, *columns in db.session.execute(_first_results_query(), {"ids": list(check_ids)}):
         starts = []
         for tier in TIERS:
             if tier.block is None:
@@ -189,6 +196,25 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
         if known:
             found[check_id] = _first_result(known, now)
     return found
+
+
+@cache
+def _first_results_query() -> Select:
+    """``first_results``' query, built once per process and sent with the checks (``ids``).
+
+    The earliest row per check and source, in the order of SOURCES, each a
+    single step down the primary key: a packed row's first bucket or result
+    is read from its bytes.
+    """
+    earliest = []
+    for tier in TIERS:
+        if tier.block is None:
+            earliest.append(select(func.min(HistoryRollup.bucket_start)).where(
+                HistoryRollup.check_id == Check.id, HistoryRollup.width == tier.width).scalar_subquery())
+        else:
+            earliest.extend(first_block_columns(Check.id, tier))
+    earliest.extend(first_row_columns(Check.id))
+    return select(Check.id, *earliest).where(Check.id.in_(bindparam("ids", expanding=True)))
 
 
 def _first_result(earliest: Mapping[int, int], now: datetime) -> int:
@@ -275,9 +301,11 @@ def public_check_ids(server: Server) -> list[int]:
     return [check.id for check in public_checks(server)]
 
 
-@dataclass(frozen=True)
-class DayBar:
-    """One UTC day of a server's public checks, from the daily rollups."""
+class DayBar(NamedTuple):
+    """One UTC day of a server's public checks, from the daily rollups.
+
+    A tuple: every page builds and compares ninety of them per public server.
+    """
 
     day: date
     up: int = 0
@@ -299,8 +327,13 @@ def daily_bars(server: Server, now: datetime, days: int = 90) -> list[DayBar]:
 
 def empty_bars(now: datetime, days: int) -> list[DayBar]:
     """``days`` bars up to today without data."""
-    today = now.astimezone(timezone.utc).date()
-    return [DayBar(today - timedelta(days=back)) for back in range(days - 1, -1, -1)]
+    return list(_empty_bars(now.astimezone(timezone.utc).date(), days))
+
+
+@lru_cache(maxsize=4)
+def _empty_bars(today: date, days: int) -> tuple[DayBar, ...]:
+    """The bars without data of the ``days`` days up to ``today``: the same all day long for every page."""
+    return tuple(DayBar(today - timedelta(days=back)) for back in range(days - 1, -1, -1))
 
 
 @cache
@@ -326,7 +359,7 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
 
     Only daily rollups are read: a year of them is 365 rows per check.
     """
-    bars = empty_bars(now, days)
+    bars = _empty_bars(now.astimezone(timezone.utc).date(), days)
     first = epoch_seconds(datetime.combine(bars[0].day, time(), timezone.utc))
     values = {"first": first, "end": first + days * DAILY.width}
     query = _daily_sums_query()
@@ -335,6 +368,9 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
     by_server: dict[int, list[DayBar]] = {}
     for server_id, start, *counts in db.session.execute(query, values):
         day = (start - first) // DAILY.width
-        server_bars = by_server.setdefault(server_id, list(bars))
-        server_bars[day] = DayBar(server_bars[day].day, *counts)
+        server_bars = by_server.get(server_id)
+        if server_bars is None:
+            server_bars = by_server[server_id] = list(bars)
+        # int(): PostgreSQL adds integers up into numerics.
+        server_bars[day] = DayBar(bars[day].day, *map(int, counts))
     return by_server

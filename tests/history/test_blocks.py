@@ -106,3 +106,26 @@ def test_a_corrupt_block_is_reported_and_skipped_by_readers_and_the_recorder(che
     assert stored_tally(check.id, 300, at("2026-03-01 10:00")).down == 1
     assert stored_tally(check.id, 86400, at("2026-03-01 00:00")).down == 2
     assert "hourly tallies of check" in caplog.text and "cannot be updated as stored" in caplog.text
+
+
+def test_tallies_are_read_afresh_when_their_block_changes(check):
+    # Unpacked blocks are remembered by their bytes: a block that takes a new result reads differently at once.
+    record_samples([Sample(check.id, HOUR + 5, Status.OK, 1000, None, False)])
+    db.session.commit()
+    [(_, _, before)] = read_tallies([check.id], HOURLY, DAY, DAY + 86400)
+    record_samples([Sample(check.id, HOUR + 65, Status.CRITICAL, None, None, False)])
+    db.session.commit()
+    [(_, _, after)] = read_tallies([check.id], HOURLY, DAY, DAY + 86400)
+    assert (before.up, before.down) == (1, 0)
+    assert (after.up, after.down) == (1, 1)
+
+
+def test_a_corrupt_block_is_reported_each_time_it_is_read(check, caplog):
+    record_samples([Sample(check.id, HOUR + 5, Status.OK, 1000, None, False)])
+    db.session.commit()
+    db.session.execute(text("UPDATE history_blocks SET tallies = :data WHERE width = 3600"), {"data": b"\x01\x7f"})
+    db.session.commit()
+    with caplog.at_level(logging.WARNING, "ninerstatus.history"):
+        for _ in range(2):
+            assert read_tallies([check.id], HOURLY, DAY, DAY + 86400) == []
+    assert caplog.text.count(f"hourly tallies of check {check.id} in the block from {DAY} are left out") == 2

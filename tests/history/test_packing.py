@@ -128,3 +128,23 @@ def test_the_recorder_leaves_a_corrupt_row_as_it_is_and_still_counts_new_results
     assert db.session.scalar(select(RawResults.results)) == b"\x01garbage"
     assert stored_tally(check.id, 300, at("2026-03-01 10:00")).down == 1
     assert "cannot be read" in caplog.text
+
+
+def test_raw_results_are_read_afresh_when_their_hour_takes_more(check):
+    # Unpacked hours are remembered by their bytes: the hour being written reads its newest result at once.
+    record_samples([Sample(check.id, HOUR + 5, Status.OK, 10, None, False)])
+    db.session.commit()
+    assert len(read_samples([check.id])) == 1
+    record_samples([Sample(check.id, HOUR + 65, Status.CRITICAL, None, None, False)])
+    db.session.commit()
+    assert [sample.status for sample in read_samples([check.id])] == [Status.OK, Status.CRITICAL]
+
+
+def test_a_corrupt_packed_row_is_reported_each_time_it_is_read(check, caplog):
+    record_samples([Sample(check.id, HOUR + 5, Status.OK, 10, None, False)])
+    db.session.commit()
+    spoil(check.id, HOUR, b"\x01\x05")
+    with caplog.at_level(logging.WARNING, "ninerstatus.history.raw"):
+        for _ in range(2):
+            assert read_samples([check.id]) == []
+    assert caplog.text.count(f"raw results of check {check.id} in the hour from {HOUR} are left out") == 2
