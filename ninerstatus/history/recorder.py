@@ -42,7 +42,7 @@ from .models import HistoryRollup, RawResults, TallyBlock
 from .packing import CorruptPack, hour_start, last_second, pack, unpack
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
-from .tiers import PACKED_TIERS, TIERS
+from .tiers import PACKED_TIERS, TIERS, Tier
 
 log = logging.getLogger(__name__)
 
@@ -225,6 +225,16 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     """
     _, width, block_start = key
     tier = _PACKED[width]
+    stored = None if stored is None else bytes(stored)
+    end = _block_ends.get(key)
+    if end is not None and end.data == stored and min(arrived) >= end.start:
+        # Tallies of the block's last bucket or later, as the runner's are: the bytes before that bucket stay.
+        tallies = dict(arrived)
+        if end.start in tallies:
+            head, tallies[end.start] = stored[:end.offset], end.tally + tallies[end.start]
+        else:
+            head = stored
+        return _ended(key, tier, head, tallies), []
     tallies: dict[int, Tally] = {}
     if stored is not None:
         try:
@@ -235,7 +245,40 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
             return None, []
     for start, tally in arrived.items():
         tallies[start] = tallies[start] + tally if start in tallies else tally
-    return pack_block(tier, block_start, tallies), []
+    return _ended(key, tier, b"", tallies), []
+
+
+class _BlockEnd(NamedTuple):
+    """A block as this process last wrote it: its bytes, and its last bucket's start, tally and offset in them."""
+
+    data: bytes
+    start: int
+    tally: Tally
+    offset: int
+
+
+#: Blocks whose ends are kept at most; past that the store starts again.
+BLOCK_ENDS_KEPT = 50_000
+# By key. The runner adds to the last bucket of a block (or starts the next) every minute; while the
+# stored bytes are those it wrote, the block need not be unpacked, checked and packed again whole.
+# A write that was rolled back, or another writer's, leaves other bytes stored, which are read as usual.
+_block_ends: dict[tuple, _BlockEnd] = {}
+
+
+def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> bytes:
+    """The bytes of a block: ``head`` (its buckets before these, packed; empty for none) then ``tallies`` packed.
+
+    Notes them as the block's end for the next write.
+    """
+    *before, last = sorted(tallies)
+    data = (head or pack_block(tier, key[2], {})) + pack_block(tier, key[2], {start: tallies[start]
+                                                                             for start in before})[1:]
+    offset = len(data)
+    data += pack_block(tier, key[2], {last: tallies[last]})[1:]
+    if len(_block_ends) >= BLOCK_ENDS_KEPT:
+        _block_ends.clear()
+    _block_ends[key] = _BlockEnd(data, last, tallies[last], offset)
+    return data
 
 
 _KEY = ("check_id", "width", "bucket_start")
