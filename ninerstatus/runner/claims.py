@@ -138,18 +138,22 @@ _claimed = Check.__table__.update().where(Check.__table__.c.id == bindparam("cla
 
 
 def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_seconds: float, maker: ClaimMaker,
-              ahead: timedelta = timedelta(0)) -> tuple[dict[Lane, list[Claim]], datetime | None]:
+              ahead: timedelta = timedelta(0), *,
+              earliest: datetime | None = None) -> tuple[dict[Lane, list[Claim]], datetime | None]:
     """Claim for ``owner`` up to ``rooms[lane]`` checks of each lane due by ``now + ahead``.
 
     Also return when the next unclaimed check of a lane with room falls due
     (the runner sleeps until then; a full lane wakes it when a probe ends).
+    ``earliest`` is what the previous call returned, if the caller kept it.
     """
     open_lanes = [lane for lane, room in rooms.items() if room > 0]
     in_open_lane = or_(false(), *(lane.holds() for lane in open_lanes))
     free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
     work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now + ahead, free, in_open_lane))
-    # Most rounds find nothing due: a read says so without taking SQLite's write lock.
-    if db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
+    # Most rounds of a quiet runner find nothing due: a read says so without taking SQLite's write lock.
+    # A busy one knows from the last round that something is (another runner may have taken it: no harm).
+    surely_due = earliest is not None and earliest <= now + ahead
+    if not surely_due and db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
         earliest = _earliest_due(db.session, in_open_lane)
         db.session.rollback()
         return {}, earliest

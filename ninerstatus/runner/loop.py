@@ -201,7 +201,8 @@ class ProbeRunner:
         rooms = {lane: min(self.flights.room(lane), self.claim_batch) for lane in Lane}
         if all(room <= 0 for room in rooms.values()):
             return 0
-        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds, self.claims, ahead)
+        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds, self.claims, ahead,
+                                                earliest=self._earliest_due)
         for lane, claims in claimed.items():
             for claim in claims:
                 self._fly(Flight(claim, lane, max(claim.due or now, now)))
