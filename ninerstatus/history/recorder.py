@@ -9,7 +9,8 @@ steps:
    counts twice, and keep the ones that were new;
 2. add the new tallies of the packed tiers (5-minute, hourly) to their
    blocks (see blocks.py): each stored block is read, added to and written
-   back, locked meanwhile on PostgreSQL;
+   back, locked meanwhile on PostgreSQL (a block still as this process wrote
+   it is added to at its end, without unpacking and packing it whole);
 3. one upsert for the daily tier that adds each new tally to its bucket row
    (``ON CONFLICT ... DO UPDATE`` on both PostgreSQL and SQLite): counts and
    sums add up, minimum and maximum compare, histograms merge in the database.
@@ -227,14 +228,18 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     tier = _PACKED[width]
     stored = None if stored is None else bytes(stored)
     end = _block_ends.get(key)
-    if end is not None and end.data == stored and min(arrived) >= end.start:
-        # Tallies of the block's last bucket or later, as the runner's are: the bytes before that bucket stay.
-        tallies = dict(arrived)
-        if end.start in tallies:
-            head, tallies[end.start] = stored[:end.offset], end.tally + tallies[end.start]
-        else:
-            head = stored
-        return _ended(key, tier, head, tallies), []
+    if end is not None and end[0] == stored:
+        # The block as this process wrote it: only its last bucket is read (the bytes are known to be good).
+        offset = end[1]
+        [(last, tally)] = unpack_block(tier, block_start, stored[:1] + stored[offset:]).items()
+        if min(arrived) >= last:
+            # Tallies of that bucket or later ones, as the runner's are: the bytes before that bucket stay.
+            tallies = dict(arrived)
+            if last in tallies:
+                head, tallies[last] = stored[:offset], tally + tallies[last]
+            else:
+                head = stored
+            return _ended(key, tier, head, tallies), []
     tallies: dict[int, Tally] = {}
     if stored is not None:
         try:
@@ -248,21 +253,13 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     return _ended(key, tier, b"", tallies), []
 
 
-class _BlockEnd(NamedTuple):
-    """A block as this process last wrote it: its bytes, and its last bucket's start, tally and offset in them."""
-
-    data: bytes
-    start: int
-    tally: Tally
-    offset: int
-
-
 #: Blocks whose ends are kept at most; past that the store starts again.
 BLOCK_ENDS_KEPT = 50_000
-# By key. The runner adds to the last bucket of a block (or starts the next) every minute; while the
-# stored bytes are those it wrote, the block need not be unpacked, checked and packed again whole.
-# A write that was rolled back, or another writer's, leaves other bytes stored, which are read as usual.
-_block_ends: dict[tuple, _BlockEnd] = {}
+# By key: a block's bytes as this process last wrote them, and where its last bucket starts in them.
+# The runner adds to a block's last bucket (or starts the next) every minute; while the stored bytes
+# are those it wrote, the block need not be unpacked, checked and packed again whole. A write that
+# was rolled back, or another writer's, leaves other bytes stored, which are read as usual.
+_block_ends: dict[tuple, tuple[bytes, int]] = {}
 
 
 def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> bytes:
@@ -277,7 +274,7 @@ def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> by
     data += pack_block(tier, key[2], {last: tallies[last]})[1:]
     if len(_block_ends) >= BLOCK_ENDS_KEPT:
         _block_ends.clear()
-    _block_ends[key] = _BlockEnd(data, last, tallies[last], offset)
+    _block_ends[key] = (data, offset)
     return data
 
 
