@@ -221,8 +221,8 @@ class ProbeRunner:
                 future.set_exception(error)
 
         flight.call = WorkerCall(fly, f"probe of check {flight.claim.check_id}")
-        self.flights.add(future, flight)
         start_in_worker(flight.call)
+        self.flights.add(future, flight)
 
     def _probe(self, flight: Flight) -> ProbeResult:
         """Probe the claimed check at its slot (on its worker thread) and note when the probe began and ended."""
