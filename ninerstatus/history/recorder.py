@@ -227,10 +227,10 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     _, width, block_start = key
     tier = _PACKED[width]
     stored = None if stored is None else bytes(stored)
-    end = _block_ends.get(key)
-    if end is not None and end[0] == stored:
+    end = _block_ends.get(key[:2])
+    if end is not None and end[0] == block_start and end[1] == stored:
         # The block as this process wrote it: only its last bucket is read (the bytes are known to be good).
-        offset = end[1]
+        offset = end[2]
         [(last, tally)] = unpack_block(tier, block_start, stored[:1] + stored[offset:]).items()
         if min(arrived) >= last:
             # Tallies of that bucket or later ones, as the runner's are: the bytes before that bucket stay.
@@ -253,13 +253,14 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     return _ended(key, tier, b"", tallies), []
 
 
-#: Blocks whose ends are kept at most; past that the store starts again.
+#: Blocks whose ends are kept at most; past that the store starts again (checks deleted meanwhile go).
 BLOCK_ENDS_KEPT = 50_000
-# By key: a block's bytes as this process last wrote them, and where its last bucket starts in them.
+# By check and tier, the block this process last wrote (a later one takes its place): its start, its
+# bytes, and where its last bucket starts in them.
 # The runner adds to a block's last bucket (or starts the next) every minute; while the stored bytes
 # are those it wrote, the block need not be unpacked, checked and packed again whole. A write that
 # was rolled back, or another writer's, leaves other bytes stored, which are read as usual.
-_block_ends: dict[tuple, tuple[bytes, int]] = {}
+_block_ends: dict[tuple[int, int], tuple[int, bytes, int]] = {}
 
 
 def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> bytes:
@@ -274,7 +275,7 @@ def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> by
     data += pack_block(tier, key[2], {last: tallies[last]})[1:]
     if len(_block_ends) >= BLOCK_ENDS_KEPT:
         _block_ends.clear()
-    _block_ends[key] = (data, offset)
+    _block_ends[key[:2]] = (key[2], data, offset)
     return data
 
 
