@@ -19,8 +19,8 @@ slow lane from then on when the slow lane has room, so a target that falls
 silent holds a quick place for about that long, not for its whole timeout.
 Only when more targets fall silent at once than the slow lane has room for
 do the others keep their quick places until they time out, once: from then
-on they are known to be slow. The pool has threads for both lanes together;
-they are started as probes need them, so an unused slow lane costs nothing.
+on they are known to be slow. Each probe has a worker thread while it runs;
+threads are started as probes need them, so an unused slow lane costs nothing.
 
 Why lanes, decided by how long each check's own last probe held its thread:
 

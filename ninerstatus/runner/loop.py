@@ -1,22 +1,24 @@
-"""The probe runner: claim due checks, probe them on a bounded pool of threads, record what they saw.
+"""The probe runner: claim due checks, probe them on a bounded number of threads, record what they saw.
 
 Probes are blocking I/O, so each runs on a worker thread of its own
-(``probing/workers.py``: kept and reused), counted in two lanes (``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer
-promptly and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or
-run long, so that silent targets cannot take the pool from healthy ones.
-The worker thread waits for the probe's slot and runs the probe itself
-(``probe_here``); the runner's thread is the watchdog, which abandons a plugin
-that hangs past its deadline, as ``run_probe`` would: while such a probe
-still runs, its check is not probed again (one stuck thread per check at
-most). One thread per probe and no hand-off between two: a thread waking up
-costs about as much as a quick probe's own work. Everything that touches
-the database happens on the runner's own thread, in short transactions,
-a few rounds a second: claims of the checks due within the next half second
-(``claims.py``; each probe then waits on its thread for its slot), results (``results.py``; a batch the database refused
-is kept and tried again next round), the heartbeat with how late probes
-started (``lateness.py``) and a sweep of server states every half minute
-(maintenance windows open and close by the clock, not by a probe). The clock
-is injectable, so tests drive schedules through hours in milliseconds.
+(``probing/workers.py``: kept and reused), counted in two lanes
+(``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer promptly
+and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or run long, so
+that silent targets cannot take the threads from healthy ones. The worker
+thread waits for the probe's slot and runs the probe itself (``probe_here``);
+the runner's thread is the watchdog, which abandons a plugin that hangs past
+its deadline, as ``run_probe`` would: while such a probe still runs, its
+check is not probed again (one stuck thread per check at most). One thread
+per probe and no hand-off between two: a thread waking up costs about as
+much as a quick probe's own work. Everything that touches the database
+happens on the runner's own thread, in short transactions, a few rounds a
+second: claims of the checks due within the next half second (``claims.py``;
+each probe then waits on its thread for its slot), results (``results.py``;
+a batch the database refused is kept and tried again next round), the
+heartbeat with how late probes started (``lateness.py``) and a sweep of
+server states every half minute (maintenance windows open and close by the
+clock, not by a probe). The clock is injectable, so tests drive schedules
+through hours in milliseconds.
 """
 from __future__ import annotations
 
@@ -82,7 +84,7 @@ def runner_id() -> str:
 class ProbeRunner:
     """One probe runner's work: a context manager around ``run`` (or ``run_due``).
 
-    Entering it takes the SQLite lock, starts the pool and the heartbeat, and
+    Entering it takes the SQLite lock, starts the heartbeat, and
     pushes an application context; use it from the thread that entered it.
     """
 
