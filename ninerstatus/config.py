@@ -124,6 +124,8 @@ DEFAULTS: dict[str, Any] = {
     "AGENT_REQUESTS_PER_MINUTE": 120,
     "AGENT_MAX_BODY_BYTES": 2 * 1024 * 1024,
     "AGENT_BATCH_MAX_RESULTS": 1000,
+    # Days the ids of batches taken are kept, so that a batch sent again is taken once.
+    "AGENT_BATCH_DAYS": 30,
     # Seconds each worker keeps a public page answered to visitors who are not signed in
     # (see public/pagecache.py); staff changes in the same worker drop them at once (0: never keep).
     "PAGE_CACHE_SECONDS": 5,

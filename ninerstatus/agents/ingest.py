@@ -20,8 +20,10 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..plugins import get_plugins
 from ..probing import ProbeResult
+from ..runner.results import record_located
+from ..runner.transactions import write_transaction
 from .access import AgentRefused
 from .models import AgentBatch, CheckLocation, Location
 
@@ -85,28 +87,30 @@ def read_batch(body: Any, now: datetime) -> Batch:
 
 
 def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
-    """Record ``batch`` from ``location`` once; return how many results it held. Commits."""
-    assigned = {row.check_id: row for row in db.session.scalars(
-        select(CheckLocation).where(CheckLocation.location_id == location.id))}
-    foreign = sorted({check_id for check_id, _ in batch.results} - set(assigned))
-    if foreign:
-        db.session.rollback()
-        raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not probe: "
-                                                + ", ".join(map(str, foreign[:20])), checks=foreign)
-    db.session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
-                              results=len(batch.results)))
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
-    for check_id, result in batch.results:
-        row = assigned[check_id]
-        if row.last_checked_at is None or result.checked_at > row.last_checked_at:
-            row.last_result, row.last_checked_at = result.to_dict(), result.checked_at
-    location.last_contact_at = now
-    location.agent_version = batch.agent_version or location.agent_version
-    location.clock_offset_seconds = batch.offset_seconds
-    location.backlog, location.dropped = batch.backlog, batch.dropped
-    db.session.commit()
+    """Record ``batch`` from ``location`` once, as the site's runner records its own; return how many results
+    it held. Commits.
+
+    Each result is damped at the location and combined with the check's
+    other locations (runner/results.py), in one write transaction with the
+    batch's id, so a batch is either taken whole once or not at all.
+    """
+    with write_transaction() as session:
+        location = session.get(Location, location.id)
+        assigned = set(session.scalars(select(CheckLocation.check_id).where(CheckLocation.location_id == location.id)))
+        foreign = sorted({check_id for check_id, _ in batch.results} - assigned)
+        if foreign:
+            raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
+                                                    "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
+        session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
+                               results=len(batch.results)))
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
+        record_located(location, batch.results, get_plugins(current_app), now)
+        location.last_contact_at = now
+        location.agent_version = batch.agent_version or location.agent_version
+        location.clock_offset_seconds = batch.offset_seconds
+        location.backlog, location.dropped = batch.backlog, batch.dropped
     return len(batch.results)

@@ -1,4 +1,4 @@
-"""Work the runner does beside probing: sending queued notifications (subscribers' too) and pruning history.
+"""Work the runner does beside probing: sending queued notifications (subscribers' too), pruning history.
 
 It runs in a thread of its own so that a slow mail server or a long prune
 never delays a probe. Each duty has its own cadence; a prune that filled its
@@ -15,6 +15,7 @@ from datetime import datetime
 
 from flask import Flask
 
+from ..agents.retention import prune_batches
 from ..history.retention import prune_batch
 from ..notifications.outbox import MIN_ATTEMPT_SECONDS, deliver_due
 from ..subscriptions.fanout import expand_due
@@ -65,9 +66,13 @@ class Housekeeper(threading.Thread):
         return sent > 0 and self.monotonic() - started >= self.delivery_every - MIN_ATTEMPT_SECONDS
 
     def prune(self) -> bool:
-        """Delete one batch of expired history; True when there may be more."""
+        """Delete one batch of expired history, and of the ids of agents' batches taken long ago; True when there
+        may be more."""
         with write_transaction():
-            return prune_batch(self.clock(), PRUNE_BATCH) >= PRUNE_BATCH
+            deleted = prune_batch(self.clock(), PRUNE_BATCH)
+            if deleted < PRUNE_BATCH:
+                deleted += prune_batches(self.clock(), PRUNE_BATCH - deleted)
+            return deleted >= PRUNE_BATCH
 
     @staticmethod
     def _safely(what: str, duty: Callable[[], bool | None]) -> bool:

@@ -1,4 +1,10 @@
-"""Recording what the probes saw: latest results, flap damping, events, hooks, history and server states.
+"""Recording what the probes saw: latest results, flap damping, quorum, events, hooks, history and server states.
+
+Every result is recorded at its location (the site's runner, or an agent;
+see locations.py): that location's row keeps it and damps it, then the
+check's own columns take what its locations add up to. The runner's results
+(``record_results``) and an agent's batch (``record_located``) go through
+the same steps, so a check reads the same however its results arrived.
 
 A batch of results is written in one short transaction, the checks' rows
 with one statement for all of them: they are read and written as plain
@@ -10,29 +16,34 @@ savepoint: a notifier that queues a message does so atomically with the
 state change it reports, and one that raises is rolled back alone and
 logged, while the runner and the other plugins carry on. Hooks get the
 ``Check`` objects as the batch left them, loaded only when some plugin
-listens. A check's result older than the one it already has (a batch
+listens. A result older than the one its location already has (a batch
 tried again after a failure, once another probe got in) is not recorded
 over it.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, case, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from ..agents.locations import site_location
+from ..agents.models import Location
 from ..checks.models import Check
+from ..extensions import db
 from ..history.recorder import record_samples
 from ..history.rollup import Sample
 from ..plugins import Plugins
-from ..probing import ProbeResult
+from ..probing import ProbeResult, Status
 from .claims import Claim
-from .damping import StateChange, apply_result
-from .maintenance import active_window, windows_by_server
+from .damping import StateChange, apply_result, state_name
+from .locations import (INSERT_LOCATION, UPDATE_LOCATION, LocationRow, combination, load_results, new_row,
+                        read_rows)
+from .maintenance import WindowsByServer, active_window, windows_by_server
 from .models import StatusEvent
 from .servers import update_servers
 from .transactions import call_hook, guarded, write_transaction
@@ -50,7 +61,7 @@ class Outcome(NamedTuple):
 
 @dataclass
 class CheckRow:
-    """The columns of a check that recording a result reads and changes (``apply_result`` works on it)."""
+    """The columns of a check that recording a result reads and changes."""
 
     id: int
     server_id: int
@@ -61,6 +72,8 @@ class CheckRow:
     consecutive_successes: int
     failures_before_down: int
     successes_before_up: int
+    interval_seconds: int
+    quorum: int | None
 
 
 _ROW_COLUMNS = tuple(getattr(Check, name) for name in CheckRow.__dataclass_fields__)
@@ -68,58 +81,184 @@ _checks = Check.__table__
 # The lease is given up only if this runner still holds it, as the row says when it is written.
 _RELEASE = {"lease_owner": case((_checks.c.lease_owner == bindparam("owner"), None), else_=_checks.c.lease_owner),
             "lease_until": case((_checks.c.lease_owner == bindparam("owner"), None), else_=_checks.c.lease_until)}
-_RECORDED = _checks.update().where(_checks.c.id == bindparam("check_id")).values(
-    last_result=bindparam("result", type_=_checks.c.last_result.type),
-    last_checked_at=bindparam("checked_at", type_=_checks.c.last_checked_at.type),
-    slow_lane=bindparam("slow"), consecutive_failures=bindparam("failures"),
-    consecutive_successes=bindparam("successes"), state=bindparam("new_state"),
-    state_since=bindparam("since", type_=_checks.c.state_since.type), **_RELEASE)
-_RELEASED = _checks.update().where(_checks.c.id == bindparam("check_id")).values(**_RELEASE)
+_COMBINED_VALUES = {
+    "last_result": bindparam("result", type_=_checks.c.last_result.type),
+    "last_checked_at": bindparam("checked_at", type_=_checks.c.last_checked_at.type),
+    "consecutive_failures": bindparam("failures"), "consecutive_successes": bindparam("successes"),
+    "state": bindparam("new_state"), "state_since": bindparam("since", type_=_checks.c.state_since.type)}
+_by_id = _checks.update().where(_checks.c.id == bindparam("check_id"))
+#: A check's combined state as the runner writes it (its lease given up, its lane chosen), and as an agent's batch does.
+_RECORDED = _by_id.values(**_COMBINED_VALUES, slow_lane=bindparam("slow"), **_RELEASE)
+_COMBINED = _by_id.values(**_COMBINED_VALUES)
+_RELEASED = _by_id.values(**_RELEASE)
 
 
 def record_results(owner: str, outcomes: Sequence[Outcome], plugins: Plugins, now: datetime) -> None:
-    """Store ``outcomes`` of ``owner``'s claims and everything that follows from them."""
+    """Store ``outcomes`` of ``owner``'s claims, the site's runner's results, and everything that follows from them."""
     if not outcomes:
         return
     with write_transaction() as session:
-        # Every window open at any of these results, even one that closed since.
-        windows = windows_by_server(min(outcome.result.checked_at for outcome in outcomes))
-        ids = [outcome.claim.check_id for outcome in outcomes]
-        rows = {row.id: row for row in (CheckRow(*values) for values in
-                                        session.execute(select(*_ROW_COLUMNS).where(Check.id.in_(ids))))}
-        recorded: list[tuple[CheckRow, ProbeResult, StateChange | None]] = []
-        written, released, samples = [], [], []
+        recording = Recording(session, [outcome.claim.check_id for outcome in outcomes],
+                              min(outcome.result.checked_at for outcome in outcomes), now)
+        site = site_location()
+        released = []
         for claim, result, slow in outcomes:
-            row = rows.get(claim.check_id)
-            if row is None:  # deleted while it was being probed
-                continue
-            if _already_newer(row, result, now):
-                released.append({"check_id": row.id, "owner": owner})
-                continue
-            row.last_checked_at = result.checked_at
-            change = apply_result(row, result)
-            written.append({"check_id": row.id, "owner": owner, "result": result.to_dict(),
-                            "checked_at": result.checked_at, "slow": slow, "failures": row.consecutive_failures,
-                            "successes": row.consecutive_successes, "new_state": row.state,
-                            "since": row.state_since})
-            in_maintenance = active_window(windows.get(row.server_id, []), result.checked_at) is not None
-            samples.append(Sample.of(row.id, result, in_maintenance=in_maintenance))
-            recorded.append((row, result, change))
-        refused = _write(session, _RECORDED, written) | _write(session, _RELEASED, released)
-        if refused:
-            recorded = [item for item in recorded if item[0].id not in refused]
-            samples = [sample for sample in samples if sample.check_id not in refused]
-        for row, result, change in recorded:
-            if change is not None:
-                session.add(StatusEvent(check_id=row.id, occurred_at=row.state_since, previous=change.previous,
-                                        current=change.current, summary=result.summary[:300]))
+            if not recording.add(site, claim.check_id, result, owner=owner, slow=slow) \
+                    and claim.check_id in recording.checks:
+                released.append({"check_id": claim.check_id, "owner": owner})
+        recording.finish(plugins, _RECORDED, _write(session, _RELEASED, released))
+
+
+def record_located(location: Location, results: Sequence[tuple[int, ProbeResult]], plugins: Plugins,
+                   now: datetime) -> None:
+    """Store ``results`` (check id, result) that ``location``'s agent sent, in the caller's write transaction.
+
+    Results of one check are taken in the order of their times, as if they had been probed here.
+    """
+    if not results:
+        return
+    recording = Recording(db.session, {check_id for check_id, _ in results},
+                          min(result.checked_at for _, result in results), now)
+    for check_id, result in sorted(results, key=lambda item: item[1].checked_at):
+        recording.add(location, check_id, result)
+    recording.finish(plugins, _COMBINED)
+
+
+@dataclass
+class Recording:
+    """Results of one transaction being recorded: the rows they change, and what follows from them."""
+
+    session: Any
+    check_ids: Iterable[int]
+    # The earliest result's time: every maintenance window open since then counts.
+    earliest: datetime
+    now: datetime
+    checks: dict[int, CheckRow] = field(init=False)
+    locations: dict[int, list[LocationRow]] = field(init=False)
+    windows: WindowsByServer = field(init=False)
+    # What each recorded result left: the check's row, its combined result, the change it confirmed.
+    recorded: list[tuple[CheckRow, ProbeResult, StateChange | None]] = field(default_factory=list)
+    # The check's confirmed changes, each with when it took effect.
+    events: list[tuple[int, datetime, StateChange]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    # The check's written values, by id, with what the statement of the caller adds (the runner's lease).
+    written: dict[int, dict[str, Any]] = field(default_factory=dict)
+    changed_locations: dict[tuple[int, int], LocationRow] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Locked in id order where rows lock (PostgreSQL), so the runner and an agent's batch
+        # changing the same check wait for each other instead of writing over each other's state.
+        query = select(*_ROW_COLUMNS).where(Check.id.in_(list(self.check_ids))).order_by(Check.id)
+        self.checks = {row.id: row for row in (CheckRow(*values) for values in
+                                               self.session.execute(query.with_for_update()))}
+        self.locations = read_rows(self.session, self.checks)
+        # Every window open at any of these results, even one that closed since.
+        self.windows = windows_by_server(self.earliest)
+
+    def add(self, location: Location, check_id: int, result: ProbeResult, **extra: Any) -> bool:
+        """Record ``result`` of check ``check_id`` from ``location``; False when it is not recorded.
+
+        Not recorded: a check deleted meanwhile, and a result no newer than
+        the location's latest (see ``_already_newer``).
+        """
+        row = self.checks.get(check_id)
+        if row is None:
+            return False
+        located = self._location_row(row, location)
+        if _already_newer(located.last_checked_at, result, self.now):
+            return False
+        located.failures_before_down, located.successes_before_up = row.failures_before_down, row.successes_before_up
+        located.take(result)
+        apply_result(located, result)
+        self.changed_locations[check_id, located.location_id] = located
+        combined = combination(self.locations[check_id], row.quorum, row.interval_seconds, result.checked_at,
+                               result)
+        change = _settle(row, located, combined.confirmed.status, combined.result, result.checked_at)
+        # A check with one location holds that location's result: the same stored form serves both rows.
+        stored = located.last_result if combined.result is result else combined.result.to_dict()
+        self.written[check_id] = {"check_id": check_id, "result": stored,
+                                  "checked_at": row.last_checked_at, "failures": row.consecutive_failures,
+                                  "successes": row.consecutive_successes, "new_state": row.state,
+                                  "since": row.state_since, **extra}
+        # History keeps what the locations' latest results add up to, as it kept each result of one runner.
+        sampled = result if combined.latest.status is result.status else replace(result, status=combined.latest.status)
+        in_maintenance = active_window(self.windows.get(row.server_id, []), result.checked_at) is not None
+        self.samples.append(Sample.of(check_id, sampled, in_maintenance=in_maintenance))
+        self.recorded.append((row, combined.result, change))
+        if change is not None:
+            self.events.append((check_id, result.checked_at, change))
+        return True
+
+    def _location_row(self, row: CheckRow, location: Location) -> LocationRow:
+        """``location``'s row of the check ``row``, made when it has none (the site's runner's first result).
+
+        A new row of the site's runner starts from the check's own columns, as
+        the migration that brought locations started every check's: a site
+        without agents carries on exactly as before.
+        """
+        located = self.locations.setdefault(row.id, [])
+        for candidate in located:
+            if candidate.location_id == location.id:
+                return candidate
+        fresh = new_row(row.id, location)
+        if location.is_site:
+            fresh.last_checked_at, fresh.state, fresh.state_since = row.last_checked_at, row.state, row.state_since
+            fresh.consecutive_failures = row.consecutive_failures
+            fresh.consecutive_successes = row.consecutive_successes
+        located.append(fresh)
+        if len(located) == 2:  # the other location's result was not read: a check with one location needs none
+            load_results(self.session, [located])
+        return fresh
+
+    def finish(self, plugins: Plugins, statement, refused: Iterable[int] = ()) -> None:
+        """Write the rows with the check's ``statement``, then the events, history, hooks and server states.
+
+        ``refused``: checks already left out by the caller's own writes.
+        """
+        located = list(self.changed_locations.values())
+        refused = set(refused)
+        refused |= _write(self.session, UPDATE_LOCATION, [row.values() for row in located if row.stored], "v_check_id")
+        refused |= _write(self.session, INSERT_LOCATION, [row.values() for row in located if not row.stored],
+                          "v_check_id")
+        refused |= _write(self.session, statement,
+                          [values for check_id, values in self.written.items() if check_id not in refused])
+        recorded = [item for item in self.recorded if item[0].id not in refused]
+        samples = [sample for sample in self.samples if sample.check_id not in refused]
+        if not recorded:
+            return
+        for check_id, moment, change in self.events:
+            if check_id not in refused:
+                self.session.add(StatusEvent(check_id=check_id, occurred_at=moment, previous=change.previous,
+                                             current=change.current, summary=change.result.summary[:300]))
         guarded("history recorder", record_samples, samples)
-        _call_hooks(session, plugins, recorded)
-        update_servers({row.server_id for row, _, change in recorded if change is not None}, windows, now)
+        _call_hooks(self.session, plugins, recorded)
+        update_servers({row.server_id for row, _, change in recorded if change is not None}, self.windows, self.now)
 
 
-def _write(session, statement, parameters: list[dict]) -> set[int]:
-    """Run ``statement`` for every set of ``parameters``; return the checks whose rows refused it.
+def _settle(row: CheckRow, located: LocationRow, status: Status, combined: ProbeResult,
+            moment: datetime) -> StateChange | None:
+    """Give the check ``row`` its locations' combined state at ``moment``; return the change, if any.
+
+    As ``apply_result`` for one location: a check never judged is judged from
+    its first result on, and a change takes effect when the result that
+    confirmed it was probed.
+    """
+    judged_before = row.state_since is not None
+    row.consecutive_failures, row.consecutive_successes = located.consecutive_failures, located.consecutive_successes
+    if row.last_checked_at is None or combined.checked_at > row.last_checked_at:
+        row.last_checked_at = combined.checked_at
+    if not judged_before:
+        row.state_since = moment
+    current = state_name(status)
+    if current == row.state:
+        return None
+    previous = row.state if judged_before else None
+    row.state, row.state_since = current, moment
+    return StateChange(row.id, previous, current, combined)
+
+
+def _write(session, statement, parameters: list[dict], key: str = "check_id") -> set[int]:
+    """Run ``statement`` for every set of ``parameters``; return the checks (each set's ``key``) whose rows refused it.
 
     All at once first; if the database refuses a row, row by row, each in a
     savepoint, so the rows it takes are written and only the others left out.
@@ -143,8 +282,8 @@ def _write(session, statement, parameters: list[dict]) -> set[int]:
         except DBAPIError as error:
             if _not_the_rows(error):
                 raise
-            log.error("the result of check %s cannot be stored, so it is left out: %s", values["check_id"], error)
-            refused.add(values["check_id"])
+            log.error("the result of check %s cannot be stored, so it is left out: %s", values[key], error)
+            refused.add(values[key])
     return refused
 
 
@@ -171,11 +310,10 @@ def _call_hooks(session, plugins: Plugins, recorded: list[tuple[CheckRow, ProbeR
                       current=change.current, result=result)
 
 
-def _already_newer(row: CheckRow, result: ProbeResult, now: datetime) -> bool:
-    """True when the check holds ``result`` or a later one (a batch offered again after a failed commit).
+def _already_newer(stored: datetime | None, result: ProbeResult, now: datetime) -> bool:
+    """True when a location holds ``result`` or a later one (a batch offered again after a failed commit).
 
     A stored time in the future (a hand edit, a clock set back) is not believed:
     it would otherwise keep every new result out for good.
     """
-    stored = row.last_checked_at
     return stored is not None and result.checked_at <= stored <= now
