@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -53,6 +54,9 @@ SYSTEM_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 LAG_GOAL_SECONDS = 0.25
 MEMORY_GOAL_MB = 150
 BLACKBOX_FACTOR_GOAL = 1.0
+#: The runner's warning about late probes (ninerstatus.runner.lateness), as logged.
+LATE_WARNING = re.compile(r"probes ran late: (?P<late>[\d,]+) of (?P<probes>[\d,]+) started .* in the last "
+                          r"(?P<seconds>\d+) s \(worst (?P<worst>[\d.]+) s late\)")
 #: Seconds between two reads of the checks' rows (well under an interval, so no result is missed).
 POLL_SECONDS = 5.0
 
@@ -192,6 +196,7 @@ class RunnerFigures:
     rss_mb: float
     peak_mb: float
     load: float  # the machine's load average before the runner started
+    late: list[str]  # the runner's own warnings about late probes, from its log (one a minute at most)
 
     @property
     def rate(self) -> float:
@@ -239,7 +244,22 @@ def measure_runner(args: argparse.Namespace, site: Site, app, ports: Ports, bund
     rss, peak = memory_mb(runner.pid)
     lags, missed = watch.lags(begin, end)
     return RunnerFigures(watch.starts(begin, end), (end - begin).total_seconds(), cpu, lags, missed,
-                         statuses_between(app, begin, end), max(watch.rss + [rss]), peak, load)
+                         statuses_between(app, begin, end), max(watch.rss + [rss]), peak, load, late_warnings(log))
+
+
+def late_warnings(log: Path) -> list[str]:
+    """The runner's own lateness warnings, shortened: when, how many probes were late, the worst lag.
+
+    They say whether lag came from the warm-up (every check's first probe
+    and first state change) or from the window measured.
+    """
+    found = []
+    for line in log.read_text(errors="replace").splitlines():
+        match = LATE_WARNING.search(line)
+        if match:
+            found.append(f"{line[11:19]} {match['late']} of {match['probes']} late in {match['seconds']} s, "
+                         f"worst {match['worst']} s")
+    return found
 
 
 def start_hogs(count: int, children: Children) -> None:
@@ -399,6 +419,7 @@ def report(args: argparse.Namespace, runner: RunnerFigures, blackbox: dict[str, 
           f"{runner.cpu / runner.seconds * 100:.0f} % of one core)")
     print(f"  memory                 peak RSS {runner.peak_mb:.0f} MB, largest sampled {runner.rss_mb:.0f} MB   "
           f"(goal under {MEMORY_GOAL_MB} MB: ratio {runner.peak_mb / MEMORY_GOAL_MB:.2f})")
+    print(f"  the runner's lateness warnings (UTC): {'; '.join(runner.late) or 'none'}")
     if blackbox:
         print("prometheus-blackbox-exporter, the same probes at the same rate:")
         for kind, figures in blackbox.items():

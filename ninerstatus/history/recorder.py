@@ -9,7 +9,8 @@ steps:
    counts twice, and keep the ones that were new;
 2. add the new tallies of the packed tiers (5-minute, hourly) to their
    blocks (see blocks.py): each stored block is read, added to and written
-   back, locked meanwhile on PostgreSQL;
+   back, locked meanwhile on PostgreSQL (a block still as this process wrote
+   it is added to at its end, without unpacking and packing it whole);
 3. one upsert for the daily tier that adds each new tally to its bucket row
    (``ON CONFLICT ... DO UPDATE`` on both PostgreSQL and SQLite): counts and
    sums add up, minimum and maximum compare, histograms merge in the database.
@@ -42,7 +43,7 @@ from .models import HistoryRollup, RawResults, TallyBlock
 from .packing import CorruptPack, hour_start, last_second, pack, unpack
 from .rollup import Sample, Tally
 from .sqlfunctions import MERGE_FUNCTION
-from .tiers import PACKED_TIERS, TIERS
+from .tiers import PACKED_TIERS, TIERS, Tier
 
 log = logging.getLogger(__name__)
 
@@ -241,6 +242,20 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     """
     _, width, block_start = key
     tier = _PACKED[width]
+    stored = None if stored is None else bytes(stored)
+    end = _block_ends.get(key[:2])
+    if end is not None and end[0] == block_start and end[1] == stored:
+        # The block as this process wrote it: only its last bucket is read (the bytes are known to be good).
+        offset = end[2]
+        [(last, tally)] = unpack_block(tier, block_start, stored[:1] + stored[offset:]).items()
+        if min(arrived) >= last:
+            # Tallies of that bucket or later ones, as the runner's are: the bytes before that bucket stay.
+            tallies = dict(arrived)
+            if last in tallies:
+                head, tallies[last] = stored[:offset], tally + tallies[last]
+            else:
+                head = stored
+            return _ended(key, tier, head, tallies), []
     tallies: dict[int, Tally] = {}
     if stored is not None:
         try:
@@ -251,7 +266,33 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
             return None, []
     for start, tally in arrived.items():
         tallies[start] = tallies[start] + tally if start in tallies else tally
-    return pack_block(tier, block_start, tallies), []
+    return _ended(key, tier, b"", tallies), []
+
+
+#: Blocks whose ends are kept at most; past that the store starts again (checks deleted meanwhile go).
+BLOCK_ENDS_KEPT = 50_000
+# By check and tier, the block this process last wrote (a later one takes its place): its start, its
+# bytes, and where its last bucket starts in them.
+# The runner adds to a block's last bucket (or starts the next) every minute; while the stored bytes
+# are those it wrote, the block need not be unpacked, checked and packed again whole. A write that
+# was rolled back, or another writer's, leaves other bytes stored, which are read as usual.
+_block_ends: dict[tuple[int, int], tuple[int, bytes, int]] = {}
+
+
+def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> bytes:
+    """The bytes of a block: ``head`` (its buckets before these, packed; empty for none) then ``tallies`` packed.
+
+    Notes them as the block's end for the next write.
+    """
+    *before, last = sorted(tallies)
+    data = (head or pack_block(tier, key[2], {})) + pack_block(tier, key[2], {start: tallies[start]
+                                                                             for start in before})[1:]
+    offset = len(data)
+    data += pack_block(tier, key[2], {last: tallies[last]})[1:]
+    if len(_block_ends) >= BLOCK_ENDS_KEPT:
+        _block_ends.clear()
+    _block_ends[key[:2]] = (key[2], data, offset)
+    return data
 
 
 @cache

@@ -5,7 +5,9 @@ runs on a daemon thread of its own, and whoever waits for it gives up at the
 deadline. Starting a thread for every such call costs about as much as the
 rest of the hand-off, so the threads are kept: once its call returns, a
 worker waits for the next one. A call that hangs keeps its worker for as
-long as it hangs; the others go on with other workers.
+long as it hangs; the others go on with other workers. The runner hands
+each probe to a worker ahead of its slot: the worker waits for the slot,
+probes, and the runner's own thread keeps the deadline (``runner/loop.py``).
 """
 from __future__ import annotations
 

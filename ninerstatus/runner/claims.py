@@ -15,7 +15,6 @@ slow lane never hold back the quick ones.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +27,8 @@ from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
 from ..probing import ErrorKind, ProbeResult, Target, TlsPolicy, run_probe
-from ..probing.execute import WATCHDOG_GRACE, HungProbes
+from ..probing.execute import WATCHDOG_GRACE, HungProbes, abandon, probe_here
+from ..probing.workers import WorkerCall
 from .lanes import Lane
 from .schedule import first_slot, next_slot
 from .transactions import write_transaction
@@ -54,11 +54,31 @@ class Claim:
         With ``hung``, a probe of this check abandoned earlier that still runs
         means no new one is started (see ``run_probe``).
         """
+        return self._probe(run_probe, clock, hung)
+
+    def run_here(self, clock: Callable[[], datetime], hung: HungProbes | None = None) -> ProbeResult:
+        """Probe the check on this thread, a worker thread whose caller keeps the watchdog (see ``probe_here``)."""
+        return self._probe(probe_here, clock, hung)
+
+    def _probe(self, how: Callable[..., ProbeResult], clock: Callable[[], datetime],
+               hung: HungProbes | None) -> ProbeResult:
         if self.problem is not None:
             return ProbeResult.unknown(self.problem, ErrorKind.CONFIG_ERROR, checked_at=clock())
         # A copy each time: the claim is kept for the check's next probes, whatever this one does to it.
-        return run_probe(self.check_type.probe, self.target, dict(self.settings), self.timeout,
-                         tls_policy=self.tls_policy, clock=clock, hung=hung, key=self.check_id)
+        return how(self.check_type.probe, self.target, dict(self.settings), self.timeout,
+                   tls_policy=self.tls_policy, clock=clock, hung=hung, key=self.check_id)
+
+    def abandon(self, call: WorkerCall, hung: HungProbes, *, started: float, checked_at: datetime) -> ProbeResult:
+        """The result of this claim's probe given up at its deadline while ``call`` still runs it (see ``abandon``)."""
+        return abandon(call, self.check_type.probe, self.target, self.timeout + WATCHDOG_GRACE, hung, self.check_id,
+                       started=started, checked_at=checked_at)
+
+    def in_slot(self, due: datetime) -> Claim:
+        """The same claim for the slot ``due``."""
+        # A copy of the attributes: dataclasses.replace runs __init__ and costs more than the rest of a claim.
+        claim = object.__new__(Claim)
+        claim.__dict__.update(self.__dict__, due=due)
+        return claim
 
 
 def claim_of(check: Check, check_types: Mapping[str, CheckType]) -> Claim:
@@ -99,7 +119,7 @@ class ClaimMaker:
         """The claim of check ``check_id`` for slot ``due``, its ``PROBE_COLUMNS`` being ``values``."""
         kept = self._kept.get(check_id)
         if kept is not None and kept[0] == values:
-            return dataclasses.replace(kept[1], due=due)
+            return kept[1].in_slot(due)
         # A check not kept in any session: claim_of reads it like the row it was loaded from.
         claim = claim_of(Check(id=check_id, next_due_at=due, **dict(zip(_PROBE_NAMES, values))), self.check_types)
         if len(self._kept) >= CLAIMS_KEPT:
@@ -118,18 +138,22 @@ _claimed = Check.__table__.update().where(Check.__table__.c.id == bindparam("cla
 
 
 def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_seconds: float, maker: ClaimMaker,
-              ahead: timedelta = timedelta(0)) -> tuple[dict[Lane, list[Claim]], datetime | None]:
+              ahead: timedelta = timedelta(0), *,
+              earliest: datetime | None = None) -> tuple[dict[Lane, list[Claim]], datetime | None]:
     """Claim for ``owner`` up to ``rooms[lane]`` checks of each lane due by ``now + ahead``.
 
     Also return when the next unclaimed check of a lane with room falls due
     (the runner sleeps until then; a full lane wakes it when a probe ends).
+    ``earliest`` is what the previous call returned, if the caller kept it.
     """
     open_lanes = [lane for lane, room in rooms.items() if room > 0]
     in_open_lane = or_(false(), *(lane.holds() for lane in open_lanes))
     free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
     work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now + ahead, free, in_open_lane))
-    # Most rounds find nothing due: a read says so without taking SQLite's write lock.
-    if db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
+    # Most rounds of a quiet runner find nothing due: a read says so without taking SQLite's write lock.
+    # A busy one knows from the last round that something is (another runner may have taken it: no harm).
+    surely_due = earliest is not None and earliest <= now + ahead
+    if not surely_due and db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
         earliest = _earliest_due(db.session, in_open_lane)
         db.session.rollback()
         return {}, earliest

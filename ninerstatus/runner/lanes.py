@@ -19,8 +19,8 @@ slow lane from then on when the slow lane has room, so a target that falls
 silent holds a quick place for about that long, not for its whole timeout.
 Only when more targets fall silent at once than the slow lane has room for
 do the others keep their quick places until they time out, once: from then
-on they are known to be slow. The pool has threads for both lanes together;
-they are started as probes need them, so an unused slow lane costs nothing.
+on they are known to be slow. Each probe has a worker thread while it runs;
+threads are started as probes need them, so an unused slow lane costs nothing.
 
 Why lanes, decided by how long each check's own last probe held its thread:
 
@@ -37,6 +37,7 @@ runner, or another runner sharing the database, knows it at once.
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ALL_COMPLETED, Future, wait
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from ..checks.models import Check
 from ..probing import ErrorKind, ProbeResult
 
 if TYPE_CHECKING:
+    from ..probing.workers import WorkerCall
     from .claims import Claim
 
 #: Error kinds that say the target kept the probe waiting until its deadline.
@@ -81,11 +83,13 @@ class Flight:
     began: datetime | None = None
     #: The lane it was claimed in (``lane`` changes when the probe overruns).
     claimed_in: Lane | None = None
+    #: The worker thread's call that runs the probe, and when (monotonic) the runner stops waiting for it.
+    call: WorkerCall | None = None
+    deadline: float = math.inf
 
     def __post_init__(self) -> None:
         if self.claimed_in is None:
             self.claimed_in = self.lane
-
 
     def ran_long(self, result: ProbeResult, slow_after: timedelta) -> bool:
         """True when the check's next probe belongs in the slow lane: this one timed out or took ``slow_after``."""
@@ -134,6 +138,16 @@ class Flights:
         """The probes of lanes that have no room left: one of them ending makes room."""
         full = {lane for lane in Lane if self.room(lane) <= 0}
         return [future for future, flight in self._flights.items() if flight.lane in full]
+
+    def next_deadline(self) -> float:
+        """The earliest deadline (monotonic) of the probes still running; infinity when there are none."""
+        return min((flight.deadline for future, flight in self._flights.items() if not future.done()),
+                   default=math.inf)
+
+    def overdue(self, now: float) -> list[Flight]:
+        """Take out the probes still running past their deadline (``now`` is monotonic): the runner gives up on them."""
+        late = [future for future, flight in self._flights.items() if flight.deadline <= now and not future.done()]
+        return [self._flights.pop(future) for future in late]
 
     def finished(self, timeout: float | None) -> Iterator[tuple[Flight, Future[ProbeResult]]]:
         """Take out the probes that have ended, after waiting up to ``timeout`` (None: for all of them)."""

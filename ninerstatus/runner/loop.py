@@ -1,19 +1,24 @@
-"""The probe runner: claim due checks, probe them on a bounded pool of threads, record what they saw.
+"""The probe runner: claim due checks, probe them on a bounded number of threads, record what they saw.
 
-Probes are blocking I/O, so they run on a thread pool, counted in two
-lanes (``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer
-promptly and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or
-run long, so that silent targets cannot take the pool from healthy ones.
-Each probe goes through ``run_probe``, whose watchdog abandons a plugin that
-hangs past its deadline; while such a probe still runs, its check is not
-probed again (one stuck thread per check at most). Everything that touches
-the database happens on the runner's own thread, in short transactions,
-a few rounds a second: claims of the checks due within the next half second
-(``claims.py``; each probe then waits on its thread for its slot), results (``results.py``; a batch the database refused
-is kept and tried again next round), the heartbeat with how late probes
-started (``lateness.py``) and a sweep of server states every half minute
-(maintenance windows open and close by the clock, not by a probe). The clock
-is injectable, so tests drive schedules through hours in milliseconds.
+Probes are blocking I/O, so each runs on a worker thread of its own
+(``probing/workers.py``: kept and reused), counted in two lanes
+(``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer promptly
+and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or run long, so
+that silent targets cannot take the threads from healthy ones. The worker
+thread waits for the probe's slot and runs the probe itself (``probe_here``);
+the runner's thread is the watchdog, which abandons a plugin that hangs past
+its deadline, as ``run_probe`` would: while such a probe still runs, its
+check is not probed again (one stuck thread per check at most). One thread
+per probe and no hand-off between two: a thread waking up costs about as
+much as a quick probe's own work. Everything that touches the database
+happens on the runner's own thread, in short transactions, a few rounds a
+second: claims of the checks due within the next half second (``claims.py``;
+each probe then waits on its thread for its slot), results (``results.py``;
+a batch the database refused is kept and tried again next round), the
+heartbeat with how late probes started (``lateness.py``) and a sweep of
+server states every half minute (maintenance windows open and close by the
+clock, not by a probe). The clock is injectable, so tests drive schedules
+through hours in milliseconds.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import IO
@@ -35,7 +40,8 @@ from sqlalchemy import delete
 from ..extensions import db
 from ..plugins import get_plugins
 from ..probing import ProbeResult
-from ..probing.execute import HungProbes
+from ..probing.execute import WATCHDOG_GRACE, HungProbes
+from ..probing.workers import WorkerCall, start_in_worker
 from ..timeutil import utcnow
 from .claims import ClaimMaker, claim_due, release_all
 from .housekeeping import Housekeeper
@@ -78,7 +84,7 @@ def runner_id() -> str:
 class ProbeRunner:
     """One probe runner's work: a context manager around ``run`` (or ``run_due``).
 
-    Entering it takes the SQLite lock, starts the pool and the heartbeat, and
+    Entering it takes the SQLite lock, starts the heartbeat, and
     pushes an application context; use it from the thread that entered it.
     """
 
@@ -101,7 +107,6 @@ class ProbeRunner:
         # Results the database has not taken yet, and in how many rounds it refused them.
         self._unrecorded: list[Outcome] = []
         self._record_failures = 0
-        self._pool: ThreadPoolExecutor | None = None
         self._lock: IO[str] | None = None
         self._context = None
         self._started_at = self._next_beat = self._next_sweep = None
@@ -116,7 +121,6 @@ class ProbeRunner:
             url = db.engine.url
             if url.get_backend_name() == "sqlite":
                 self._lock = hold_sqlite_lock(lock_path(url.database, self.app.instance_path), url.database)
-            self._pool = ThreadPoolExecutor(sum(self.lane_sizes.values()), thread_name_prefix="probe")
             self._started_at = self.clock()
             self.lateness = Lateness(self.lane_sizes, self._started_at)
             self._beat(self._started_at)
@@ -131,7 +135,6 @@ class ProbeRunner:
     def __exit__(self, *exc_info) -> None:
         """Finish the probes in flight (each ends by its deadline), record them and give up every lease."""
         try:
-            self._pool.shutdown(wait=True)
             self._collect(None)
             release_all(self.owner)
             with write_transaction() as session:
@@ -141,8 +144,6 @@ class ProbeRunner:
             self._let_go()
 
     def _let_go(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._lock is not None:
             self._lock.close()
         db.session.remove()
@@ -202,22 +203,39 @@ class ProbeRunner:
         rooms = {lane: min(self.flights.room(lane), self.claim_batch) for lane in Lane}
         if all(room <= 0 for room in rooms.values()):
             return 0
-        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds, self.claims, ahead)
+        claimed, self._earliest_due = claim_due(self.owner, now, rooms, self.lease_seconds, self.claims, ahead,
+                                                earliest=self._earliest_due)
         for lane, claims in claimed.items():
             for claim in claims:
-                flight = Flight(claim, lane, max(claim.due or now, now))
-                self.flights.add(self._pool.submit(self._probe, flight), flight)
+                self._fly(Flight(claim, lane, max(claim.due or now, now)))
         return sum(len(claims) for claims in claimed.values())
 
+    def _fly(self, flight: Flight) -> None:
+        """Start ``flight`` on a worker thread; it probes at its slot, and the runner's thread watches its deadline."""
+        future: Future[ProbeResult] = Future()
+        # Until the worker says when the probe began: the latest it may begin, plus the probe's own deadline.
+        flight.deadline = time.monotonic() + LOOKAHEAD.total_seconds() + flight.claim.timeout + WATCHDOG_GRACE
+
+        def fly() -> None:
+            try:
+                future.set_result(self._probe(flight))
+            except BaseException as error:  # the runner's own bug: _result_of logs it
+                future.set_exception(error)
+
+        flight.call = WorkerCall(fly, f"probe of check {flight.claim.check_id}")
+        start_in_worker(flight.call)
+        self.flights.add(future, flight)
+
     def _probe(self, flight: Flight) -> ProbeResult:
-        """Probe the claimed check at its slot (on a pool thread) and note when the probe began and ended."""
+        """Probe the claimed check at its slot (on its worker thread) and note when the probe began and ended."""
         early = (flight.started - self.clock()).total_seconds()
         if early > 0:
             # At most the lookahead, whatever the clock says: a test's clock may stand still.
             time.sleep(min(early, LOOKAHEAD.total_seconds()))
+        flight.deadline = time.monotonic() + flight.claim.timeout + WATCHDOG_GRACE
         flight.began = self.clock()
         try:
-            return flight.claim.run(self.clock, self.hung)
+            return flight.claim.run_here(self.clock, self.hung)
         finally:
             flight.ended = self.clock()
 
@@ -233,21 +251,37 @@ class ProbeRunner:
             wait(full, idle - TICK_SECONDS, FIRST_COMPLETED)
 
     def _idle_seconds(self, now: datetime) -> float:
-        """Until the next check falls due within the lookahead or the next quick probe runs long enough to move lanes."""
+        """Until the next check falls due within the lookahead, the next quick probe runs long enough to move
+        lanes, or the next probe's deadline passes."""
         due = self._earliest_due - LOOKAHEAD if self._earliest_due is not None else None
-        moments = [moment for moment in (due, self.flights.next_move()) if moment is not None]
-        if not moments:
-            return MAX_IDLE_SECONDS
-        return min(max((min(moments) - now).total_seconds(), TICK_SECONDS), MAX_IDLE_SECONDS)
+        moments = [(moment - now).total_seconds() for moment in (due, self.flights.next_move()) if moment is not None]
+        moments.append(self.flights.next_deadline() - time.monotonic())
+        return min(max(min(moments), TICK_SECONDS), MAX_IDLE_SECONDS)
 
     def _collect(self, timeout: float | None) -> None:
-        """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them)."""
-        for flight, future in self.flights.finished(timeout):
-            result = _result_of(future)
-            self.lateness.started(flight.claimed_in, flight.claim.due, flight.began or flight.started)
-            self._unrecorded.append(Outcome(flight.claim, result, flight.ran_long(result, self.slow_after)))
+        """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them).
+
+        Probes past their deadline are abandoned meanwhile, so waiting for all
+        of them ends by the last deadline.
+        """
+        while True:
+            wait_for = timeout if timeout is not None else max(0.0, self.flights.next_deadline() - time.monotonic())
+            for flight, future in self.flights.finished(wait_for):
+                self._landed(flight, _result_of(future))
+            for flight in self.flights.overdue(time.monotonic()):
+                flight.ended = self.clock()
+                started = flight.deadline - flight.claim.timeout - WATCHDOG_GRACE
+                self._landed(flight, flight.claim.abandon(flight.call, self.hung, started=started,
+                                                          checked_at=flight.began or flight.started))
+            if timeout is not None or not self.flights:
+                break
         if self._unrecorded:
             self._record()
+
+    def _landed(self, flight: Flight, result: ProbeResult) -> None:
+        """Keep the result of a probe that ended (or was given up) for recording, and note how late it started."""
+        self.lateness.started(flight.claimed_in, flight.claim.due, flight.began or flight.started)
+        self._unrecorded.append(Outcome(flight.claim, result, flight.ran_long(result, self.slow_after)))
 
     def _record(self) -> None:
         """Record the results kept so far; when the database refuses, keep them for the next round, a few times."""

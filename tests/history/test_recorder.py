@@ -4,11 +4,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select, update
 
 from ninerstatus.extensions import db
-from ninerstatus.history import histogram
+from ninerstatus.history import blocks, histogram
+from ninerstatus.history.models import TallyBlock
 from ninerstatus.history.recorder import record_result, record_samples
 from ninerstatus.history.rollup import Sample, Tally, epoch_seconds
+from ninerstatus.history.tiers import FIVE_MINUTES, HOURLY
 from ninerstatus.probing import ErrorKind, ProbeResult, Status, Timings
 
 from ..factories import make_server
@@ -110,3 +113,43 @@ def test_a_batch_and_one_by_one_write_the_same_rollups(ctx):
 def test_a_naive_time_is_refused_rather_than_guessed():
     with pytest.raises(ValueError):
         epoch_seconds(datetime(2026, 3, 1, 10, 0))
+
+
+def test_blocks_written_a_result_at_a_time_are_packed_as_if_written_at_once(check):
+    start = at("2026-03-01 22:50")
+    for minute in range(75):   # across 5-minute buckets, hours and into the next day
+        record_result(check, result(Status(minute % 3), start + timedelta(minutes=minute), 3.0 + minute),
+                      in_maintenance=minute % 7 == 0)
+    db.session.commit()
+    for tier, blocks_written in ((FIVE_MINUTES, 3), (HOURLY, 2)):
+        rows = db.session.execute(select(TallyBlock.block_start, TallyBlock.tallies)
+                                  .where(TallyBlock.check_id == check.id, TallyBlock.width == tier.width)).all()
+        assert len(rows) == blocks_written
+        for block_start, data in rows:
+            assert bytes(data) == blocks.pack(tier, block_start, blocks.unpack(tier, block_start, data))
+
+
+def test_a_block_rolled_back_or_rewritten_since_the_recorder_wrote_it_is_read_as_stored(check):
+    start = at("2026-03-01 10:00")
+
+    def record(minute: int, status: Status = Status.OK) -> None:
+        record_result(check, result(status, start + timedelta(minutes=minute)), in_maintenance=False)
+
+    record(0)
+    db.session.commit()
+    record(1, Status.CRITICAL)
+    db.session.rollback()
+    record(2)
+    db.session.commit()
+    five = stored_tally(check.id, 300, start)
+    assert (five.up, five.down) == (2, 0)
+    # Someone else's write (another runner, an import) since: the stored tallies are added to, not ours.
+    other = Tally(up=40, down=2)
+    db.session.execute(update(TallyBlock).where(TallyBlock.check_id == check.id, TallyBlock.width == 3600)
+                       .values(tallies=blocks.pack(HOURLY, epoch_seconds(at("2026-03-01 00:00")),
+                                                   {epoch_seconds(start): other})))
+    db.session.commit()
+    record(3, Status.CRITICAL)
+    db.session.commit()
+    hour = stored_tally(check.id, 3600, start)
+    assert (hour.up, hour.down) == (40, 3)

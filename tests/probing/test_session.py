@@ -9,7 +9,9 @@ import pytest
 
 from ninerstatus.probing import ErrorKind, Family, ProbeContext, ProbeFailure, ProbeResult, Status, Target, run_probe
 
+from ninerstatus.probing.execute import HungProbes, abandon, probe_here
 from ninerstatus.probing.result import MAX_PHASES
+from ninerstatus.probing.workers import WorkerCall, start_in_worker
 
 from ..waiting import PATIENCE
 from .probes import banner_probe
@@ -240,3 +242,46 @@ def test_a_password_echoed_by_the_server_is_masked_in_summary_details_and_transc
     assert "hunter2-secret" not in repr(result.to_dict())
     assert result.summary == "refused: bad password ***"
     assert result.details["reply"] == "bad password ***"
+
+
+def test_probe_here_runs_the_probe_on_the_calling_thread_and_times_it_as_run_probe_does():
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+    threads = []
+
+    def where(target, settings, ctx):
+        threads.append(threading.get_ident())
+        raise ValueError("plugin bug")
+
+    result = probe_here(where, Target("127.0.0.1", 25), {}, timeout=1, clock=lambda: moment)
+    assert threads == [threading.get_ident()]
+    assert (result.status, result.summary, result.checked_at) == (Status.UNKNOWN, "probe error: ValueError: plugin bug",
+                                                                  moment)
+    assert result.timings.total is not None and result.timings.total >= 0
+
+
+def test_a_probe_its_caller_abandoned_keeps_its_key_out_until_it_returns():
+    began, release, hung = threading.Event(), threading.Event(), HungProbes()
+    moment = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
+
+    def hangs(target, settings, ctx):
+        began.set()
+        release.wait(PATIENCE)
+        return ProbeResult(Status.OK, "too late")
+
+    call = WorkerCall(lambda: probe_here(hangs, Target("127.0.0.1", 25), {}, timeout=0.1, hung=hung, key="c1"),
+                      "hangs")
+    start_in_worker(call)
+    assert began.wait(PATIENCE)
+    try:
+        given_up = abandon(call, hangs, Target("127.0.0.1", 25), 0.6, hung, "c1", started=time.monotonic() - 0.6,
+                           checked_at=moment)
+        assert (given_up.status, given_up.checked_at) == (Status.UNKNOWN, moment)
+        assert given_up.summary == ("the probe did not finish within 0.6 s; it still runs, and this check is not "
+                                    "probed again until it returns")
+        assert 0.6 <= given_up.timings.total < PATIENCE / 2
+        again = probe_here(hangs, Target("127.0.0.1", 25), {}, timeout=0.1, hung=hung, key="c1")
+        assert again.status is Status.UNKNOWN and "still runs past its deadline" in again.summary
+    finally:
+        release.set()
+    assert call.done.wait(PATIENCE) and call.result.summary == "too late"
+    assert hung.count() == 0 and not hung.holds("c1")
