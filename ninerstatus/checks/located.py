@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, func, or_, select
 
 from ..agents.models import CheckLocation, Location
-from ..agents.quorum import OFFLINE_AFTER_INTERVALS
+from ..agents.quorum import is_fresh
 from ..extensions import db
 from ..per_request import once_per_request
 from ..probing import ErrorKind, ProbeResult, Status
@@ -138,8 +138,7 @@ def _located(row, interval_seconds: int, now: datetime) -> LocatedResult:
     """One row as read, every column taken as untrusted."""
     checked_at = row.last_checked_at
     result, readable = _read_result(row.last_result)
-    window = timedelta(seconds=OFFLINE_AFTER_INTERVALS * max(1, int(interval_seconds or 1)))
-    fresh = checked_at is not None and checked_at >= now - window
+    fresh = is_fresh(checked_at, int(interval_seconds or 1), now)
     confirmed = Status.__members__.get(str(row.state).upper()) if row.state_since is not None else None
     return LocatedResult(row.check_id, row.location_id, row.name or "", row.city or "", row.country or "",
                          row.network or "", bool(row.is_site), result, checked_at, confirmed, row.state_since,

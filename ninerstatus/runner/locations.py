@@ -20,13 +20,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, null, or_, select
+from sqlalchemy import bindparam, null, select
 
 from ..agents.models import CheckLocation, Location
-from ..agents.quorum import OFFLINE_AFTER_INTERVALS, LocationState, Verdict, combine
+from ..agents.quorum import LocationState, Verdict, combine, is_fresh
+from ..checks.located import ACTIVE_LOCATION
 from ..checks.models import stored_result
 from ..checks.status import short_time
 from ..probing import ProbeResult, Status
@@ -86,8 +87,6 @@ class LocationRow:
 _ROW_COLUMNS = (CheckLocation.check_id, CheckLocation.location_id, null(), CheckLocation.last_checked_at, CheckLocation.consecutive_failures,
                 CheckLocation.consecutive_successes, CheckLocation.state, CheckLocation.state_since,
                 Location.name, Location.network, Location.is_site)
-# A location counts while it can report: the site's runner always, an agent while its token works.
-_ACTIVE = or_(Location.is_site.is_(True), and_(Location.token_hash.is_not(None), Location.revoked_at.is_(None)))
 _table = CheckLocation.__table__
 _KEY = ("check_id", "location_id")
 _STORED = _KEY + ("last_result", "last_checked_at", "consecutive_failures", "consecutive_successes", "state",
@@ -110,7 +109,7 @@ def read_rows(session, check_ids: Iterable[int]) -> dict[int, list[LocationRow]]
     """
     rows: dict[int, list[LocationRow]] = defaultdict(list)
     query = (select(*_ROW_COLUMNS).join(Location, Location.id == CheckLocation.location_id)
-             .where(CheckLocation.check_id.in_(list(check_ids)), _ACTIVE))
+             .where(CheckLocation.check_id.in_(list(check_ids)), ACTIVE_LOCATION))
     for values in session.execute(query):
         row = LocationRow(*values)
         rows[row.check_id].append(row)
@@ -140,12 +139,6 @@ def new_row(check_id: int, location: Location) -> LocationRow:
                        location.network or "", location.is_site, stored=False)
 
 
-def is_fresh(row: LocationRow, moment: datetime, interval_seconds: int) -> bool:
-    """True when ``row``'s latest result is recent enough at ``moment`` for the location to count."""
-    window = timedelta(seconds=OFFLINE_AFTER_INTERVALS * max(1, interval_seconds))
-    return row.last_checked_at is not None and row.last_checked_at >= moment - window
-
-
 def _confirmed_status(row: LocationRow) -> Status | None:
     """The location's confirmed state as a status; None before it was judged or when no status is named."""
     if row.state_since is None:
@@ -172,7 +165,7 @@ def combination(rows: Sequence[LocationRow], quorum: int | None, interval_second
     """
     if len(rows) == 1:
         return _alone(rows[0], quorum, recorded)
-    fresh = [is_fresh(row, moment, interval_seconds) for row in rows]
+    fresh = [is_fresh(row.last_checked_at, interval_seconds, moment) for row in rows]
     confirmed = combine([LocationState(row.label, _confirmed_status(row), ok)
                          for row, ok in zip(rows, fresh)], quorum)
     latest = combine([LocationState(row.label, row.latest.status if row.latest else None, ok)
