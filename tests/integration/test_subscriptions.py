@@ -43,8 +43,11 @@ class Maildir:
         self.path = path
 
     def to(self, address: str) -> list[EmailMessage]:
-        """Mails delivered to ``address``, in the order they were delivered."""
-        box = mailbox.Maildir(self.path, factory=None, create=False)
+        """Mails delivered to ``address``, in the order they were delivered (none before postfix made the maildir)."""
+        try:
+            box = mailbox.Maildir(self.path, factory=None, create=False)
+        except mailbox.NoSuchMailboxError:  # postfix makes it at its first delivery
+            return []
         found = [(message.get_date(), key, message) for key, message in box.items()
                  if message.get("Delivered-To", "").lower() == address]
         return [message_from_bytes(message.as_bytes(), policy=policy.default)
