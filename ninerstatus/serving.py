@@ -5,9 +5,11 @@ killer), the main process cannot stop them, and they would go on serving, a
 restarted ``serve`` binding the same port beside them. So ``serve`` tells its
 workers its process id, and each worker asks the kernel (Linux
 ``PR_SET_PDEATHSIG``) to send it SIGTERM, granian's own stop signal, when that
-process ends. A polling thread in each worker would do the same everywhere,
-but a second late and only while the worker's interpreter is not stuck; the
-kernel's signal comes at once whatever the worker is doing.
+process ends: the kernel's signal comes at once whatever the worker is doing.
+A worker can still miss it: granian forgets a stop signal that arrives while
+the worker is starting up. So a watchdog thread in each worker looks for its
+serve every second, repeats the signal while the worker lives on without it,
+and ends the worker outright once a drain's worth of time has passed.
 """
 from __future__ import annotations
 
@@ -25,6 +27,10 @@ from flask.cli import with_appcontext
 # Where serve leaves its process id for its workers (not NINERSTATUS_*: it is no setting).
 SERVE_PID_VARIABLE = "_NINERSTATUS_SERVE_PID"
 PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+# How often a worker's watchdog looks for its serve, and how long an orphaned worker may
+# take to finish the requests it holds after the first stop signal.
+WATCHDOG_SECONDS = 1.0
+ORPHAN_DRAIN_SECONDS = 30.0
 
 # Granian holds one of a worker's connection permits ("backpressure") for as long as a
 # connection stays open, busy or idle; with as few permits as threads, a handful of
@@ -113,3 +119,22 @@ def end_with_serve() -> None:
     # The kernel signals only a parent's death after the call: serve may have ended before it.
     if os.getppid() != int(serve_pid):
         os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch_serve, args=(int(serve_pid),), name="serve-watchdog", daemon=True).start()
+
+
+def watch_serve(serve_pid: int, *, every: float = WATCHDOG_SECONDS, drain: float = ORPHAN_DRAIN_SECONDS,
+                wait=threading.Event().wait) -> None:
+    """Once this process's parent is no longer ``serve_pid``: SIGTERM it every ``every`` seconds, then end it.
+
+    After ``drain`` seconds of signals it exits at once (status 1): its requests have
+    had their time, and a worker left serving without its serve is worse than none.
+    ``wait`` is the pause, for tests.
+    """
+    while os.getppid() == serve_pid:
+        wait(every)
+    orphaned_for = 0.0
+    while orphaned_for < drain:
+        os.kill(os.getpid(), signal.SIGTERM)
+        wait(every)
+        orphaned_for += every
+    os._exit(1)

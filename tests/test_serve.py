@@ -248,3 +248,32 @@ def test_serve_workers_end_when_its_main_process_is_killed(site_env):
                 os.killpg(serve.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+# A worker that, like granian starting up, lets SIGTERM go by: its watchdog repeats the signal, then ends it.
+_DEAF_WORKER = """
+import os, signal, sys, threading
+from ninerstatus.serving import watch_serve
+heard = []
+signal.signal(signal.SIGTERM, lambda *_: heard.append(1) or os.write(1, b"heard\\n"))
+threading.Thread(target=watch_serve, args=(os.getppid(),), kwargs={"every": 0.05, "drain": 0.5}).start()
+os.write(1, b"ready\\n")
+threading.Event().wait()
+"""
+_PARENT = """
+import subprocess, sys, time
+subprocess.Popen([sys.executable, "-c", sys.argv[1]])
+time.sleep(3600)
+"""
+
+
+def test_a_worker_that_misses_the_stop_signal_is_signalled_again_and_then_ended():
+    with processes.started([sys.executable, "-c", _PARENT, _DEAF_WORKER], stdout=subprocess.PIPE,
+                           text=True) as parent:
+        assert parent.stdout.readline() == "ready\n"
+        worker = wait_until(lambda: next(iter(_descendants(parent.pid)), None), message="the worker")
+        parent.kill()
+        parent.wait(PATIENCE)
+        wait_until(lambda: not _alive(worker), message="a worker still running without its serve")
+        heard = parent.stdout.read().split()
+    assert len(heard) >= 3 and set(heard) == {"heard"}, "the stop signal repeated while the worker lived on"
