@@ -30,7 +30,7 @@ def grid_of(client, code: str = "NC036") -> list[list[str]]:
     match = re.search(r'<div class="location-grid".*?</table>', html, re.S)
     if match is None:
         return []
-    rows = re.findall(r"<tr>(.*?)</tr>", match.group(0), re.S)
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", match.group(0), re.S)
     return [[" ".join(re.sub(r"<[^>]+>", " ", cell).split())
              for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)] for row in rows]
 

@@ -58,6 +58,7 @@ def check_json(check: ListedCheck, now: datetime, with_uptime: bool = False) -> 
 def location_json(item: LocatedResult) -> dict[str, Any]:
     """What one location saw last of a check; a result too old to count is "unknown" and not fresh, as a check's."""
     return {
+        "id": item.location_id,
         "name": item.name,
         "city": item.city,
         "country": item.country,

@@ -32,6 +32,7 @@ def test_a_check_probed_from_several_locations_lists_what_each_saw(app, client):
         locations = {entry["name"]: entry for entry in submission["locations"]}
         assert list(locations) == [app.config["SITE_NAME"], "Frankfurt", "Lusaka", "Nairobi"]
         lusaka = locations["Lusaka"]
+        assert (lusaka["id"], locations["Frankfurt"]["id"]) == (site.lusaka, site.frankfurt)
         assert {key: lusaka[key] for key in ("city", "country", "network", "status", "summary", "fresh")} == {
             "city": "Lusaka", "country": "Zambia", "network": "MTN", "status": "outage", "summary": TIMED_OUT,
             "fresh": True}

@@ -1,6 +1,7 @@
 """A server page with a regional problem, in Chromium: on a 390 px phone and on a desktop the grid and widgets read well."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -72,3 +73,30 @@ def test_a_regional_problem_reads_well_on_a_phone_and_a_desktop(browser, live_si
         assert problems.console_errors == [] and problems.page_errors == []
     finally:
         context.close()
+
+
+def test_the_grid_follows_each_location_without_a_reload(page, live_site):
+    live_site.app.config["API_CACHE_SECONDS"] = 0
+    with live_site.app.app_context():
+        site = make_regional_site()
+    problems = watch(page)
+    page.clock.install()
+    page.goto(f"{live_site.url}/servers/NC036")
+    lusaka = page.locator(".location-grid tbody tr", has_text="Lusaka (MTN)").locator("td").first
+    expect(lusaka).to_have_class("located status-outage")
+    expect(lusaka.locator(".located-summary")).to_have_text("connection timed out on port 587")
+    # Lusaka's next probe gets through; Nairobi's agent, silent already, has still not been heard from.
+    with live_site.app.app_context():
+        from_agent(site.lusaka, site.submission, Status.OK, site.now + timedelta(seconds=1))
+    page.clock.run_for(31_000)
+    expect(lusaka).to_have_class("located status-operational")
+    expect(lusaka.locator(".check-state")).to_have_text("operational")
+    expect(lusaka.locator(".located-summary")).to_have_text("STARTTLS ok")
+    expect(lusaka.locator(".check-age time")).to_have_text(re.compile(r"^\d+ s ago$"))
+    nairobi = page.locator(".location-grid tbody tr", has_text="Nairobi").locator("td").first
+    expect(nairobi).to_have_class("located status-nodata")
+    expect(nairobi.locator(".check-state")).to_have_text("no recent result")
+    # The IMAP column is a dash for the agents that do not probe it, and stays one.
+    expect(page.locator(".location-grid tbody tr", has_text="Lusaka (MTN)").locator("td").nth(1)).to_have_class(
+        "cell-none")
+    assert problems.console_errors == [] and problems.page_errors == []

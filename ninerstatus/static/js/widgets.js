@@ -6,9 +6,11 @@
  * 304), and the "checked 12 s ago" ages count on in between. Since-times
  * ("since 14:02 UTC") are written as the server writes them, in UTC, with
  * ``data-local`` for the page's local-time hint; one that did not change is
- * left alone, hint and all. A widget whose
- * markup is not the one expected (a plugin's own, or checks added since the
- * page was served) is left as it was; the next page load shows it anew.
+ * left alone, hint and all. A server page's location grid follows too, cell
+ * by cell. A widget whose markup is not the one expected (a plugin's own, or
+ * checks added since the page was served), or a grid cell of a location or
+ * check the answer does not name, is left as it was; the next page load
+ * shows it anew.
  */
 (function () {
   "use strict";
@@ -147,6 +149,48 @@
     });
   }
 
+  // One cell of the location grid: what its location saw last of its check (an entry of a check's "locations").
+  function updateCell(cell, seen) {
+    setStatusClass(cell, seen.fresh ? seen.status : "nodata");
+    cell.title = seen.summary;
+    setText(cell, ".check-state", seen.fresh ? seen.status : "no recent result");
+    setText(cell, ".located-summary", seen.summary);
+    if (!seen.checked_at) { return; }
+    var age = cell.querySelector(".check-age");
+    if (!age) {
+      age = cell.appendChild(document.createElement("span"));
+      age.className = "check-age";
+    }
+    var time = age.querySelector("time") || age.appendChild(document.createElement("time"));
+    time.setAttribute("datetime", seen.checked_at);
+    time.textContent = timeAgo(seen.checked_at);
+  }
+
+  // The server page's grid: columns carry their check's id, rows their location's, and both are looked up in
+  // the answer, so a grid drawn before a location or check came or went updates the cells that still match.
+  function updateGrids(byCode) {
+    document.querySelectorAll(".location-grid[data-server-code]").forEach(function (grid) {
+      var server = byCode[grid.getAttribute("data-server-code")];
+      if (!server || !server.checks) { return; }
+      var checks = {};
+      server.checks.forEach(function (check) { checks[String(check.id)] = check; });
+      var columns = Array.prototype.map.call(grid.querySelectorAll("thead th[data-check-id]"), function (heading) {
+        return checks[heading.getAttribute("data-check-id")];
+      });
+      grid.querySelectorAll("tbody tr[data-location-id]").forEach(function (row) {
+        var cells = row.querySelectorAll(":scope > td");
+        var locationId = row.getAttribute("data-location-id");
+        if (cells.length !== columns.length) { return; }
+        columns.forEach(function (check, index) {
+          var seen = check && (check.locations || []).filter(function (entry) {
+            return String(entry.id) === locationId;
+          })[0];
+          if (seen && cells[index].classList.contains("located")) { updateCell(cells[index], seen); }
+        });
+      });
+    });
+  }
+
   function apply(servers) {
     var byCode = {};
     servers.forEach(function (server) { byCode[server.code] = server; });
@@ -167,6 +211,7 @@
       if (incident && !server.incident) { incident.hidden = true; }
       if (server.checks) { updateChecks(place.checks, server.checks); }
     });
+    updateGrids(byCode);
   }
 
   function refresh() {
@@ -179,7 +224,8 @@
 
   function tickAges() {
     document.querySelectorAll(".check-age time[datetime]").forEach(function (time) {
-      if (time.parentNode.firstChild.nodeValue === "checked ") {
+      // A widget's age reads "checked 12 s ago"; a grid cell's is the age alone.
+      if (time.parentNode.firstChild.nodeValue === "checked " || time.closest(".location-grid")) {
         time.textContent = timeAgo(time.getAttribute("datetime"));
       }
     });
