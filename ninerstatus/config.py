@@ -126,6 +126,10 @@ DEFAULTS: dict[str, Any] = {
     "AGENT_BATCH_MAX_RESULTS": 1000,
     # Days the ids of batches taken are kept, so that a batch sent again is taken once.
     "AGENT_BATCH_DAYS": 30,
+    # What an agent's machine gives pip to install ninerstatus, in the commands a new token is shown
+    # with: the release on PyPI, or for a site installed otherwise a wheel's address, a git URL or a
+    # requirement on a private index (e.g. "git+https://git.example.net/ops/ninerstatus.git@v1.4").
+    "AGENT_INSTALL": "ninerstatus",
     # Seconds each worker keeps a public page answered to visitors who are not signed in
     # (see public/pagecache.py); staff changes in the same worker drop them at once (0: never keep).
     "PAGE_CACHE_SECONDS": 5,

@@ -228,6 +228,11 @@ class AccountForm(StaffForm):
                                                             message=f"Use at least {MIN_PASSWORD_LENGTH} characters.")])
 
 
+def one_line(text: str | None) -> str:
+    """A text field's value with its runs of spaces made one; "" for a field the request left out (None)."""
+    return " ".join((text or "").split())
+
+
 class LocationForm(StaffForm):
     """A probe location: where it is, the network it sees the world through, and the checks it probes."""
 
@@ -242,4 +247,4 @@ class LocationForm(StaffForm):
 
     def location_values(self) -> dict[str, str]:
         """The location's columns as this valid form sets them, each with its runs of spaces made one."""
-        return {name: " ".join(self[name].data.split()) for name in ("name", "city", "country", "network")}
+        return {name: one_line(self[name].data) for name in ("name", "city", "country", "network")}

@@ -5,7 +5,9 @@ command that runs the agent; the site keeps only a hash of it.
 """
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import shlex
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -121,7 +123,8 @@ def _edit(form: LocationForm, location: Location | None):
 def _show_token(location: Location, token: Token):
     """The one page that shows a location's token, with the commands that run its agent."""
     return render_template("admin/locations/token.html", location=location, token=str(token),
-                           site_url=url_for("public.home", _external=True))
+                           site_url=url_for("public.home", _external=True),
+                           install=shlex.quote(current_app.config["AGENT_INSTALL"]))
 
 
 @bp.post("/locations/<int:location_id>/token")

@@ -16,7 +16,7 @@ from ..extensions import db
 from ..models import Role, User
 from . import bp
 from .errors import redisplays_form
-from .forms import AccountForm
+from .forms import AccountForm, one_line
 
 
 def account_or_404(user_id: int) -> User:
@@ -78,7 +78,7 @@ def _edit(form: AccountForm, user: User | None):
     is_new, was_active = user is None, user is not None and user.is_active
     user = user or User()
     user.email = form.email.data.strip()
-    user.name = " ".join(form.name.data.split())
+    user.name = one_line(form.name.data)
     user.role = Role(form.role.data)
     user.is_active = form.active.data
     if form.password.data:

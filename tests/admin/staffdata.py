@@ -15,6 +15,15 @@ from ninerstatus.models import PostRevision, PostStatus, PostUpdate, Tag, Update
 
 from ..factories import make_post, make_server
 
+# Plausible input for every staff form (a field a form does not have is ignored by it).
+FORM_DATA = {
+    "title": "Changed", "body": "<p>Changed</p>", "kind": "incident", "tags": "new-tag", "action": "publish",
+    "state": "resolved", "code": "NEW1", "role": "Web", "city": "Oslo", "country": "Norway",
+    "visibility": "internal", "display_order": "5", "notes": "n", "name": "renamed", "slug": "renamed",
+    "target": "1", "direction": "up", "current": "x", "new": "y" * 12, "repeat": "y" * 12,
+    "email": "admin@example.net", "password": "correct horse battery staple",
+}
+
 # Arguments whose values do not come from the database.
 FIXED_ARGUMENTS = {"fmt": "rss", "year": 2018, "month": 8, "filename": "css/site.css", "type_name": "banner"}
 

@@ -12,23 +12,13 @@ import pytest
 from ninerstatus.extensions import db
 from ninerstatus.models import Post
 
-from .staffdata import build_url, has_unknown_arguments, make_staff_data, snapshot, state_changing_rules
+from .staffdata import FORM_DATA, build_url, has_unknown_arguments, make_staff_data, snapshot, state_changing_rules
 
 
 @pytest.fixture
 def staff_data(app, staff):
     with app.app_context():
         return make_staff_data()
-
-
-# Plausible input for every form, so a refusal can only be the token's doing.
-FORM_DATA = {
-    "title": "Changed", "body": "<p>Changed</p>", "kind": "incident", "tags": "new-tag", "action": "publish",
-    "state": "resolved", "code": "NEW1", "role": "Web", "city": "Oslo", "country": "Norway",
-    "visibility": "internal", "display_order": "5", "notes": "n", "name": "renamed", "slug": "renamed",
-    "target": "1", "direction": "up", "current": "x", "new": "y" * 12, "repeat": "y" * 12,
-    "email": "admin@example.net", "password": "correct horse battery staple",
-}
 
 
 def test_the_walk_finds_the_staff_forms(app):

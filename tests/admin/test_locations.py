@@ -37,6 +37,7 @@ def test_a_new_location_shows_its_token_once_with_the_command_and_keeps_only_a_h
     text = page.get_data(as_text=True)
     token = parse_token(TOKEN.search(text).group(0))
     assert "ninerstatus agent --site http://status.test/ --token-file agent.token" in text
+    assert "ninerstatus-agent/bin/pip install ninerstatus\n" in text
     with app.app_context():
         location = db.session.scalar(select(Location).where(Location.name == "Lusaka"))
         assert (location.city, location.country, location.network) == ("Lusaka", "Zambia", "MTN")
@@ -138,3 +139,14 @@ def test_a_location_page_lists_what_it_saw_of_each_check_and_survives_a_spoiled_
     text = page.get_data(as_text=True)
     assert "NC036: Submission" in text and "connection timed out on port 587" in text and "CRITICAL" in text
     assert "NC036: IMAP" in text and "the stored result cannot be read" in text
+
+
+def test_the_command_installs_what_the_site_says_its_agents_install(app, auth):
+    first, _ = two_checks(app)
+    app.config["AGENT_INSTALL"] = "git+https://git.example.net/ops/ninerstatus.git@v1.4"
+    assert "pip install git+https://git.example.net/ops/ninerstatus.git@v1.4\n" in add_lusaka(
+        auth, [first]).get_data(as_text=True)
+    # Pasted into a shell, the setting stays one argument to pip, whatever it holds.
+    app.config["AGENT_INSTALL"] = "ninerstatus; rm -rf ~"
+    text = auth.post("/admin/locations/new", {"name": "Frankfurt", "checks": [first]}).get_data(as_text=True)
+    assert "pip install &#39;ninerstatus; rm -rf ~&#39;\n" in text
