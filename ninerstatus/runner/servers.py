@@ -8,9 +8,10 @@ open. Open incidents' declared states are not recorded here: they are
 staff's word, applied where states are shown, and draft nothing. Every
 change is a ``StatusEvent``; a public server going down, partly down or
 degraded gets a draft incident, which follows its trouble while unpublished
-(see redrafting.py), and recovering suggests the resolved update on it. Servers are locked in id order (``FOR UPDATE`` on PostgreSQL) and
-their checks read after the lock, so two runners finishing checks of one
-server at once still leave one draft, not two.
+(see redrafting.py), and recovering suggests the resolved update on it.
+Servers are locked in id order (``FOR UPDATE`` on PostgreSQL) and their
+checks read after the lock, so two runners finishing checks of one server
+at once still leave one draft, not two.
 """
 from __future__ import annotations
 
@@ -88,10 +89,11 @@ def stale_server_ids(windows: WindowsByServer, now: datetime) -> list[int]:
     with an unpublished drafted incident, whose trouble may have moved on with no check changing state (an
     agent went silent, one more network fails)."""
     states = check_states()
+    stale = [server_id for server_id, state in db.session.execute(select(Server.id, Server.state))
+             if verdict(server_id, states.get(server_id, ()), windows, now) != state]
     drafted = select(Server.id).join(Post, Post.id == Server.incident_post_id).where(
         Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT, Post.published_at.is_(None))
-    return [server_id for server_id, state in db.session.execute(select(Server.id, Server.state))
-            if verdict(server_id, states.get(server_id, ()), windows, now) != state] + list(db.session.scalars(drafted))
+    return stale + list(db.session.scalars(drafted))
 
 
 def _failing(server: Server) -> list[Check]:
