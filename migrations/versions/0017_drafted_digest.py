@@ -3,7 +3,8 @@
 posts.drafted_digest holds a fingerprint of the title, text, impact,
 servers' state and servers the runner last wrote on a drafted incident (or
 last meant to, for a draft staff had edited). Drafts from before this
-revision have none: the runner treats them as edited, never rewriting them.
+revision have none: the runner first remembers what it would write on them
+then, and rewords one later only if it held exactly those words.
 
 Revision ID: 0017
 Revises: 0016
