@@ -2,7 +2,10 @@
 
 Nothing here is ever published: a draft waits for staff to review it, and
 the resolved update waits on the post (``pending_update_state`` and
-``pending_update_html``) until staff publish it as a real update.
+``pending_update_html``) until staff publish it as a real update. Until
+then the draft follows its server's trouble (see redrafting.py): the
+runner remembers the words it gave it (``drafted_digest``) to tell them
+from staff's.
 
 Everything written here is for visitors: which server, its role and place,
 which of its services fail, since when, and what that means in plain words.
@@ -216,15 +219,15 @@ def write_wording(post: Post, wording: Wording, now: datetime) -> None:
 
 def written_digest(post: Post) -> str:
     """The fingerprint of what ``post`` holds now, to compare with what the runner gave it."""
-    return digest(post.title, post.body_html, post.impact, post.affected_state, (s.id for s in post.servers))
+    return _digest(post.title, post.body_html, post.impact, post.affected_state, (s.id for s in post.servers))
 
 
 def wording_digest(wording: Wording, server_ids: Iterable[int]) -> str:
     """The fingerprint a draft of ``server_ids`` would have with ``wording``."""
-    return digest(wording.title, wording.body_html, wording.impact, wording.affected_state, server_ids)
+    return _digest(wording.title, wording.body_html, wording.impact, wording.affected_state, server_ids)
 
 
-def digest(title, body_html, impact, affected, server_ids: Iterable[int]) -> str:
+def _digest(title, body_html, impact, affected, server_ids: Iterable[int]) -> str:
     """One fingerprint of a draft's title, text, impact, servers' state and servers (any stored values)."""
     values = [title, body_html, getattr(impact, "value", impact), getattr(affected, "value", affected),
               sorted(server_ids)]

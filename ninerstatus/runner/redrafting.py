@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ..checks.models import Check
 from ..extensions import db
@@ -25,6 +25,10 @@ from ..markup import sanitise_html
 from .incidents import (BODY_WORDS, PROBE_ORIGIN, TITLE_WORDS, draft_wording, incident_body, reach_of, write_wording,
                         wording_digest, written_digest)
 from .transactions import guarded
+
+#: The drafted incidents the runner follows: its own, never published.
+FOLLOWED = and_(Post.origin == PROBE_ORIGIN, Post.kind == PostKind.INCIDENT, Post.status == PostStatus.DRAFT,
+                Post.published_at.is_(None))
 
 
 def follow_incident(server: Server, failing: list[Check], now: datetime) -> None:
@@ -44,9 +48,7 @@ def _follow(server: Server, failing: list[Check], now: datetime) -> None:
     if state not in TITLE_WORDS or server.incident_post_id is None:
         return  # unknown and maintenance are not trouble a draft describes; recovery is suggest_resolved's
     post = db.session.scalar(
-        select(Post).where(Post.id == server.incident_post_id, Post.origin == PROBE_ORIGIN,
-                           Post.kind == PostKind.INCIDENT, Post.status == PostStatus.DRAFT,
-                           Post.published_at.is_(None))
+        select(Post).where(Post.id == server.incident_post_id, FOLLOWED)
         .with_for_update(of=Post).execution_options(populate_existing=True))
     if post is None:
         return

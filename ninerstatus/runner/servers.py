@@ -24,13 +24,13 @@ from sqlalchemy import func, select
 from ..checks.models import Check
 from ..checks.status import MAINTENANCE_LABEL, RECORDED, combined_label
 from ..extensions import db
-from ..models import Post, PostStatus, Server, Visibility
+from ..models import Post, Server, Visibility
 from ..probing import Status
 from .damping import state_name
-from .incidents import PROBE_ORIGIN, TITLE_WORDS, open_incident, suggest_resolved
+from .incidents import TITLE_WORDS, open_incident, suggest_resolved
 from .maintenance import WindowsByServer, active_window
 from .models import StatusEvent
-from .redrafting import follow_incident
+from .redrafting import FOLLOWED, follow_incident
 
 MAINTENANCE = RECORDED[MAINTENANCE_LABEL]
 #: The confirmed check states that make a service fail, and so are named in a drafted incident.
@@ -91,8 +91,7 @@ def stale_server_ids(windows: WindowsByServer, now: datetime) -> list[int]:
     states = check_states()
     stale = [server_id for server_id, state in db.session.execute(select(Server.id, Server.state))
              if verdict(server_id, states.get(server_id, ()), windows, now) != state]
-    drafted = select(Server.id).join(Post, Post.id == Server.incident_post_id).where(
-        Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT, Post.published_at.is_(None))
+    drafted = select(Server.id).join(Post, Post.id == Server.incident_post_id).where(FOLLOWED)
     return stale + list(db.session.scalars(drafted))
 
 
