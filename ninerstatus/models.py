@@ -251,6 +251,9 @@ class Post(db.Model):
     # visitors only once staff publish it as a PostUpdate.
     pending_update_state: Mapped[str | None] = mapped_column(String(16))
     pending_update_html: Mapped[str | None] = mapped_column(Text)
+    # A probe draft's fingerprint of the words the runner last gave it (see runner/redrafting.py):
+    # while the draft still matches it, staff have not edited it and the runner may reword it.
+    drafted_digest: Mapped[str | None] = mapped_column(String(64))
     # An incident's impact and the state it holds its servers in while it is open, both
     # chosen by staff; None when not declared (posts from before they could be, notices).
     impact: Mapped[IncidentImpact | None] = mapped_column(

@@ -2,7 +2,10 @@
 
 Nothing here is ever published: a draft waits for staff to review it, and
 the resolved update waits on the post (``pending_update_state`` and
-``pending_update_html``) until staff publish it as a real update.
+``pending_update_html``) until staff publish it as a real update. Until
+then the draft follows its server's trouble (see redrafting.py): the
+runner remembers the words it gave it (``drafted_digest``) to tell them
+from staff's.
 
 Everything written here is for visitors: which server, its role and place,
 which of its services fail, since when, and what that means in plain words.
@@ -15,8 +18,10 @@ sanitised by ``Post.set_body``, like anything staff write.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +37,7 @@ from ..plugins import get_plugins
 from ..probing import ErrorKind, Status
 from ..slugs import unique_slug
 from ..timeutil import format_timestamp
+from .damping import state_name
 
 PROBE_ORIGIN = "probe"
 #: The confirmed server states that draft an incident, as a title and as a sentence says them.
@@ -70,6 +76,8 @@ STATE_WORDS = {Status.CRITICAL: "it does not work", Status.WARNING: "it works, b
 UNREACHABLE = (ErrorKind.RESOLVE_FAILED, ErrorKind.CONNECT_REFUSED, ErrorKind.CONNECT_TIMEOUT, ErrorKind.READ_TIMEOUT)
 #: Networks named one by one in a draft; the rest are counted.
 NETWORKS_NAMED = 3
+#: The longest title a post can hold.
+TITLE_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -78,11 +86,18 @@ class Reach:
 
     failing: tuple[LocatedResult, ...]
     working: tuple[LocatedResult, ...]
+    # True when a quorum of the locations agrees that it is down: an outage, even if some still reach it.
+    down: bool = False
+
+    @property
+    def partial(self) -> bool:
+        """True when it fails from some locations and works from others."""
+        return bool(self.failing) and bool(self.working)
 
     @property
     def regional(self) -> bool:
-        """True when it fails from some locations only."""
-        return bool(self.failing) and bool(self.working)
+        """True when it fails from some locations only, too few to call it down."""
+        return self.partial and not self.down
 
     @property
     def networks(self) -> str:
@@ -156,15 +171,67 @@ def _awaiting_resolution(server: Server) -> Post | None:
 
 
 def _draft(server: Server, state: str, failing: list[Check], now: datetime) -> Post:
-    reaches = reach_of(failing, now)
-    title = f"{server.code}: {server.role or 'Server'} {_title_words(state, failing, reaches)}"
-    post = Post(title=title, slug=unique_slug(title, _slug_taken, max_length=220), kind=PostKind.INCIDENT,
-                status=PostStatus.DRAFT, origin=PROBE_ORIGIN, created_at=now, updated_at=now)
-    post.set_body(incident_body(server, BODY_WORDS[state], failing, now, reaches))
-    post.impact, post.affected_state = DRAFT_IMPACT[state], affected_state(server, state, failing)
+    wording = draft_wording(server, state, failing, now, reach_of(failing, now))
+    post = Post(title=wording.title, slug=unique_slug(wording.title, _slug_taken, max_length=220),
+                kind=PostKind.INCIDENT, status=PostStatus.DRAFT, origin=PROBE_ORIGIN, created_at=now)
     post.servers = [server]
     db.session.add(post)
+    write_wording(post, wording, now)
     return post
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What the runner writes on a drafted incident: its title and text, and the impact and servers' state it
+    proposes."""
+
+    title: str
+    body_html: str
+    impact: IncidentImpact
+    affected_state: AffectedState
+
+
+def draft_wording(server: Server, state: str, failing: list[Check], since: datetime,
+                  reaches: dict[int, Reach]) -> Wording:
+    """What a draft says about ``server``, in confirmed ``state`` since ``since``, with ``failing`` checks that
+    fail from where ``reaches`` says (``reach_of``)."""
+    title = f"{server.code}: {server.role or 'Server'} {_title_words(state, failing, reaches)}"
+    if len(title) > TITLE_LENGTH:  # long network names: the text names them all
+        title = title[:TITLE_LENGTH - 1].rstrip() + "…"
+    return Wording(title, sanitise_html(incident_body(server, BODY_WORDS[state], failing, since, reaches)),
+                   DRAFT_IMPACT[state], affected_state(server, state, failing))
+
+
+def write_wording(post: Post, wording: Wording, now: datetime) -> None:
+    """Give the unseen draft ``post`` the runner's ``wording``, and remember it (``drafted_digest``).
+
+    Its address follows its title, as it does when staff retitle a draft nobody has seen.
+    """
+    if post.title != wording.title:
+        post.slug = unique_slug(wording.title, lambda slug: slug != post.slug and _slug_taken(slug),
+                                max_length=220)
+    post.title = wording.title
+    post.set_body(wording.body_html)
+    post.impact, post.affected_state = wording.impact, wording.affected_state
+    post.updated_at = now
+    post.drafted_digest = written_digest(post)
+
+
+def written_digest(post: Post) -> str:
+    """The fingerprint of what ``post`` holds now, to compare with what the runner gave it."""
+    return _digest(post.title, post.body_html, post.impact, post.affected_state, (s.id for s in post.servers))
+
+
+def wording_digest(wording: Wording, server_ids: Iterable[int]) -> str:
+    """The fingerprint a draft of ``server_ids`` would have with ``wording``."""
+    return _digest(wording.title, wording.body_html, wording.impact, wording.affected_state, server_ids)
+
+
+def _digest(title, body_html, impact, affected, server_ids: Iterable[int]) -> str:
+    """One fingerprint of a draft's title, text, impact, servers' state and servers (any stored values)."""
+    values = [title, body_html, getattr(impact, "value", impact), getattr(affected, "value", affected),
+              sorted(server_ids)]
+    return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()
 
 
 def reach_of(failing: Sequence[Check], now: datetime) -> dict[int, Reach]:
@@ -174,13 +241,15 @@ def reach_of(failing: Sequence[Check], now: datetime) -> dict[int, Reach]:
     silent agent or one whose probe could not decide says nothing either way.
     """
     located = read_located({check.id: check.interval_seconds for check in failing}, now)
+    down = {check.id for check in failing if check.state == state_name(Status.CRITICAL)}
     reaches = {}
     for check_id, items in located.items():
         judging = [item for item in items if item.fresh and item.confirmed in (Status.OK, Status.WARNING,
                                                                                Status.CRITICAL)]
         if len(items) > 1 and judging:
             reaches[check_id] = Reach(tuple(item for item in judging if item.confirmed is Status.CRITICAL),
-                                      tuple(item for item in judging if item.confirmed is not Status.CRITICAL))
+                                      tuple(item for item in judging if item.confirmed is not Status.CRITICAL),
+                                      check_id in down)
     return reaches
 
 
@@ -204,20 +273,22 @@ def affected_state(server: Server, state: str, failing: list[Check]) -> Affected
     return AffectedState.MAJOR_OUTAGE if everything else AffectedState.PARTIAL_OUTAGE
 
 
-def incident_body(server: Server, word: str, failing: list[Check], now: datetime,
-                  reaches: dict[int, Reach] | None = None) -> str:
+def incident_body(server: Server, word: str, failing: list[Check], since: datetime,
+                  reaches: dict[int, Reach] | None = None, update: bool = False) -> str:
     """The draft's text for visitors: which server, since when, which services fail and how, and from where.
 
     For a service probed from several locations it says which networks it
     fails from and that customers on others are not affected, or that it
-    fails from every network it is tested from.
+    fails from most or every network it is tested from. As an ``update``
+    it says what the monitoring shows "now", naming the server by its code.
     """
     reaches = reaches or {}
     items = "".join(_check_item(check, reaches.get(check.id)) for check in failing)
     where = "".join(_reach_sentence(server, check, reaches[check.id]) for check in failing if check.id in reaches)
+    shows = "now shows" if update else "shows"
     return (
-        f"<p>Our monitoring shows <strong>{escape(server.code)}</strong>{_where(server)} "
-        f"{escape(word)} since {escape(format_timestamp(now))}.</p>{where}"
+        f"<p>Our monitoring {shows} <strong>{escape(server.code)}</strong>{'' if update else _where(server)} "
+        f"{escape(word)} since {escape(format_timestamp(since))}.</p>{where}"
         f"<h3>Affected services</h3><ul>{items}</ul>")
 
 
@@ -229,6 +300,10 @@ def _reach_sentence(server: Server, check: Check, reach: Reach) -> str:
                 f"customers on other networks are not affected.</p>")
     if len(reach.failing) < 2:  # one location's word is all there is, as on a site without agents
         return ""
+    if reach.working:  # a quorum, not everyone: it is down, and some customers may still reach it
+        judged = len(reach.failing) + len(reach.working)
+        return (f"<p>{subject} {escape(reach.verb)} from {len(reach.failing)} of the {judged} locations we test it "
+                f"from, {escape(reach.networks)}: this is most likely not a problem with your connection.</p>")
     return (f"<p>{subject} {escape(reach.verb)} from every network we test it from "
             f"(all {len(reach.failing)} locations): this is not a problem with your connection.</p>")
 
@@ -273,7 +348,7 @@ def _check_item(check: Check, reach: Reach | None = None) -> str:
     service = check_type.label if check_type else check.type_name.upper()
     title = _title(check)
     since = f" since {format_timestamp(check.state_since)}" if check.state_since else ""
-    if reach is not None and reach.regional:
+    if reach is not None and reach.partial:
         meaning = f"from {reach.networks}, {reach.meaning or STATE_WORDS[Status.CRITICAL]}"
     else:
         result = check.result

@@ -7,10 +7,11 @@ makes of the confirmed states of its enabled public checks, recorded as
 open. Open incidents' declared states are not recorded here: they are
 staff's word, applied where states are shown, and draft nothing. Every
 change is a ``StatusEvent``; a public server going down, partly down or
-degraded gets a draft incident, and recovering suggests the resolved update
-on it. Servers are locked in id order (``FOR UPDATE`` on PostgreSQL) and
-their checks read after the lock, so two runners finishing checks of one
-server at once still leave one draft, not two.
+degraded gets a draft incident, which follows its trouble while unpublished
+(see redrafting.py), and recovering suggests the resolved update on it.
+Servers are locked in id order (``FOR UPDATE`` on PostgreSQL) and their
+checks read after the lock, so two runners finishing checks of one server
+at once still leave one draft, not two.
 """
 from __future__ import annotations
 
@@ -23,12 +24,13 @@ from sqlalchemy import func, select
 from ..checks.models import Check
 from ..checks.status import MAINTENANCE_LABEL, RECORDED, combined_label
 from ..extensions import db
-from ..models import Server, Visibility
+from ..models import Post, Server, Visibility
 from ..probing import Status
 from .damping import state_name
 from .incidents import TITLE_WORDS, open_incident, suggest_resolved
 from .maintenance import WindowsByServer, active_window
 from .models import StatusEvent
+from .redrafting import FOLLOWED, follow_incident
 
 MAINTENANCE = RECORDED[MAINTENANCE_LABEL]
 #: The confirmed check states that make a service fail, and so are named in a drafted incident.
@@ -78,19 +80,30 @@ def update_servers(server_ids: Iterable[int], windows: WindowsByServer, now: dat
         current = verdict(server.id, states.get(server.id, ()), windows, now)
         if current != server.state:
             _change(server, current, now)
+        elif server.is_public and server.incident_post_id is not None:
+            follow_incident(server, _failing(server), now)
 
 
 def stale_server_ids(windows: WindowsByServer, now: datetime) -> list[int]:
-    """Servers whose recorded state no longer matches (a window opened or closed, a check went away)."""
+    """Servers whose recorded state no longer matches (a window opened or closed, a check went away), and those
+    with an unpublished drafted incident, whose trouble may have moved on with no check changing state (an
+    agent went silent, one more network fails)."""
     states = check_states()
-    return [server_id for server_id, state in db.session.execute(select(Server.id, Server.state))
-            if verdict(server_id, states.get(server_id, ()), windows, now) != state]
+    stale = [server_id for server_id, state in db.session.execute(select(Server.id, Server.state))
+             if verdict(server_id, states.get(server_id, ()), windows, now) != state]
+    drafted = select(Server.id).join(Post, Post.id == Server.incident_post_id).where(FOLLOWED)
+    return stale + list(db.session.scalars(drafted))
+
+
+def _failing(server: Server) -> list[Check]:
+    """The counted checks of ``server`` that fail now, in the order its page shows them."""
+    return list(db.session.scalars(counted(select(Check)).where(
+        Check.server_id == server.id, Check.state.in_(FAILING)).order_by(Check.display_order, Check.id)))
 
 
 def _change(server: Server, current: str, now: datetime) -> None:
     previous = server.state if server.state_since is not None else None
-    failing = list(db.session.scalars(counted(select(Check)).where(
-        Check.server_id == server.id, Check.state.in_(FAILING)).order_by(Check.display_order, Check.id)))
+    failing = _failing(server)
     summary = "; ".join(f"{c.title}: {c.result.summary if c.result else c.state}" for c in failing)
     db.session.add(StatusEvent(server_id=server.id, occurred_at=now, previous=previous, current=current,
                                summary=summary[:300]))
@@ -101,3 +114,5 @@ def _change(server: Server, current: str, now: datetime) -> None:
         open_incident(server, current, failing, now)
     elif current == state_name(Status.OK) and server.incident_post_id is not None:
         suggest_resolved(server, now)
+    elif server.incident_post_id is not None:
+        follow_incident(server, failing, now)
