@@ -29,7 +29,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import IO
@@ -212,19 +211,24 @@ class ProbeRunner:
 
     def _fly(self, flight: Flight) -> None:
         """Start ``flight`` on a worker thread; it probes at its slot, and the runner's thread watches its deadline."""
-        future: Future[ProbeResult] = Future()
         # Until the worker says when the probe began: the latest it may begin, plus the probe's own deadline.
         flight.deadline = time.monotonic() + LOOKAHEAD.total_seconds() + flight.claim.timeout + WATCHDOG_GRACE
 
         def fly() -> None:
             try:
-                future.set_result(self._probe(flight))
+                flight.result = self._probe(flight)
             except BaseException as error:  # the runner's own bug: _result_of logs it
-                future.set_exception(error)
+                flight.error = error
+            self.flights.land(flight)
 
         flight.call = WorkerCall(fly, f"probe of check {flight.claim.check_id}")
-        start_in_worker(flight.call)
-        self.flights.add(future, flight)
+        # Counted before it starts: it may land before this thread looks again.
+        self.flights.add(flight)
+        try:
+            start_in_worker(flight.call)
+        except BaseException:  # no thread to be had: the check waits for its lease to lapse
+            self.flights.drop(flight)
+            raise
 
     def _probe(self, flight: Flight) -> ProbeResult:
         """Probe the claimed check at its slot (on its worker thread) and note when the probe began and ended."""
@@ -242,13 +246,12 @@ class ProbeRunner:
     def _pause(self, stop: threading.Event, now: datetime) -> None:
         """Wait until a check falls due or, while a lane is full, until one of its probes ends."""
         idle = self._idle_seconds(now)
-        full = self.flights.in_full_lanes()
-        if not full:
+        if not self.flights.any_full():
             stop.wait(idle)
         # A round lasts a tick at least even so: probes ending close together are recorded,
         # and their places claimed, in one transaction each.
         elif not stop.wait(TICK_SECONDS):
-            wait(full, idle - TICK_SECONDS, FIRST_COMPLETED)
+            self.flights.wait_for_landing(idle - TICK_SECONDS)
 
     def _idle_seconds(self, now: datetime) -> float:
         """Until the next check falls due within the lookahead, the next quick probe runs long enough to move
@@ -266,8 +269,8 @@ class ProbeRunner:
         """
         while True:
             wait_for = timeout if timeout is not None else max(0.0, self.flights.next_deadline() - time.monotonic())
-            for flight, future in self.flights.finished(wait_for):
-                self._landed(flight, _result_of(future))
+            for flight in self.flights.finished(wait_for):
+                self._landed(flight, _result_of(flight))
             for flight in self.flights.overdue(time.monotonic()):
                 flight.ended = self.clock()
                 started = flight.deadline - flight.claim.timeout - WATCHDOG_GRACE
@@ -305,9 +308,10 @@ class ProbeRunner:
         self._next_beat = now + self.heartbeat_every
 
 
-def _result_of(future: Future[ProbeResult]) -> ProbeResult:
-    try:
-        return future.result()
-    except Exception as error:  # run_probe catches plugins' errors; this is the runner's own
-        log.exception("probing failed outside the plugin")
-        return ProbeResult.unknown(f"runner error: {type(error).__name__}: {error}")
+def _result_of(flight: Flight) -> ProbeResult:
+    error = flight.error
+    if error is None and flight.result is not None:
+        return flight.result
+    # run_probe catches plugins' errors; this is the runner's own
+    log.error("probing failed outside the plugin", exc_info=error)
+    return ProbeResult.unknown(f"runner error: {type(error).__name__}: {error}")
