@@ -5,7 +5,8 @@ Probes are blocking I/O, so each runs on a worker thread of its own
 (``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer promptly
 and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or run long, so
 that silent targets cannot take the threads from healthy ones. The worker
-thread waits for the probe's slot and runs the probe itself (``probe_here``);
+thread waits for the probe's slot, runs the probe itself (``probe_here``)
+and leaves it on a queue the runner's thread drains each round (``Flights``);
 the runner's thread is the watchdog, which abandons a plugin that hangs past
 its deadline, as ``run_probe`` would: while such a probe still runs, its
 check is not probed again (one stuck thread per check at most). One thread
@@ -13,8 +14,9 @@ per probe and no hand-off between two: a thread waking up costs about as
 much as a quick probe's own work. Everything that touches the database
 happens on the runner's own thread, in short transactions, a few rounds a
 second: claims of the checks due within the next half second (``claims.py``;
-each probe then waits on its thread for its slot), results (``results.py``;
-a batch the database refused is kept and tried again next round), the
+each probe then waits on its thread for its slot), results every half
+second (``results.py``; a batch the database refused is kept and tried
+again), the
 heartbeat with how late probes started (``lateness.py``) and a sweep of
 server states every half minute (maintenance windows open and close by the
 clock, not by a probe). The clock is injectable, so tests drive schedules
@@ -65,6 +67,9 @@ TICK_SECONDS = 0.25
 #: for its slot: probes start on time although the database is asked only every tick. Over a
 #: tick, so that a round that takes a while still leaves the next round's probes booked in time.
 LOOKAHEAD = timedelta(seconds=0.5)
+#: Results wait at most this long to be recorded, so that one transaction takes those of two rounds: its
+#: statements cost about as much for a hundred results as for forty, and they are most of the runner's work.
+RECORD_SECONDS = 0.5
 SWEEP_EVERY = timedelta(seconds=30)
 #: Heartbeats older than this belong to runners that are gone; they are forgotten.
 FORGET_RUNNERS_AFTER = timedelta(days=1)
@@ -106,6 +111,7 @@ class ProbeRunner:
         # Results the database has not taken yet, and in how many rounds it refused them.
         self._unrecorded: list[Outcome] = []
         self._record_failures = 0
+        self._next_record = 0.0  # monotonic
         self._lock: IO[str] | None = None
         self._context = None
         self._started_at = self._next_beat = self._next_sweep = None
@@ -265,7 +271,8 @@ class ProbeRunner:
         """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them).
 
         Probes past their deadline are abandoned meanwhile, so waiting for all
-        of them ends by the last deadline.
+        of them ends by the last deadline. Within a round (``timeout`` given),
+        results are recorded every ``RECORD_SECONDS``; waiting for all records them at once.
         """
         while True:
             wait_for = timeout if timeout is not None else max(0.0, self.flights.next_deadline() - time.monotonic())
@@ -278,7 +285,8 @@ class ProbeRunner:
                                                           checked_at=flight.began or flight.started))
             if timeout is not None or not self.flights:
                 break
-        if self._unrecorded:
+        if self._unrecorded and (timeout is None or time.monotonic() >= self._next_record):
+            self._next_record = time.monotonic() + RECORD_SECONDS
             self._record()
 
     def _landed(self, flight: Flight, result: ProbeResult) -> None:
