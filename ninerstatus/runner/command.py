@@ -14,6 +14,7 @@ from flask.cli import with_appcontext
 from ..site_settings import keep_stored_settings
 from .lock import RunnerRefused
 from .loop import ProbeRunner
+from .memory import share_malloc_arenas
 
 
 @click.command("runner")
@@ -35,6 +36,7 @@ def runner_command() -> None:
     # should keep it so: the terminal's Ctrl-C reaches the script, which sends SIGTERM.
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, request_stop)
+    share_malloc_arenas()  # before the probe threads start: each keeps the arena it is given
     app = current_app._get_current_object()
     # The notifier hooks ask for the stored settings at every state change: thousands a minute on a busy day.
     keep_stored_settings(app)
