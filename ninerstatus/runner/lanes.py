@@ -106,8 +106,8 @@ class Flights:
 
     A worker thread reports its probe's end with ``land`` (thread-safe: an
     append and an event); everything else is the runner's thread's, which
-    takes the landed probes in whenever it looks. No future and no lock per
-    probe: the runner looks a few times a second at what has landed.
+    takes the landed probes in whenever it looks, a few times a second: no
+    future per probe, and no walk over all of them to see which are done.
     """
 
     def __init__(self, sizes: Mapping[Lane, int], slow_after: timedelta) -> None:
