@@ -16,10 +16,9 @@ happens on the runner's own thread, in short transactions, a few rounds a
 second: claims of the checks due within the next half second (``claims.py``;
 each probe then waits on its thread for its slot), results every half
 second (``results.py``; a batch the database refused is kept and tried
-again), the
-heartbeat with how late probes started (``lateness.py``) and a sweep of
-server states every half minute (maintenance windows open and close by the
-clock, not by a probe). The clock is injectable, so tests drive schedules
+again), the heartbeat with how late probes started (``lateness.py``) and a
+sweep of server states every half minute (maintenance windows open and
+close by the clock, not by a probe). The clock is injectable, so tests drive schedules
 through hours in milliseconds.
 """
 from __future__ import annotations
@@ -250,7 +249,7 @@ class ProbeRunner:
             flight.ended = self.clock()
 
     def _pause(self, stop: threading.Event, now: datetime) -> None:
-        """Wait until a check falls due or, while a lane is full, until one of its probes ends."""
+        """Wait until a check falls due or, while a lane is full, until a probe ends."""
         idle = self._idle_seconds(now)
         if not self.flights.any_full():
             stop.wait(idle)
