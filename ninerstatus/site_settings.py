@@ -11,6 +11,10 @@ stored value brings the configuration's back.
 Secret values (a mail password, a webhook secret) are stored encrypted under
 the site's key, as check passwords are (see checks/secrets.py).
 
+Outside a request, a process that asks often (the runner's notifier hooks,
+at every state change) keeps the stored values for a few seconds
+(``keep_stored_settings``); a change staff make reaches it within that time.
+
 Every stored row is untrusted: a row that cannot be used (unknown name,
 unreadable JSON, a value of the wrong kind, a secret no key of the site
 opens) is logged and the configuration's value is used instead.
@@ -19,12 +23,16 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context
 from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -131,13 +139,70 @@ def stored_settings() -> dict[str, Any]:
     return usable
 
 
+#: Seconds a process that keeps the stored values (``keep_stored_settings``) uses them before reading them again.
+KEPT_SECONDS = 5.0
+_KEPT_KEY = "ninerstatus.kept_settings"
+
+
+class KeptSettings:
+    """An application's stored values, read again once they are ``seconds`` old; thread-safe."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._values: Mapping[str, Any] = MappingProxyType({})
+        self._read_at = -math.inf
+
+    def values(self) -> Mapping[str, Any]:
+        """The stored values, read in the caller's session when those kept are too old (or forgotten)."""
+        with self._lock:
+            now = self._clock()
+            # A clock that went back (a test's) reads again too.
+            if not 0 <= now - self._read_at < self.seconds:
+                self._values, self._read_at = MappingProxyType(stored_settings()), now
+            return self._values
+
+    def forget(self) -> None:
+        """Read the stored values afresh at the next call."""
+        with self._lock:
+            self._read_at = -math.inf
+
+
+def keep_stored_settings(app: Flask, seconds: float = KEPT_SECONDS,
+                         clock: Callable[[], float] = time.monotonic) -> KeptSettings:
+    """From now on, ``site_setting`` outside a request reads ``app``'s stored values at most every ``seconds``."""
+    kept = app.extensions[_KEPT_KEY] = KeptSettings(seconds, clock)
+    return kept
+
+
 def site_setting(name: str) -> Any:
-    """The value of setting ``name``: the stored one if any, else the configuration's (read once per request)."""
+    """The value of setting ``name``: the stored one if any, else the configuration's.
+
+    Stored values are read once per request; outside one, every time, or
+    at most every few seconds where the application keeps them.
+    """
     if name in EDITABLE:
-        stored = once_per_request("site_settings", stored_settings)
+        stored = _stored_now()
         if name in stored:
-            return stored[name]
+            value = stored[name]
+            # Kept values are shared between callers: a list handed out is the caller's own.
+            return list(value) if isinstance(value, list) else value
     return current_app.config[name]
+
+
+def _stored_now() -> Mapping[str, Any]:
+    if has_request_context():
+        return once_per_request("site_settings", stored_settings)
+    kept = current_app.extensions.get(_KEPT_KEY)
+    return kept.values() if kept is not None else stored_settings()
+
+
+def _forget_kept() -> None:
+    """A value stored or forgotten in this process counts at its next read, not seconds later."""
+    kept = current_app.extensions.get(_KEPT_KEY)
+    if kept is not None:
+        kept.forget()
 
 
 def effective_settings(app: Flask) -> dict[str, Any]:
@@ -161,6 +226,7 @@ def store_setting(name: str, value: Any) -> None:
         db.session.add(SiteSetting(name=name, value=value))
     else:
         row.value = value
+    _forget_kept()
 
 
 def forget_setting(name: str) -> None:
@@ -168,3 +234,4 @@ def forget_setting(name: str) -> None:
     row = db.session.get(SiteSetting, name)
     if row is not None:
         db.session.delete(row)
+    _forget_kept()

@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from ninerstatus.extensions import db
 from ninerstatus.notifications.models import Notification
 from ninerstatus.plugins import get_plugins
 from ninerstatus.probing import ErrorKind, ProbeResult, Status
 from ninerstatus.timeutil import utcnow
-from ninerstatus.site_settings import (EDITABLE, SiteSetting, effective_settings, forget_setting, site_setting,
-                                       store_setting)
+from ninerstatus import site_settings
+from ninerstatus.site_settings import (EDITABLE, SiteSetting, effective_settings, forget_setting,
+                                       keep_stored_settings, site_setting, store_setting)
 
 from .api.conftest import add_check
 from .factories import make_server
@@ -92,3 +94,80 @@ def test_a_state_change_is_mailed_to_the_stored_addresses(app):
         db.session.commit()
         receivers = sorted(row.payload["to"] for row in db.session.scalars(select(Notification)))
     assert receivers == ["boss@example.net", "oncall@example.net"]
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_kept_settings_see_a_change_made_elsewhere_once_they_are_old(app):
+    clock = FakeClock()
+    with app.app_context():
+        store_setting("NOTIFY_EMAIL_TO", ["first@example.net"])
+        db.session.commit()
+        keep_stored_settings(app, seconds=5, clock=clock)
+        assert site_setting("NOTIFY_EMAIL_TO") == ["first@example.net"]
+        # Staff change it from another process: the kept value holds for a few seconds, then the new one counts.
+        db.session.execute(update(SiteSetting).where(SiteSetting.name == "NOTIFY_EMAIL_TO")
+                           .values(value=["second@example.net"]))
+        db.session.commit()
+        clock.now += 4.9
+        assert site_setting("NOTIFY_EMAIL_TO") == ["first@example.net"]
+        clock.now += 0.2
+        assert site_setting("NOTIFY_EMAIL_TO") == ["second@example.net"]
+
+
+def test_kept_settings_take_a_change_made_in_the_same_process_at_once(app):
+    app.config["NOTIFY_SMTP_HOST"] = "mail.example.net"
+    with app.app_context():
+        keep_stored_settings(app, seconds=3600, clock=FakeClock())
+        assert site_setting("NOTIFY_SMTP_HOST") == "mail.example.net"
+        store_setting("NOTIFY_SMTP_HOST", "relay.example.net")
+        db.session.commit()
+        assert site_setting("NOTIFY_SMTP_HOST") == "relay.example.net"
+        forget_setting("NOTIFY_SMTP_HOST")
+        db.session.commit()
+        assert site_setting("NOTIFY_SMTP_HOST") == "mail.example.net"
+
+
+def test_a_kept_list_handed_out_cannot_change_what_the_next_caller_gets(app):
+    with app.app_context():
+        store_setting("NOTIFY_WEBHOOK_URLS", ["https://hooks.example.net/a"])
+        db.session.commit()
+        keep_stored_settings(app, seconds=3600, clock=FakeClock())
+        site_setting("NOTIFY_WEBHOOK_URLS").append("https://attacker.example.net/")
+        assert site_setting("NOTIFY_WEBHOOK_URLS") == ["https://hooks.example.net/a"]
+
+
+def test_threads_asking_at_once_share_one_read_of_the_kept_settings(app, monkeypatch):
+    reads = []
+    read = site_settings.stored_settings
+
+    def counted() -> dict:
+        reads.append(threading.get_ident())
+        return read()
+
+    monkeypatch.setattr(site_settings, "stored_settings", counted)
+    with app.app_context():
+        store_setting("NOTIFY_EMAIL_TO", ["oncall@example.net"])
+        db.session.commit()
+    keep_stored_settings(app, seconds=3600, clock=FakeClock())
+    barrier, seen = threading.Barrier(8), []
+
+    def ask() -> None:
+        with app.app_context():
+            barrier.wait()
+            seen.append(site_setting("NOTIFY_EMAIL_TO"))
+            db.session.remove()
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert seen == [["oncall@example.net"]] * 8
+    assert len(reads) == 1

@@ -15,7 +15,6 @@ flap damping are the scheduler's business, not this one's.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -131,8 +130,7 @@ def _not_probed(probe: ProbeFunction, checked_at: datetime) -> ProbeResult:
 
 def _timed(result: ProbeResult, started: float, checked_at: datetime) -> ProbeResult:
     """``result`` with the time taken since ``started`` (monotonic) and the wall-clock time it started."""
-    return dataclasses.replace(result, timings=result.timings.replace(total=time.monotonic() - started),
-                               checked_at=checked_at)
+    return result.timed(time.monotonic() - started, checked_at)
 
 
 def _name(probe: ProbeFunction) -> str:

@@ -316,6 +316,15 @@ class ProbeResult:
         object.__setattr__(self, "transcript", tuple(cap_text(line) for line in self.transcript))
         object.__setattr__(self, "checked_at", _aware_utc(self.checked_at, "checked_at"))
 
+    def timed(self, total: float, checked_at: datetime) -> ProbeResult:
+        """This result with the whole probe's time ``total`` (seconds) and the moment it started."""
+        # The other fields are checked already: dataclasses.replace would check them all again.
+        copy = object.__new__(type(self))
+        copy.__dict__.update(self.__dict__)
+        object.__setattr__(copy, "timings", self.timings.replace(total=total))
+        object.__setattr__(copy, "checked_at", _aware_utc(checked_at, "checked_at"))
+        return copy
+
     @classmethod
     def unknown(cls, reason: str, kind: ErrorKind = ErrorKind.INTERNAL, **fields: Any) -> ProbeResult:
         """A result for "the probe could not decide", e.g. a plugin error or bad settings."""

@@ -11,8 +11,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..site_settings import keep_stored_settings
 from .lock import RunnerRefused
 from .loop import ProbeRunner
+from .memory import share_malloc_arenas
 
 
 @click.command("runner")
@@ -34,8 +36,12 @@ def runner_command() -> None:
     # should keep it so: the terminal's Ctrl-C reaches the script, which sends SIGTERM.
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         signal.signal(signal.SIGINT, request_stop)
+    share_malloc_arenas()  # before the probe threads start: each keeps the arena it is given
+    app = current_app._get_current_object()
+    # The notifier hooks ask for the stored settings at every state change: thousands a minute on a busy day.
+    keep_stored_settings(app)
     try:
-        with ProbeRunner(current_app._get_current_object()) as runner:
+        with ProbeRunner(app) as runner:
             say(f"Probe runner {runner.owner} running; Ctrl-C or SIGTERM stops it.")
             runner.run(stop)
     except RunnerRefused as refusal:

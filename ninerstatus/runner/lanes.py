@@ -38,8 +38,10 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Iterator, Mapping
-from concurrent.futures import ALL_COMPLETED, Future, wait
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -67,7 +69,7 @@ class Lane(enum.Enum):
         return slow if self is Lane.SLOW else Check.slow_lane.is_not(True)
 
 
-@dataclass
+@dataclass(eq=False)
 class Flight:
     """A probe in flight: its claim, the lane it counts in, when it starts and ended by the runner's clock.
 
@@ -86,6 +88,9 @@ class Flight:
     #: The worker thread's call that runs the probe, and when (monotonic) the runner stops waiting for it.
     call: WorkerCall | None = None
     deadline: float = math.inf
+    #: What the probe returned, or what the runner's own code raised around it (set before it lands).
+    result: ProbeResult | None = None
+    error: BaseException | None = None
 
     def __post_init__(self) -> None:
         if self.claimed_in is None:
@@ -97,23 +102,48 @@ class Flight:
 
 
 class Flights:
-    """The runner's probes in flight, each counted in its lane; used from the runner's thread only."""
+    """The runner's probes in flight, each counted in its lane.
+
+    A worker thread reports its probe's end with ``land`` (thread-safe: an
+    append and an event); everything else is the runner's thread's, which
+    takes the landed probes in whenever it looks, a few times a second: no
+    future per probe, and no walk over all of them to see which are done.
+    """
 
     def __init__(self, sizes: Mapping[Lane, int], slow_after: timedelta) -> None:
         self.sizes = dict(sizes)
         self.slow_after = slow_after
-        self._flights: dict[Future[ProbeResult], Flight] = {}
+        self._running: set[Flight] = set()
+        self._busy = dict.fromkeys(self.sizes, 0)
+        # Ended and seen by the runner's thread, not taken out yet.
+        self._ended: list[Flight] = []
+        # Ended on their worker threads, not seen yet; the event is set at each landing.
+        self._landed: deque[Flight] = deque()
+        self._news = threading.Event()
 
     def __len__(self) -> int:
-        return len(self._flights)
+        """Probes still running or ended and not yet taken out."""
+        self._take_landed()
+        return len(self._running) + len(self._ended)
+
+    def land(self, flight: Flight) -> None:
+        """Note that ``flight``'s probe has ended (from its worker thread)."""
+        self._landed.append(flight)
+        self._news.set()
 
     def room(self, lane: Lane) -> int:
         """How many more probes ``lane`` may take now (one that has ended, recorded or not, takes none)."""
-        return self.sizes[lane] - sum(flight.lane is lane and not future.done()
-                                      for future, flight in self._flights.items())
+        self._take_landed()
+        return self.sizes[lane] - self._busy[lane]
 
-    def add(self, future: Future[ProbeResult], flight: Flight) -> None:
-        self._flights[future] = flight
+    def add(self, flight: Flight) -> None:
+        self._running.add(flight)
+        self._busy[flight.lane] += 1
+
+    def drop(self, flight: Flight) -> None:
+        """Forget ``flight``, whose probe never started."""
+        if flight in self._running:
+            self._leave(flight)
 
     def move_overrunning(self, now: datetime) -> None:
         """Count quick probes that have run ``slow_after`` or longer in the slow lane, as far as it has room.
@@ -121,38 +151,68 @@ class Flights:
         Their threads stay busy either way; what changes is that the quick
         lane may start other probes in their place.
         """
-        overrunning = sorted((flight for flight in self._flights.values()
+        room = self.room(Lane.SLOW)
+        if room <= 0:
+            return
+        overrunning = sorted((flight for flight in self._running
                               if flight.lane is Lane.QUICK and now - flight.started >= self.slow_after),
                              key=lambda flight: flight.started)
-        for flight in overrunning[:max(0, self.room(Lane.SLOW))]:
+        for flight in overrunning[:room]:
             flight.lane = Lane.SLOW
+            self._busy[Lane.QUICK] -= 1
+            self._busy[Lane.SLOW] += 1
 
     def next_move(self) -> datetime | None:
         """When the oldest quick probe will have run ``slow_after`` (None: no quick probe, or no room to move to)."""
         if self.room(Lane.SLOW) <= 0:
             return None
-        return min((flight.started + self.slow_after for flight in self._flights.values()
-                    if flight.lane is Lane.QUICK), default=None)
+        return min((flight.started + self.slow_after for flight in self._running if flight.lane is Lane.QUICK),
+                   default=None)
 
-    def in_full_lanes(self) -> list[Future[ProbeResult]]:
-        """The probes of lanes that have no room left: one of them ending makes room."""
-        full = {lane for lane in Lane if self.room(lane) <= 0}
-        return [future for future, flight in self._flights.items() if flight.lane in full]
+    def any_full(self) -> bool:
+        """True when some lane has no room left: one of its probes ending makes room."""
+        return any(self.room(lane) <= 0 for lane in self.sizes)
+
+    def wait_for_landing(self, timeout: float) -> None:
+        """Wait up to ``timeout`` seconds for a probe to end; at once when one has ended since the last look."""
+        self._news.clear()
+        # Landed before the event was cleared: nothing to wait for.
+        if not self._landed and timeout > 0:
+            self._news.wait(timeout)
 
     def next_deadline(self) -> float:
         """The earliest deadline (monotonic) of the probes still running; infinity when there are none."""
-        return min((flight.deadline for future, flight in self._flights.items() if not future.done()),
-                   default=math.inf)
+        self._take_landed()
+        return min((flight.deadline for flight in self._running), default=math.inf)
 
     def overdue(self, now: float) -> list[Flight]:
-        """Take out the probes still running past their deadline (``now`` is monotonic): the runner gives up on them."""
-        late = [future for future, flight in self._flights.items() if flight.deadline <= now and not future.done()]
-        return [self._flights.pop(future) for future in late]
+        """Take out the probes still running past their deadline (``now`` is monotonic): the runner gives up on them.
 
-    def finished(self, timeout: float | None) -> Iterator[tuple[Flight, Future[ProbeResult]]]:
-        """Take out the probes that have ended, after waiting up to ``timeout`` (None: for all of them)."""
-        if not self._flights:
-            return
-        done, _ = wait(self._flights, timeout, ALL_COMPLETED)
-        for future in done:
-            yield self._flights.pop(future), future
+        Should one land after all, it is not taken in again.
+        """
+        self._take_landed()
+        late = [flight for flight in self._running if flight.deadline <= now]
+        for flight in late:
+            self._leave(flight)
+        return late
+
+    def finished(self, timeout: float) -> list[Flight]:
+        """Take out the probes that have ended, after waiting up to ``timeout`` seconds for all of them to end."""
+        ends = time.monotonic() + timeout
+        self._take_landed()
+        while self._running and (left := ends - time.monotonic()) > 0:
+            self.wait_for_landing(left)
+            self._take_landed()
+        ended, self._ended = self._ended, []
+        return ended
+
+    def _take_landed(self) -> None:
+        while self._landed:
+            flight = self._landed.popleft()
+            if flight in self._running:  # not given up meanwhile
+                self._leave(flight)
+                self._ended.append(flight)
+
+    def _leave(self, flight: Flight) -> None:
+        self._running.discard(flight)
+        self._busy[flight.lane] -= 1

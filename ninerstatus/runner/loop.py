@@ -5,7 +5,8 @@ Probes are blocking I/O, so each runs on a worker thread of its own
 (``lanes.py``): ``RUNNER_POOL_SIZE`` probes of checks that answer promptly
 and ``RUNNER_SLOW_POOL_SIZE`` of checks whose probes time out or run long, so
 that silent targets cannot take the threads from healthy ones. The worker
-thread waits for the probe's slot and runs the probe itself (``probe_here``);
+thread waits for the probe's slot, runs the probe itself (``probe_here``)
+and leaves it on a queue the runner's thread drains each round (``Flights``);
 the runner's thread is the watchdog, which abandons a plugin that hangs past
 its deadline, as ``run_probe`` would: while such a probe still runs, its
 check is not probed again (one stuck thread per check at most). One thread
@@ -13,11 +14,11 @@ per probe and no hand-off between two: a thread waking up costs about as
 much as a quick probe's own work. Everything that touches the database
 happens on the runner's own thread, in short transactions, a few rounds a
 second: claims of the checks due within the next half second (``claims.py``;
-each probe then waits on its thread for its slot), results (``results.py``;
-a batch the database refused is kept and tried again next round), the
-heartbeat with how late probes started (``lateness.py``) and a sweep of
-server states every half minute (maintenance windows open and close by the
-clock, not by a probe). The clock is injectable, so tests drive schedules
+each probe then waits on its thread for its slot), results every half
+second (``results.py``; a batch the database refused is kept and tried
+again), the heartbeat with how late probes started (``lateness.py``) and a
+sweep of server states every half minute (maintenance windows open and
+close by the clock, not by a probe). The clock is injectable, so tests drive schedules
 through hours in milliseconds.
 """
 from __future__ import annotations
@@ -29,7 +30,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import IO
@@ -66,6 +66,9 @@ TICK_SECONDS = 0.25
 #: for its slot: probes start on time although the database is asked only every tick. Over a
 #: tick, so that a round that takes a while still leaves the next round's probes booked in time.
 LOOKAHEAD = timedelta(seconds=0.5)
+#: Results wait at most this long to be recorded, so that one transaction takes those of two rounds: its
+#: statements cost about as much for a hundred results as for forty, and they are most of the runner's work.
+RECORD_SECONDS = 0.5
 SWEEP_EVERY = timedelta(seconds=30)
 #: Heartbeats older than this belong to runners that are gone; they are forgotten.
 FORGET_RUNNERS_AFTER = timedelta(days=1)
@@ -107,6 +110,7 @@ class ProbeRunner:
         # Results the database has not taken yet, and in how many rounds it refused them.
         self._unrecorded: list[Outcome] = []
         self._record_failures = 0
+        self._next_record = 0.0  # monotonic
         self._lock: IO[str] | None = None
         self._context = None
         self._started_at = self._next_beat = self._next_sweep = None
@@ -212,19 +216,24 @@ class ProbeRunner:
 
     def _fly(self, flight: Flight) -> None:
         """Start ``flight`` on a worker thread; it probes at its slot, and the runner's thread watches its deadline."""
-        future: Future[ProbeResult] = Future()
         # Until the worker says when the probe began: the latest it may begin, plus the probe's own deadline.
         flight.deadline = time.monotonic() + LOOKAHEAD.total_seconds() + flight.claim.timeout + WATCHDOG_GRACE
 
         def fly() -> None:
             try:
-                future.set_result(self._probe(flight))
+                flight.result = self._probe(flight)
             except BaseException as error:  # the runner's own bug: _result_of logs it
-                future.set_exception(error)
+                flight.error = error
+            self.flights.land(flight)
 
         flight.call = WorkerCall(fly, f"probe of check {flight.claim.check_id}")
-        start_in_worker(flight.call)
-        self.flights.add(future, flight)
+        # Counted before it starts: it may land before this thread looks again.
+        self.flights.add(flight)
+        try:
+            start_in_worker(flight.call)
+        except BaseException:  # no thread to be had: the check waits for its lease to lapse
+            self.flights.drop(flight)
+            raise
 
     def _probe(self, flight: Flight) -> ProbeResult:
         """Probe the claimed check at its slot (on its worker thread) and note when the probe began and ended."""
@@ -240,15 +249,14 @@ class ProbeRunner:
             flight.ended = self.clock()
 
     def _pause(self, stop: threading.Event, now: datetime) -> None:
-        """Wait until a check falls due or, while a lane is full, until one of its probes ends."""
+        """Wait until a check falls due or, while a lane is full, until a probe ends."""
         idle = self._idle_seconds(now)
-        full = self.flights.in_full_lanes()
-        if not full:
+        if not self.flights.any_full():
             stop.wait(idle)
         # A round lasts a tick at least even so: probes ending close together are recorded,
         # and their places claimed, in one transaction each.
         elif not stop.wait(TICK_SECONDS):
-            wait(full, idle - TICK_SECONDS, FIRST_COMPLETED)
+            self.flights.wait_for_landing(idle - TICK_SECONDS)
 
     def _idle_seconds(self, now: datetime) -> float:
         """Until the next check falls due within the lookahead, the next quick probe runs long enough to move
@@ -262,12 +270,13 @@ class ProbeRunner:
         """Record the probes that have finished, after waiting up to ``timeout`` (None: for all of them).
 
         Probes past their deadline are abandoned meanwhile, so waiting for all
-        of them ends by the last deadline.
+        of them ends by the last deadline. Within a round (``timeout`` given),
+        results are recorded every ``RECORD_SECONDS``; waiting for all records them at once.
         """
         while True:
             wait_for = timeout if timeout is not None else max(0.0, self.flights.next_deadline() - time.monotonic())
-            for flight, future in self.flights.finished(wait_for):
-                self._landed(flight, _result_of(future))
+            for flight in self.flights.finished(wait_for):
+                self._landed(flight, _result_of(flight))
             for flight in self.flights.overdue(time.monotonic()):
                 flight.ended = self.clock()
                 started = flight.deadline - flight.claim.timeout - WATCHDOG_GRACE
@@ -275,7 +284,8 @@ class ProbeRunner:
                                                           checked_at=flight.began or flight.started))
             if timeout is not None or not self.flights:
                 break
-        if self._unrecorded:
+        if self._unrecorded and (timeout is None or time.monotonic() >= self._next_record):
+            self._next_record = time.monotonic() + RECORD_SECONDS
             self._record()
 
     def _landed(self, flight: Flight, result: ProbeResult) -> None:
@@ -305,9 +315,10 @@ class ProbeRunner:
         self._next_beat = now + self.heartbeat_every
 
 
-def _result_of(future: Future[ProbeResult]) -> ProbeResult:
-    try:
-        return future.result()
-    except Exception as error:  # run_probe catches plugins' errors; this is the runner's own
-        log.exception("probing failed outside the plugin")
-        return ProbeResult.unknown(f"runner error: {type(error).__name__}: {error}")
+def _result_of(flight: Flight) -> ProbeResult:
+    error = flight.error
+    if error is None and flight.result is not None:
+        return flight.result
+    # run_probe catches plugins' errors; this is the runner's own
+    log.error("probing failed outside the plugin", exc_info=error)
+    return ProbeResult.unknown(f"runner error: {type(error).__name__}: {error}")

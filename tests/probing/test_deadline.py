@@ -51,6 +51,20 @@ def test_resolve_returns_addresses_of_the_requested_family():
     assert resolve("127.0.0.1", 25, Family.IPV4, Deadline(2)) == [(socket.AF_INET, ("127.0.0.1", 25))]
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.1.2.3", "::1"])
+@pytest.mark.parametrize("family", [Family.ANY, Family.IPV4, Family.IPV6])
+def test_an_address_resolves_as_getaddrinfo_reads_it(host, family):
+    try:
+        expected = [(info[0], info[4]) for info in socket.getaddrinfo(
+            host, 25, family.socket_family, socket.SOCK_STREAM, 0, socket.AI_NUMERICHOST)]
+    except socket.gaierror:
+        with pytest.raises(ProbeFailure) as caught:
+            resolve(host, 25, family, Deadline(2))
+        assert caught.value.kind is ErrorKind.RESOLVE_FAILED
+    else:
+        assert resolve(host, 25, family, Deadline(2)) == expected
+
+
 def test_resolve_failure_is_resolve_failed():
     with pytest.raises(ProbeFailure) as caught:
         resolve("127.0.0.1", 25, Family.IPV6, Deadline(2))  # a literal of the other family

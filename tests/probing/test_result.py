@@ -1,6 +1,7 @@
 """The result model: statuses, JSON round trip, and the 1 KB cap on server text."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -183,3 +184,17 @@ def test_unknown_result_is_internal_by_default():
     assert (result.status, result.error_kind, result.summary) == (Status.UNKNOWN, ErrorKind.INTERNAL,
                                                                   "plugin crashed")
     assert ProbeResult.unknown("no password", kind=ErrorKind.CONFIG_ERROR).error_kind is ErrorKind.CONFIG_ERROR
+
+
+def test_a_timed_result_keeps_everything_but_its_total_and_start():
+    started = datetime(2026, 3, 2, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    result = ProbeResult(Status.WARNING, "slow", error_kind=ErrorKind.PROTOCOL_ERROR,
+                         timings=Timings(connect=0.01, total=9.0), details={"banner": "220 hello"},
+                         metrics={"cert_days_left": 20.0}, transcript=("S: 220 hello",))
+    timed = result.timed(0.25, started)
+    assert timed.timings == Timings(connect=0.01, total=0.25)
+    assert timed.checked_at == started and timed.checked_at.tzinfo == timezone.utc
+    assert timed == dataclasses.replace(result, timings=timed.timings, checked_at=started.astimezone(timezone.utc))
+    assert result.timings.total == 9.0  # the original is left alone
+    with pytest.raises(ValueError, match="aware"):
+        result.timed(0.25, datetime(2026, 3, 2, 12, 0))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from ninerstatus.probing.workers import WorkerCall, start_in_worker
+from ninerstatus.probing.workers import Done, WorkerCall, start_in_worker
 
 from ..waiting import PATIENCE
 
@@ -36,3 +36,17 @@ def test_an_error_is_handed_to_the_caller_and_the_worker_goes_on():
     failed = run(lambda: 1 / 0)
     assert isinstance(failed.error, ZeroDivisionError) and failed.result is None
     assert run(lambda: "next").result == "next"
+
+
+def test_done_keeps_its_waiters_until_it_is_set_then_lets_them_all_through():
+    done, through = Done(), []
+    assert not done.is_set() and done.wait(0) is False and done.wait(0.01) is False
+    waiters = [threading.Thread(target=lambda: through.append(done.wait(PATIENCE))) for _ in range(6)]
+    for waiter in waiters:
+        waiter.start()
+    assert through == []
+    done.set()
+    for waiter in waiters:
+        waiter.join()
+    assert through == [True] * 6
+    assert done.is_set() and done.wait(0) and done.wait()

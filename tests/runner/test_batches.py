@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -13,6 +15,7 @@ from ninerstatus.extensions import db
 from ninerstatus.history.raw import read_samples
 from ninerstatus.plugins import get_plugins
 from ninerstatus.probing import ErrorKind, Status
+from ninerstatus.runner import loop
 from ninerstatus.runner.claims import Claim, ClaimMaker, claim_due
 from ninerstatus.runner.lanes import Lane
 from ninerstatus.timeutil import utcnow
@@ -117,3 +120,24 @@ def test_a_check_claimed_ahead_of_its_slot_is_probed_at_its_slot_not_before(ctx,
     with running(ctx):
         wait_until(lambda: stored(check).last_checked_at is not None)
     assert stored(check).last_checked_at >= due
+
+
+def test_results_of_later_rounds_wait_to_be_recorded_together_and_none_is_left_behind(probe_runner, greeter,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(loop, "RECORD_SECONDS", 3600.0)
+    stopped = threading.Event()
+    stopped.set()
+
+    def rounds_until(condition) -> None:
+        wait_until(lambda: probe_runner.tick(stopped) or condition())
+
+    server = make_server()
+    first = add_check(server, greeter.port)
+    rounds_until(lambda: stored(first).last_checked_at is not None)   # the first results are recorded at once
+    second = add_check(server, greeter.port)
+    rounds_until(lambda: len(greeter.visits) == 2)
+    wait_until(lambda: probe_runner.flights.next_deadline() == math.inf)  # its probe has ended
+    probe_runner.tick(stopped)
+    assert stored(second).last_checked_at is None                     # probed, kept for the next recording
+    probe_runner.run_due()                                             # which waiting for every probe makes now
+    assert stored(second).last_checked_at is not None

@@ -6,14 +6,17 @@ one of which accepts and never answers until the test closes it.
 """
 from __future__ import annotations
 
+import math
 import threading
+from datetime import timedelta
 
 import pytest
 
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.probing import ErrorKind, Status
-from ninerstatus.runner.lanes import Lane
+from ninerstatus.runner.claims import Claim
+from ninerstatus.runner.lanes import Flight, Flights, Lane
 
 from ..factories import make_server
 from ..waiting import wait_until
@@ -130,3 +133,24 @@ def test_a_check_whose_probe_timed_out_goes_to_the_slow_lane_and_back_once_it_an
     clock.advance(60)
     probe_runner.run_due()
     assert stored(check).result.status is Status.OK and not stored(check).slow_lane
+
+
+def flight(check_id: int, lane: Lane = Lane.QUICK, deadline: float = math.inf) -> Flight:
+    return Flight(Claim(check_id=check_id, due=START, timeout=1.0), lane, START, deadline=deadline)
+
+
+def test_a_landed_probe_frees_its_place_and_one_given_up_is_not_taken_in_when_it_lands_after_all():
+    flights = Flights({Lane.QUICK: 2, Lane.SLOW: 1}, timedelta(seconds=1))
+    quick, hung, slow = flight(1), flight(2, deadline=10.0), flight(3, Lane.SLOW)
+    for each in (quick, hung, slow):
+        flights.add(each)
+    assert (flights.room(Lane.QUICK), flights.room(Lane.SLOW), len(flights)) == (0, 0, 3)
+    landing = threading.Thread(target=flights.land, args=(quick,))
+    landing.start()
+    landing.join()
+    assert flights.room(Lane.QUICK) == 1 and flights.finished(0) == [quick]
+    assert flights.overdue(10.0) == [hung] and flights.room(Lane.QUICK) == 2
+    flights.land(hung)                      # its plugin returned after all: the runner gave up on it already
+    assert flights.finished(0) == [] and len(flights) == 1
+    flights.land(slow)
+    assert flights.finished(5.0) == [slow] and flights.room(Lane.SLOW) == 1 and len(flights) == 0
