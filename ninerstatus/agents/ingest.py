@@ -19,14 +19,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..plugins import get_plugins
 from ..probing import ProbeResult
 from ..runner.results import record_located
-from ..runner.transactions import write_transaction
+from ..runner.transactions import rows_at_once_else_one_by_one
 from .access import AgentRefused
 from .models import AgentBatch, CheckLocation, Location
 
@@ -115,26 +115,31 @@ def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
     other locations (runner/results.py), in one write transaction with the
     batch's id, so a batch is either taken whole once or not at all.
     """
+    # As authenticated: its columns stay as read while the transactions below begin and end.
+    db.session.expunge(location)
+    with one_writer_at_a_time():
+        return rows_at_once_else_one_by_one(lambda one_by_one: _take(location, batch, now, one_by_one))
+
+
+def _take(location: Location, batch: Batch, now: datetime, one_by_one: bool) -> int:
+    """``accept_batch``'s work, in its write transaction."""
+    session = db.session
     named = {check_id for check_id, _ in batch.results}
-    with one_writer_at_a_time(), write_transaction() as session:
-        location = session.get(Location, location.id)
-        # Only the batch's own checks are looked up: a batch holds a few of the location's hundreds.
-        assigned = set(session.scalars(select(CheckLocation.check_id).where(
-            CheckLocation.location_id == location.id, CheckLocation.check_id.in_(named)))) if named else set()
-        foreign = sorted(named - assigned)
-        if foreign:
-            raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
-                                                    "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
-        session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
-                               results=len(batch.results)))
-        try:
-            session.flush()
-        except IntegrityError:
-            # The refusal rolls the whole transaction back: nothing of the batch was written yet.
-            raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
-        record_located(location, batch.results, get_plugins(current_app), now)
-        location.last_contact_at = now
-        location.agent_version = batch.agent_version or location.agent_version
-        location.clock_offset_seconds = batch.offset_seconds
-        location.backlog, location.dropped = batch.backlog, batch.dropped
+    # Only the batch's own checks are looked up: a batch holds a few of the location's hundreds.
+    assigned = set(session.scalars(select(CheckLocation.check_id).where(
+        CheckLocation.location_id == location.id, CheckLocation.check_id.in_(named)))) if named else set()
+    foreign = sorted(named - assigned)
+    if foreign:
+        raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
+                                                "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
+    try:
+        session.execute(insert(AgentBatch).values(location_id=location.id, batch_id=batch.batch_id, received_at=now,
+                                                  results=len(batch.results)))
+    except IntegrityError:
+        # The refusal rolls the whole transaction back: nothing of the batch was written yet.
+        raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
+    record_located(location, batch.results, get_plugins(current_app), now, one_by_one)
+    session.execute(update(Location).where(Location.id == location.id).values(
+        last_contact_at=now, agent_version=batch.agent_version or location.agent_version,
+        clock_offset_seconds=batch.offset_seconds, backlog=batch.backlog, dropped=batch.dropped))
     return len(batch.results)
