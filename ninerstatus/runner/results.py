@@ -45,7 +45,7 @@ from ..probing import ProbeResult, Status
 from .claims import Claim
 from .damping import StateChange, apply_result, state_name
 from .locations import (INSERT_LOCATION, UPDATE_LOCATION, LocationRow, combination, load_results, new_row,
-                        read_rows)
+                        read_checks)
 from .maintenance import WindowsByServer, active_window, windows_by_server
 from .models import StatusEvent
 from .servers import update_servers
@@ -157,12 +157,8 @@ class Recording:
     changed_locations: dict[tuple[int, int], LocationRow] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Locked in id order where rows lock (PostgreSQL), so the runner and an agent's batch
-        # changing the same check wait for each other instead of writing over each other's state.
-        query = select(*_ROW_COLUMNS).where(Check.id.in_(list(self.check_ids))).order_by(Check.id)
-        self.checks = {row.id: row for row in (CheckRow(*values) for values in
-                                               self.session.execute(query.with_for_update()))}
-        self.locations = read_rows(self.session, self.checks)
+        checks, self.locations = read_checks(self.session, _ROW_COLUMNS, self.check_ids)
+        self.checks = {row.id: row for row in (CheckRow(*values) for values in checks)}
         # Every window of these checks' servers open at any of these results, even one that closed since.
         self.windows = windows_by_server(self.earliest, {row.server_id for row in self.checks.values()})
 
