@@ -88,8 +88,6 @@ _ROW_COLUMNS = (CheckLocation.check_id, CheckLocation.location_id, null(), Check
                 CheckLocation.consecutive_successes, CheckLocation.state, CheckLocation.state_since,
                 Location.name, Location.network, Location.is_site)
 _table = CheckLocation.__table__
-# The rows of active locations, joined to a query of checks.
-_ACTIVE_ROWS = _table.join(Location, and_(Location.id == _table.c.location_id, ACTIVE_LOCATION))
 _KEY = ("check_id", "location_id")
 _STORED = _KEY + ("last_result", "last_checked_at", "consecutive_failures", "consecutive_successes", "state",
                   "state_since")
@@ -113,16 +111,19 @@ def read_checks(session, check_columns: Sequence[Any], check_ids: Iterable[int])
     location is combined from the result it has just recorded, and reading
     back every stored result would cost the runner more than writing it.
     """
+    # Joined one after the other: SQLite reads a join nested in an outer join by scanning all its rows.
     query = (select(*check_columns, *_ROW_COLUMNS).select_from(Check)
-             .outerjoin(_ACTIVE_ROWS, CheckLocation.check_id == Check.id)
+             .outerjoin(CheckLocation, CheckLocation.check_id == Check.id)
+             .outerjoin(Location, and_(Location.id == CheckLocation.location_id, ACTIVE_LOCATION))
              .where(Check.id.in_(list(check_ids))).order_by(Check.id).with_for_update(of=Check))
     width = len(check_columns)
     checks: dict[int, Sequence[Any]] = {}
     rows: dict[int, list[LocationRow]] = defaultdict(list)
     for values in session.execute(query):
         checks.setdefault(values[0], values[:width])
-        if values[width] is not None:  # a check without an active location has no row yet
-            rows[values[0]].append(LocationRow(*values[width:]))
+        row = LocationRow(*values[width:])
+        if row.name is not None:  # else the check has no row yet, or this row's location is not active
+            rows[values[0]].append(row)
     load_results(session, [located for located in rows.values() if len(located) > 1])
     return list(checks.values()), rows
 

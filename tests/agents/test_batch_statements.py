@@ -93,3 +93,19 @@ def test_a_row_the_database_refuses_costs_its_own_result_only(app, client, busy_
         location_id = db.session.scalar(select(AgentBatch.location_id))
         assert db.session.get(CheckLocation, (ids[3], location_id)).last_result["summary"] == "batch 1"
         assert db.session.scalar(select(func.count()).select_from(AgentBatch)) == 1
+
+
+def test_a_batch_reads_only_its_own_rows(app, client, busy_location, backend):
+    if backend != "sqlite":
+        pytest.skip("the plans of SQLite's statements are asked")
+    token, ids = busy_location
+    assert send(client, token, 0, ids).status_code == 200
+    seen = statements_of(app, lambda: send(client, token, 1, ids[:2]))
+    with app.app_context():
+        connection = db.session.connection().connection.driver_connection
+        for statement in seen:
+            if statement.startswith("SELECT"):
+                parameters = [None] * statement.count("?")
+                plan = " ".join(str(step[3]) for step in connection.execute(f"EXPLAIN QUERY PLAN {statement}",
+                                                                            parameters))
+                assert "SCAN" not in plan, (statement, plan)
