@@ -5,7 +5,11 @@ it falls due (every check at its own interval, spread over it so a thousand
 checks do not start in the same second) on a small pool of probe threads;
 each result goes to the spool at once. The reporter sends the spool's
 batches to the site, oldest first, and waits with growing pauses while the
-site cannot be reached: probing never waits for the site. The assignments
+site cannot be reached: probing never waits for the site. A fresh result
+lingers up to a second for others to share its batch (every batch costs the
+site a request and a transaction, whatever it holds), unless a full batch
+waits; results that have waited longer (a backlog after an outage, or kept
+from before a restart) go at once, full batches back to back. The assignments
 are fetched again every minute; while the site cannot be reached the agent
 keeps the ones it has (from the spool after a restart).
 
@@ -20,6 +24,7 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +44,8 @@ log = logging.getLogger(__name__)
 REFRESH_SECONDS = 60.0
 #: The longest pause between two attempts to reach the site.
 MAX_BACKOFF_SECONDS = 60.0
+#: The longest a fresh result waits for others to go in its batch.
+LINGER_SECONDS = 1.0
 
 
 def agent_version() -> str:
@@ -93,10 +100,10 @@ class Agent:
     """One location's agent: the schedule, the probe pool, the spool and the site."""
 
     def __init__(self, client: SiteClient, spool: Spool, check_types: Mapping[str, CheckType], state_dir: Path, *,
-                 workers: int = 16, batch_size: int = 500, monotonic: Callable[[], float] = time.monotonic,
-                 clock: Callable[[], float] = time.time) -> None:
+                 workers: int = 16, batch_size: int = 500, linger: float = LINGER_SECONDS,
+                 monotonic: Callable[[], float] = time.monotonic, clock: Callable[[], float] = time.time) -> None:
         self.client, self.spool, self.check_types, self.state_dir = client, spool, check_types, state_dir
-        self.batch_size, self.monotonic, self.clock = batch_size, monotonic, clock
+        self.batch_size, self.linger, self.monotonic, self.clock = max(1, batch_size), linger, monotonic, clock
         self.stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe")
         self._hung = HungProbes()
@@ -104,7 +111,9 @@ class Agent:
         self._checks: dict[int, AssignedCheck] = {}
         self._due: list[tuple[float, int]] = []
         self._running: set[int] = set()
-        self._results_waiting = threading.Event()
+        # The spool's numbers of the results kept less than a linger ago, with when (time.monotonic), oldest first.
+        self._fresh: deque[tuple[int, float]] = deque()
+        self._results_kept = threading.Condition()
         self.version = agent_version()
 
     # ------------------------------------------------------------ assignments
@@ -175,8 +184,7 @@ class Agent:
     def _probe(self, check: AssignedCheck) -> None:
         try:
             result = probe_assigned(check.document, self.check_types, self.state_dir, self._hung)
-            number = self.spool.add(check.check_id, result.to_dict())
-            self._results_waiting.set()
+            number = self._keep(check.check_id, result.to_dict())
             log.info("result %d: check %s %s at %s: %.100s", number, check.check_id, result.status.name,
                      result.checked_at.isoformat(), result.summary)
         except Exception:  # a spool that cannot be written: logged, and the next slot tries again
@@ -184,6 +192,17 @@ class Agent:
         finally:
             with self._lock:
                 self._running.discard(check.check_id)
+
+    def _keep(self, check_id: int, result: dict[str, Any]) -> int:
+        """Put a result in the spool, as fresh; return its number."""
+        # Under the lock, so that the reporter never counts a result in the spool that is not yet known as fresh.
+        with self._results_kept:
+            number = self.spool.add(check_id, result)
+            self._fresh.append((number, time.monotonic()))
+            # The reporter waits for the first result, and then for a full batch.
+            if len(self._fresh) in (1, self.batch_size):
+                self._results_kept.notify_all()
+        return number
 
     # ------------------------------------------------------------ reporting
 
@@ -203,6 +222,7 @@ class Agent:
         batch_id, check_ids = batch.batch_id, {check_id for check_id, _ in batch.results}
         if answer.status == 200 or answer.error == "duplicate_batch":
             self.spool.sent(batch_id)
+            self._forget_fresh(batch.last)
             log.info("batch %s %s: %d results, %d to %d", batch_id,
                      "taken" if answer.status == 200 else "was already taken", len(batch.results), batch.first,
                      batch.last)
@@ -215,16 +235,54 @@ class Agent:
             return True
         if answer.error == "bad_batch":
             removed = self.spool.unsend(batch_id, check_ids)
+            self._forget_fresh(batch.last)
             log.error("the site cannot read batch %s (%s); its %d results are set aside", batch_id,
                       answer.body.get("message"), removed)
             return True
         raise SiteUnreachable(f"the site refused the batch ({answer.status} {answer.error}): "
                               f"{answer.body.get('message')}")
 
+    def _forget_fresh(self, last: int) -> None:
+        """The results up to number ``last`` have left the spool."""
+        with self._results_kept:
+            while self._fresh and self._fresh[0][0] <= last:
+                self._fresh.popleft()
+
+    def linger_left(self) -> float | None:
+        """Seconds before the waiting results go: 0 now, None while no result waits.
+
+        At once when a full batch waits, or when a result waits that was not
+        kept within the linger (it waited longer, in a backlog or from before
+        a restart); else when the oldest fresh result has lingered its time.
+        """
+        now = time.monotonic()
+        with self._results_kept:
+            backlog = self.spool.backlog()
+            while self._fresh and self._fresh[0][1] <= now - self.linger:
+                self._fresh.popleft()
+            fresh, oldest = len(self._fresh), self._fresh[0][1] if self._fresh else now
+        if backlog == 0:
+            return None
+        if backlog > fresh or fresh >= self.batch_size:
+            return 0.0
+        return max(0.0, oldest + self.linger - now)
+
+    def _await_batch(self) -> bool:
+        """Wait (a second at most) until a batch should go; True when it should go now."""
+        left = self.linger_left()
+        if left == 0.0:
+            return True
+        with self._results_kept:
+            # Woken by the first result kept, or a full batch; each wait ends within a second, so a stop is seen.
+            self._results_kept.wait(1.0 if left is None else min(left, 1.0))
+        return False
+
     def _report(self) -> None:
-        """Send batches while there are any; pause more and more while the site cannot be reached."""
+        """Send batches when they should go; pause more and more while the site cannot be reached."""
         pause = 1.0
         while not self.stop.is_set():
+            if not self._await_batch():
+                continue
             try:
                 moved = self.report_once()
             except SiteUnreachable as error:
@@ -233,9 +291,8 @@ class Agent:
                 pause = min(pause * 2, MAX_BACKOFF_SECONDS)
                 continue
             pause = 1.0
-            if not moved:
-                self._results_waiting.wait(1.0)
-                self._results_waiting.clear()
+            if not moved:  # the spool emptied meanwhile (its results set aside)
+                self.stop.wait(0.1)
 
     def _refresh_regularly(self) -> None:
         while not self.stop.wait(REFRESH_SECONDS):
@@ -258,8 +315,9 @@ class Agent:
             while not self.stop.wait(1.0):
                 pass  # woken each second, so the main thread takes signals (SIGTERM sets stop)
         finally:
-            with self._lock:
-                self._lock.notify_all()
+            for condition in (self._lock, self._results_kept):
+                with condition:
+                    condition.notify_all()
             for thread in threads:
                 thread.join(timeout=REFRESH_SECONDS)
             # Probes in flight end by their deadline (the check's timeout): their results are kept for the next start.

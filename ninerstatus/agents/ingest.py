@@ -10,6 +10,9 @@ recording its results happen in one transaction.
 """
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -19,16 +22,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..plugins import get_plugins
 from ..probing import ProbeResult
 from ..runner.results import record_located
-from ..runner.transactions import write_transaction
+from ..runner.transactions import rows_at_once_else_one_by_one
 from .access import AgentRefused
 from .models import AgentBatch, CheckLocation, Location
+
+log = logging.getLogger(__name__)
 
 BATCH_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 MAX_VERSION_LENGTH = 40
@@ -89,21 +94,64 @@ def read_batch(body: Any, now: datetime) -> Batch:
     return Batch(batch_id, offset, version, _count(body, "backlog"), _count(body, "dropped"), tuple(results))
 
 
+class WriterTurns:
+    """Turns at SQLite's write lock for the agent API's writes: one thread of this process at a time, then one
+    process of the site's at a time (an exclusive ``flock`` of a file beside the database)."""
+
+    def __init__(self, database: str | None) -> None:
+        self.path = f"{database}.writers.lock" if database and database != ":memory:" else None
+        self._threads = threading.Lock()
+        # The lock file as this process opened it: a process forked with another's would share its lock.
+        self._opened: tuple[int, int] | None = None
+
+    def _file(self) -> int | None:
+        if self.path is None:
+            return None
+        if self._opened is None or self._opened[0] != os.getpid():
+            try:
+                self._opened = (os.getpid(), os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            except OSError as error:  # a directory the site cannot write to: the threads' turns only
+                log.warning("cannot open %s (%s): the web workers' writes wait for SQLite's lock", self.path, error)
+                self.path = None
+                return None
+        return self._opened[1]
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold this process's and then the site's turn."""
+        with self._threads:
+            descriptor = self._file()
+            if descriptor is None:
+                yield
+                return
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+
+
 @contextmanager
 def one_writer_at_a_time() -> Iterator[None]:
-    """On SQLite, let this process's writes of the agent API go one at a time, each waiting its turn here.
+    """On SQLite, let the site's writes of the agent API go one at a time, each waiting its turn here.
 
     SQLite has one writer at a time anyway. Left to its busy timeout, every
     waiting request polls for the lock, sleeping up to 100 ms between tries
     (the lock may lie free meanwhile), and a request that keeps losing fails
-    after the timeout: under a steady stream of batches some agents got 500s.
-    Waiting here hands the lock on at once, in turn. PostgreSQL locks only
-    the rows a batch writes, so its batches go on side by side.
+    after the timeout: under a steady stream of batches some agents got 500s,
+    and the others waited longer than their writes took. Waiting here, in
+    this worker's lock and then the lock of a file every worker shares, hands
+    the lock on at once, in turn. PostgreSQL locks only the rows a batch
+    writes, so its batches go on side by side.
     """
-    if db.session.get_bind().dialect.name != "sqlite":
+    bind = db.session.get_bind()
+    if bind.dialect.name != "sqlite":
         yield
         return
-    with current_app.extensions.setdefault("agent_batch_turns", threading.Lock()):
+    turns = current_app.extensions.get("agent_writer_turns")
+    if turns is None:
+        turns = current_app.extensions.setdefault("agent_writer_turns", WriterTurns(bind.url.database))
+    with turns.turn():
         yield
 
 
@@ -115,26 +163,31 @@ def accept_batch(location: Location, batch: Batch, now: datetime) -> int:
     other locations (runner/results.py), in one write transaction with the
     batch's id, so a batch is either taken whole once or not at all.
     """
+    # As authenticated: its columns stay as read while the transactions below begin and end.
+    db.session.expunge(location)
+    with one_writer_at_a_time():
+        return rows_at_once_else_one_by_one(lambda one_by_one: _take(location, batch, now, one_by_one))
+
+
+def _take(location: Location, batch: Batch, now: datetime, one_by_one: bool) -> int:
+    """``accept_batch``'s work, in its write transaction."""
+    session = db.session
     named = {check_id for check_id, _ in batch.results}
-    with one_writer_at_a_time(), write_transaction() as session:
-        location = session.get(Location, location.id)
-        # Only the batch's own checks are looked up: a batch holds a few of the location's hundreds.
-        assigned = set(session.scalars(select(CheckLocation.check_id).where(
-            CheckLocation.location_id == location.id, CheckLocation.check_id.in_(named)))) if named else set()
-        foreign = sorted(named - assigned)
-        if foreign:
-            raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
-                                                    "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
-        session.add(AgentBatch(location_id=location.id, batch_id=batch.batch_id, received_at=now,
-                               results=len(batch.results)))
-        try:
-            session.flush()
-        except IntegrityError:
-            # The refusal rolls the whole transaction back: nothing of the batch was written yet.
-            raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
-        record_located(location, batch.results, get_plugins(current_app), now)
-        location.last_contact_at = now
-        location.agent_version = batch.agent_version or location.agent_version
-        location.clock_offset_seconds = batch.offset_seconds
-        location.backlog, location.dropped = batch.backlog, batch.dropped
+    # Only the batch's own checks are looked up: a batch holds a few of the location's hundreds.
+    assigned = set(session.scalars(select(CheckLocation.check_id).where(
+        CheckLocation.location_id == location.id, CheckLocation.check_id.in_(named)))) if named else set()
+    foreign = sorted(named - assigned)
+    if foreign:
+        raise AgentRefused(403, "not_assigned", "the batch holds results for checks this location does not "
+                                                "probe: " + ", ".join(map(str, foreign[:20])), checks=foreign)
+    try:
+        session.execute(insert(AgentBatch).values(location_id=location.id, batch_id=batch.batch_id, received_at=now,
+                                                  results=len(batch.results)))
+    except IntegrityError:
+        # The refusal rolls the whole transaction back: nothing of the batch was written yet.
+        raise AgentRefused(409, "duplicate_batch", f"batch {batch.batch_id} was already received") from None
+    record_located(location, batch.results, get_plugins(current_app), now, one_by_one)
+    session.execute(update(Location).where(Location.id == location.id).values(
+        last_contact_at=now, agent_version=batch.agent_version or location.agent_version,
+        clock_offset_seconds=batch.offset_seconds, backlog=batch.backlog, dropped=batch.dropped))
     return len(batch.results)

@@ -23,12 +23,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, null, select
+from sqlalchemy import and_, bindparam, null, select
 
 from ..agents.models import CheckLocation, Location
 from ..agents.quorum import LocationState, Verdict, combine, is_fresh
 from ..checks.located import ACTIVE_LOCATION
-from ..checks.models import stored_result
+from ..checks.models import Check, stored_result
 from ..checks.status import short_time
 from ..probing import ProbeResult, Status
 
@@ -99,22 +99,33 @@ UPDATE_LOCATION = _table.update().where(*(_table.c[name] == _VALUES[name] for na
 INSERT_LOCATION = _table.insert().values(**_VALUES)
 
 
-def read_rows(session, check_ids: Iterable[int]) -> dict[int, list[LocationRow]]:
-    """The rows of every active location of each of ``check_ids``: the site's first, then by label.
+def read_checks(session, check_columns: Sequence[Any], check_ids: Iterable[int]) -> tuple[list[Sequence[Any]],
+                                                                                         dict[int, list[LocationRow]]]:
+    """The ``check_columns`` (the id first) of each of ``check_ids``, and the rows of every active location of each:
+    the site's first, then by label; in one query.
 
-    The latest results are read only for checks with several locations: a
-    check's only location is combined from the result it has just recorded,
-    and reading back every stored result would cost the runner more than
-    writing it.
+    The checks are locked in id order where rows lock (PostgreSQL), so that
+    the runner and an agent's batch changing the same check wait for each
+    other instead of writing over each other's state. The latest results
+    are read only for checks with several locations: a check's only
+    location is combined from the result it has just recorded, and reading
+    back every stored result would cost the runner more than writing it.
     """
+    # Joined one after the other: SQLite reads a join nested in an outer join by scanning all its rows.
+    query = (select(*check_columns, *_ROW_COLUMNS).select_from(Check)
+             .outerjoin(CheckLocation, CheckLocation.check_id == Check.id)
+             .outerjoin(Location, and_(Location.id == CheckLocation.location_id, ACTIVE_LOCATION))
+             .where(Check.id.in_(list(check_ids))).order_by(Check.id).with_for_update(of=Check))
+    width = len(check_columns)
+    checks: dict[int, Sequence[Any]] = {}
     rows: dict[int, list[LocationRow]] = defaultdict(list)
-    query = (select(*_ROW_COLUMNS).join(Location, Location.id == CheckLocation.location_id)
-             .where(CheckLocation.check_id.in_(list(check_ids)), ACTIVE_LOCATION))
     for values in session.execute(query):
-        row = LocationRow(*values)
-        rows[row.check_id].append(row)
+        checks.setdefault(values[0], values[:width])
+        row = LocationRow(*values[width:])
+        if row.name is not None:  # else the check has no row yet, or this row's location is not active
+            rows[values[0]].append(row)
     load_results(session, [located for located in rows.values() if len(located) > 1])
-    return rows
+    return list(checks.values()), rows
 
 
 def load_results(session, checks: Sequence[list[LocationRow]]) -> None:

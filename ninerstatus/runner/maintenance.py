@@ -8,6 +8,7 @@ post scheduled for later announces nothing, so it changes nothing either.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -46,9 +47,12 @@ def _windows_query() -> Select:
             .order_by(Post.starts_at, Post.id))
 
 
-def windows_by_server(now: datetime) -> WindowsByServer:
-    """Every window not yet over at ``now``, by server id, earliest first."""
-    rows = db.session.execute(_windows_query(), {"now": now}).all()
+def windows_by_server(now: datetime, server_ids: Collection[int] | None = None) -> WindowsByServer:
+    """Every window not yet over at ``now`` (of ``server_ids`` only, if given), by server id, earliest first."""
+    query = _windows_query()
+    if server_ids is not None:
+        query = query.where(post_servers.c.server_id.in_(sorted(server_ids)))
+    rows = db.session.execute(query, {"now": now}).all()
     windows: WindowsByServer = defaultdict(list)
     for server_id, *fields in rows:
         windows[server_id].append(MaintenanceWindow(*fields))

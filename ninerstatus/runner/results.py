@@ -9,8 +9,10 @@ the same steps, so a check reads the same however its results arrived.
 A batch of results is written in one short transaction, the checks' rows
 with one statement for all of them: they are read and written as plain
 columns, since loading and flushing ``Check`` objects cost the runner more
-than its probes do. A row the database refuses is written again alone, so
-one bad row costs its own result, not the batch's. The history recorder and
+than its probes do, and each statement is written for all its rows at once,
+without a savepoint. A row the database refuses spoils that transaction:
+the batch is recorded again in a new one, each row written alone, so one bad
+row costs its own result, not the batch's. The history recorder and
 each plugin's hook implementation run inside the transaction, each in a
 savepoint: a notifier that queues a message does so atomically with the
 state change it reports, and one that raises is rolled back alone and
@@ -43,11 +45,11 @@ from ..probing import ProbeResult, Status
 from .claims import Claim
 from .damping import StateChange, apply_result, state_name
 from .locations import (INSERT_LOCATION, UPDATE_LOCATION, LocationRow, combination, load_results, new_row,
-                        read_rows)
+                        read_checks)
 from .maintenance import WindowsByServer, active_window, windows_by_server
 from .models import StatusEvent
 from .servers import update_servers
-from .transactions import call_hook, guarded, write_transaction
+from .transactions import RowRefused, call_hook, guarded, rows_at_once_else_one_by_one
 
 log = logging.getLogger(__name__)
 
@@ -98,28 +100,32 @@ def record_results(owner: str, outcomes: Sequence[Outcome], plugins: Plugins, no
     """Store ``outcomes`` of ``owner``'s claims, the site's runner's results, and everything that follows from them."""
     if not outcomes:
         return
-    with write_transaction() as session:
-        recording = Recording(session, [outcome.claim.check_id for outcome in outcomes],
-                              min(outcome.result.checked_at for outcome in outcomes), now)
+
+    def record(one_by_one: bool) -> None:
+        recording = Recording(db.session, [outcome.claim.check_id for outcome in outcomes],
+                              min(outcome.result.checked_at for outcome in outcomes), now, one_by_one)
         site = site_location()
         released = []
         for claim, result, slow in outcomes:
             if not recording.add(site, claim.check_id, result, owner=owner, slow=slow) \
                     and claim.check_id in recording.checks:
                 released.append({"check_id": claim.check_id, "owner": owner})
-        recording.finish(plugins, _RECORDED, _write(session, _RELEASED, released))
+        recording.finish(plugins, _RECORDED, _write(db.session, _RELEASED, released, one_by_one=one_by_one))
+
+    rows_at_once_else_one_by_one(record)
 
 
 def record_located(location: Location, results: Sequence[tuple[int, ProbeResult]], plugins: Plugins,
-                   now: datetime) -> None:
+                   now: datetime, one_by_one: bool = False) -> None:
     """Store ``results`` (check id, result) that ``location``'s agent sent, in the caller's write transaction.
 
     Results of one check are taken in the order of their times, as if they had been probed here.
+    ``one_by_one``: as ``Recording``'s (``RowRefused`` when a row is refused while it is False).
     """
     if not results:
         return
     recording = Recording(db.session, {check_id for check_id, _ in results},
-                          min(result.checked_at for _, result in results), now)
+                          min(result.checked_at for _, result in results), now, one_by_one)
     for check_id, result in sorted(results, key=lambda item: item[1].checked_at):
         recording.add(location, check_id, result)
     recording.finish(plugins, _COMBINED)
@@ -134,6 +140,8 @@ class Recording:
     # The earliest result's time: every maintenance window open since then counts.
     earliest: datetime
     now: datetime
+    # Each row written on its own, in a savepoint, leaving out those refused; else all at once (see ``_write``).
+    one_by_one: bool = False
     checks: dict[int, CheckRow] = field(init=False)
     locations: dict[int, list[LocationRow]] = field(init=False)
     windows: WindowsByServer = field(init=False)
@@ -149,14 +157,10 @@ class Recording:
     changed_locations: dict[tuple[int, int], LocationRow] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Locked in id order where rows lock (PostgreSQL), so the runner and an agent's batch
-        # changing the same check wait for each other instead of writing over each other's state.
-        query = select(*_ROW_COLUMNS).where(Check.id.in_(list(self.check_ids))).order_by(Check.id)
-        self.checks = {row.id: row for row in (CheckRow(*values) for values in
-                                               self.session.execute(query.with_for_update()))}
-        self.locations = read_rows(self.session, self.checks)
-        # Every window open at any of these results, even one that closed since.
-        self.windows = windows_by_server(self.earliest)
+        checks, self.locations = read_checks(self.session, _ROW_COLUMNS, self.check_ids)
+        self.checks = {row.id: row for row in (CheckRow(*values) for values in checks)}
+        # Every window of these checks' servers open at any of these results, even one that closed since.
+        self.windows = windows_by_server(self.earliest, {row.server_id for row in self.checks.values()})
 
     def add(self, location: Location, check_id: int, result: ProbeResult, **extra: Any) -> bool:
         """Record ``result`` of check ``check_id`` from ``location``; False when it is not recorded.
@@ -221,11 +225,14 @@ class Recording:
         """
         located = list(self.changed_locations.values())
         refused = set(refused)
-        refused |= _write(self.session, UPDATE_LOCATION, [row.values() for row in located if row.stored], "v_check_id")
+        one_by_one = self.one_by_one
+        refused |= _write(self.session, UPDATE_LOCATION, [row.values() for row in located if row.stored], "v_check_id",
+                          one_by_one=one_by_one)
         refused |= _write(self.session, INSERT_LOCATION, [row.values() for row in located if not row.stored],
-                          "v_check_id")
+                          "v_check_id", one_by_one=one_by_one)
         refused |= _write(self.session, statement,
-                          [values for check_id, values in self.written.items() if check_id not in refused])
+                          [values for check_id, values in self.written.items() if check_id not in refused],
+                          one_by_one=one_by_one)
         recorded = [item for item in self.recorded if item[0].id not in refused]
         samples = [sample for sample in self.samples if sample.check_id not in refused]
         if not recorded:
@@ -263,23 +270,27 @@ def _settle(row: CheckRow, located: LocationRow, status: Status, combined: Probe
     return StateChange(row.id, previous, current, combined)
 
 
-def _write(session, statement, parameters: list[dict], key: str = "check_id") -> set[int]:
+def _write(session, statement, parameters: list[dict], key: str = "check_id", *, one_by_one: bool) -> set[int]:
     """Run ``statement`` for every set of ``parameters``; return the checks (each set's ``key``) whose rows refused it.
 
-    All at once first; if the database refuses a row, row by row, each in a
-    savepoint, so the rows it takes are written and only the others left out.
-    A database that cannot be reached (or is busy) refuses nothing in
-    particular: that error ends the transaction, and the loop offers the batch again.
+    All at once, unless ``one_by_one``: a row the database refuses then
+    raises ``RowRefused`` (the transaction is spoilt; see
+    ``rows_at_once_else_one_by_one``). One by one, each in a savepoint, so
+    the rows it takes are written and only the others left out. A database
+    that cannot be reached (or is busy) refuses nothing in particular: that
+    error ends the transaction, and the loop offers the batch again.
     """
     if not parameters:
         return set()
-    try:
-        with session.begin_nested():
+    if not one_by_one:
+        try:
             session.execute(statement, parameters)
+        except DBAPIError as error:
+            if _not_the_rows(error):
+                raise
+            raise RowRefused(f"the database refused a row of {len(parameters)} ({type(error.orig).__name__})") \
+                from error
         return set()
-    except DBAPIError as error:
-        if _not_the_rows(error):
-            raise
     refused = set()
     for values in parameters:
         try:

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -12,6 +13,12 @@ from ..extensions import db
 from ..plugins import Plugins
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class RowRefused(Exception):
+    """The database refused a row of a statement written for many rows at once; the transaction is spoiled."""
 
 
 @contextmanager
@@ -34,6 +41,24 @@ def write_transaction() -> Iterator[Session]:
         session.rollback()
         raise
     session.commit()
+
+
+def rows_at_once_else_one_by_one(work: Callable[[bool], T]) -> T:
+    """Run ``work(one_by_one)`` in a ``write_transaction``: first with each statement written for all its rows at
+    once (``False``); if the database refuses one of them (``RowRefused``), all again in a new transaction, each
+    row on its own (``True``), so that only the rows refused are left out.
+
+    Writing all at once needs no savepoint, and a batch of results is
+    written in a handful of statements; a refused row is rare (a row spoilt
+    by hand, a trigger), and costs its batch the transaction it spoilt.
+    """
+    try:
+        with write_transaction():
+            return work(False)
+    except RowRefused as refused:
+        log.warning("%s; writing the rows one by one", refused)
+    with write_transaction():
+        return work(True)
 
 
 def guarded(what: str, call, *args, **kwargs) -> None:

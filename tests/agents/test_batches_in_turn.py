@@ -1,6 +1,9 @@
-"""Batches arriving together at one web worker are all taken: on SQLite they wait their turn, not SQLite's lock."""
+"""Batches arriving together are all taken: on SQLite they wait their turn (among a worker's threads, then among
+the site's processes), not SQLite's lock."""
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -48,3 +51,36 @@ def test_batches_sent_together_are_all_taken(app, agent_site, monkeypatch):
     assert statuses == [200] * TOGETHER
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AgentBatch)) == TOGETHER
+
+
+def lock_is_free(path: str) -> bool:
+    """Whether another process could take the lock of the file at ``path`` now."""
+    descriptor = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    else:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        return True
+    finally:
+        os.close(descriptor)
+
+
+def test_a_batch_holds_the_sites_writer_turn_while_it_is_written(app, agent_site, monkeypatch, backend):
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL locks the rows a batch writes: its batches go side by side")
+    from ninerstatus.agents import ingest
+
+    record, seen = ingest.record_located, []
+    with app.app_context():
+        path = f"{db.engine.url.database}.writers.lock"
+
+    def looking(*args, **kwargs):
+        seen.append(lock_is_free(path))  # as another web worker would find it
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "record_located", looking)
+    body = batch("turn", result_for(agent_site.mine))
+    assert agent_call(app.test_client(), agent_site.token, "POST", RESULTS, body).status_code == 200
+    assert seen == [False] and lock_is_free(path)
