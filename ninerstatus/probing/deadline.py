@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .failure import ProbeFailure, failure_from_datagram_error, failure_from_os_error
+from .failure import TIMEOUT_WORDING, ProbeFailure, failure_from_datagram_error, failure_from_os_error
 from .result import ErrorKind
 from .targets import Family
 from .workers import WorkerCall, start_in_worker
@@ -23,13 +23,6 @@ from .workers import WorkerCall, start_in_worker
 Address = tuple[socket.AddressFamily, Any]
 
 _RECV_CHUNK = 4096
-
-_TIMEOUT_WORDING = {
-    ErrorKind.RESOLVE_FAILED: "timed out resolving the host name",
-    ErrorKind.CONNECT_TIMEOUT: "timed out connecting",
-    ErrorKind.READ_TIMEOUT: "timed out waiting for the server",
-}
-
 
 class DeadlineExceeded(ProbeFailure):
     """The probe's total time budget is spent."""
@@ -63,7 +56,7 @@ class Deadline:
 
     def exceeded(self, kind: ErrorKind = ErrorKind.READ_TIMEOUT) -> DeadlineExceeded:
         """The exception for running out of time while doing ``kind`` of work."""
-        return DeadlineExceeded(kind, f"{_TIMEOUT_WORDING.get(kind, 'timed out')} "
+        return DeadlineExceeded(kind, f"{TIMEOUT_WORDING.get(kind, 'timed out')} "
                                       f"(limit {self.seconds:g} s)")
 
 

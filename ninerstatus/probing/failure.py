@@ -14,6 +14,14 @@ import ssl
 from .result import ErrorKind, ProbeResult, Status, TlsInfo
 
 
+#: What a probe that ran out of time was doing, as the site says it.
+TIMEOUT_WORDING = {
+    ErrorKind.RESOLVE_FAILED: "timed out resolving the host name",
+    ErrorKind.CONNECT_TIMEOUT: "timed out connecting",
+    ErrorKind.READ_TIMEOUT: "timed out waiting for the server",
+}
+
+
 class ProbeFailure(Exception):
     """The check failed in a way the probe understands.
 
@@ -60,8 +68,9 @@ def failure_from_os_error(exc: OSError, *, connecting: bool = False, where: str 
     if isinstance(exc, socket.gaierror):
         return ProbeFailure(ErrorKind.RESOLVE_FAILED, f"could not resolve: {reason}")
     if isinstance(exc, TimeoutError):
+        # The error's own text ("timed out") says less than what timed out does.
         kind = ErrorKind.CONNECT_TIMEOUT if connecting else ErrorKind.READ_TIMEOUT
-        return ProbeFailure(kind, f"timed out: {reason}")
+        return ProbeFailure(kind, TIMEOUT_WORDING[kind] + (f" ({where})" if where else ""))
     if isinstance(exc, ConnectionRefusedError) or connecting:
         return ProbeFailure(ErrorKind.CONNECT_REFUSED, f"could not connect: {reason}")
     if isinstance(exc, ssl.SSLError):

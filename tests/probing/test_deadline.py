@@ -9,7 +9,7 @@ import pytest
 
 from ninerstatus.probing import Deadline, DeadlineExceeded, ErrorKind, Family, ProbeFailure
 from ninerstatus.probing.deadline import DeadlineSocket, open_connection, open_datagram, resolve
-from ninerstatus.probing.failure import failure_from_datagram_error
+from ninerstatus.probing.failure import failure_from_datagram_error, failure_from_os_error
 
 from ..waiting import PATIENCE
 from .servers import closed_port
@@ -239,3 +239,12 @@ def test_discard_buffer_drops_unread_bytes(pair):
     assert stream.discard_buffer() == b"250 injected\r\n"
     peer.sendall(b"250 real\r\n")
     assert stream.read_line(100) == b"250 real"
+
+
+@pytest.mark.parametrize(("connecting", "kind", "summary"), [
+    (True, ErrorKind.CONNECT_TIMEOUT, "timed out connecting (192.0.2.7:587)"),
+    (False, ErrorKind.READ_TIMEOUT, "timed out waiting for the server (192.0.2.7:587)"),
+])
+def test_a_socket_timeout_says_what_timed_out_not_the_bare_error(connecting, kind, summary):
+    failure = failure_from_os_error(TimeoutError("timed out"), connecting=connecting, where="192.0.2.7:587")
+    assert (failure.kind, failure.message) == (kind, summary)
