@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from jinja2 import ChoiceLoader, DictLoader
 
 from ninerstatus.checks import status
 from ninerstatus.checks.models import Check
@@ -11,6 +12,7 @@ from ninerstatus.checks.status import server_state, time_ago
 from ninerstatus.extensions import db
 from ninerstatus.models import Visibility
 from ninerstatus.probing import ProbeResult, Status, Timings
+from ninerstatus.public import sidebar
 from ninerstatus.timeutil import utcnow
 
 from .factories import make_server
@@ -53,6 +55,27 @@ def test_a_widget_shows_state_latency_age_and_the_key_fact(ctx, client, monkeypa
     assert "Submission" in entry and "operational" in entry and "12 ms" in entry
     assert "checked <time" in entry and "12 s ago" in entry
     assert "STARTTLS ok, certificate 62 days" in entry
+
+
+def test_a_check_type_with_its_own_widget_template_is_drawn_by_it_in_the_sidebar_and_on_its_server_page(
+        ctx, client, monkeypatch):
+    server = make_server("NC036")
+    add_check(server, Status.OK, "STARTTLS ok", label="Submission")
+    add_check(server, Status.OK, "IMAP ok", label="Mailbox")
+    # A plugin's widget sees the check and the helpers, and may draw the default widget inside its own.
+    ctx.jinja_loader = ChoiceLoader([ctx.jinja_loader, DictLoader({"custom/widget.html": (
+        '<li class="custom-widget">{{ check.title }}: {{ check_state(check).status.label }}</li>'
+        '{% include "checks/widget.html" %}')})])
+    monkeypatch.setattr(sidebar, "widget_template",
+                        lambda check: "custom/widget.html" if check.label == "Mailbox" else sidebar.DEFAULT_WIDGET)
+    entry = glance_entry(client, "NC036")
+    server_page = client.get("/servers/NC036").get_data(as_text=True)
+    checks = server_page[server_page.index("<h2>Checks</h2>"):server_page.index("Systems at a Glance")]
+    for html in (entry, checks):
+        assert html.count('<li class="custom-widget">Mailbox: operational</li>') == 1
+        assert html.count('<span class="check-name">Submission</span>') == 1
+        assert html.count('<span class="check-name">Mailbox</span>') == 1
+        assert "STARTTLS ok" in html and "IMAP ok" in html
 
 
 def test_a_check_without_a_result_says_so_and_never_shows_green(ctx, client):

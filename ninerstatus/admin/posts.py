@@ -5,6 +5,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from ..api.statuspage import incident_status
 from ..extensions import db
@@ -68,8 +69,13 @@ def index():
 
 @bp.get("/posts")
 def posts():
-    """Every post, drafts and scheduled ones included, with filters and search."""
-    page = paginate(filtered_posts(request.args), POSTS_PER_PAGE)
+    """Every post, drafts and scheduled ones included, with filters and search.
+
+    The authors, tags and servers each row shows are loaded for the whole page at once, not per post.
+    """
+    listed = filtered_posts(request.args).options(selectinload(Post.author), selectinload(Post.tags),
+                                                  selectinload(Post.servers))
+    page = paginate(listed, POSTS_PER_PAGE)
     filters = {key: value for key, value in request.args.items() if key not in ("page", "q") and value}
     if search_words(request.args):
         filters["q"] = search_words(request.args)

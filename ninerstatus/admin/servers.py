@@ -5,6 +5,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
 from ..accounts.roles import admin_required
+from ..checks.listing import listed_servers
 from ..extensions import db
 from ..models import Server, Visibility, post_servers
 from . import bp
@@ -54,8 +55,8 @@ def _edit(form: ServerForm, server: Server | None):
 @bp.get("/servers")
 @admin_required
 def servers():
-    """Every server in the order visitors see them."""
-    return render_template("admin/servers/list.html", servers=servers_in_order(), counts=post_counts())
+    """Every server in the order visitors see them, as the pages list them (their states from two statements)."""
+    return render_template("admin/servers/list.html", servers=listed_servers(), counts=post_counts())
 
 
 @bp.route("/servers/new", methods=["GET", "POST"])

@@ -8,7 +8,7 @@ Days without data are their own band, "nodata", never a colour of uptime.
 
 Templates get one lazy ``history`` object per render: the sidebar's bar
 strips for every public server come from one query (each drawn as markup
-once per worker for the same days, see ``drawn_strip``) (a server page's bars
+once per worker for the same days, see ``drawn``) (a server page's bars
 too), its uptime figures from one more and its sparklines from another, and
 nothing is queried unless a template asks.
 """
@@ -33,7 +33,7 @@ from .uptime import (DayBar, WindowUptime, daily_bars_by_server, empty_bars, fir
 #: Days of bars on server pages and in the sidebar.
 BAR_DAYS = 90
 
-#: Distinct strips each worker remembers drawing (see ``drawn_strip``): a few for every server of a large site.
+#: Distinct bars each worker remembers drawing per template (see ``drawn``): a few for every server of a large site.
 STRIPS_KEPT = 1024
 STRIPS_KEY = "ninerstatus.drawn_strips"
 
@@ -158,22 +158,32 @@ def runs(bars: list[DayBar]) -> list[Run]:
     return grouped
 
 
-def drawn_strip(bars: tuple[DayBar, ...]) -> Markup:
-    """The strip of ``bars`` as markup (history/strip.html): the same days always draw the same strip.
+#: The templates drawn from a server's 90 bars alone, each with what it is given from them: the sidebar's strip
+#: (a stretch per run of days in one band) and a server page's bars (each day's band and words).
+DRAWN_FROM_BARS = {
+    "history/strip.html": lambda bars: {"strip": runs(list(bars))},
+    "history/bars.html": lambda bars: {"bars": [(band(bar), day_label(bar)) for bar in bars]},
+}
 
-    So each worker draws a strip once per distinct 90 days and reuses it:
-    only today's bar changes as results come in, and every page shows every
+
+def drawn(template_name: str, bars: tuple[DayBar, ...]) -> Markup:
+    """``template_name`` (one of ``DRAWN_FROM_BARS``) drawn from ``bars``: the same days always draw the same markup.
+
+    So each worker draws it once per distinct 90 days and reuses it: only
+    today's bar changes as results come in, and every page shows every
     public server's strip. This is not a cache of the site's data (the bars
     are read afresh on every page); it remembers what drawing them gave,
-    for ``STRIPS_KEPT`` strips per application.
+    for ``STRIPS_KEPT`` distinct bars per template and application.
     """
     app = current_app._get_current_object()
-    draw = app.extensions.get(STRIPS_KEY)
+    kept = app.extensions.setdefault(STRIPS_KEY, {})
+    draw = kept.get(template_name)
     if draw is None:
-        template = app.jinja_env.get_template("history/strip.html")
+        template = app.jinja_env.get_template(template_name)
+        given = DRAWN_FROM_BARS[template_name]
         # lru_cache is thread-safe; two threads arriving first may each make one, and one of them is kept.
-        draw = app.extensions.setdefault(STRIPS_KEY, lru_cache(maxsize=STRIPS_KEPT)(
-            lambda days: Markup(template.render(strip=runs(days)))))
+        draw = kept.setdefault(template_name, lru_cache(maxsize=STRIPS_KEPT)(
+            lambda days: Markup(template.render(**given(days)))))
     return draw(bars)
 
 
@@ -206,6 +216,11 @@ class ServerHistory:
     def bars(self) -> list[DayBar]:
         return self.site.bars(self.server)
 
+    @property
+    def drawn_bars(self) -> Markup:
+        """The 90 bars as a server page lists them, drawn from history/bars.html."""
+        return drawn("history/bars.html", tuple(self.bars))
+
     @cached_property
     def sparklines(self) -> dict[int, Sparkline]:
         return sparklines(self.check_ids, self.now, first_results=self.first_results)
@@ -231,7 +246,7 @@ class SiteHistory:
 
     def strip(self, server: Server) -> Markup:
         """The sidebar's 90-day strip of a public server, drawn from history/strip.html."""
-        return drawn_strip(tuple(self.bars(server)))
+        return drawn("history/strip.html", tuple(self.bars(server)))
 
     def server(self, server: Server) -> ServerHistory:
         """Uptime figures, daily bars and sparklines for a server's page."""
@@ -239,5 +254,5 @@ class SiteHistory:
 
 
 def history_context() -> dict:
-    """Context processor: the lazy ``history`` object and its formatting helpers."""
-    return {"history": SiteHistory(), "day_label": day_label, "day_band": band, "uptime_legend": legend()}
+    """Context processor: the lazy ``history`` object and the legend of its colours."""
+    return {"history": SiteHistory(), "uptime_legend": legend()}

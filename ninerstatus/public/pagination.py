@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,15 +62,21 @@ class Listing:
                    select(func.count()).select_from(statement.order_by(None).subquery()))
 
 
-def page_of(listing: Listing, per_page: int, values: Mapping[str, Any]) -> Page:
-    """The requested page of ``listing`` sent with ``values``; 404 when the page is past the end."""
+def page_of(listing: Listing, per_page: int, values: Mapping[str, Any],
+            items: Callable[[Sequence], list] | None = None) -> Page:
+    """The requested page of ``listing`` sent with ``values``; 404 when the page is past the end.
+
+    Without ``items`` the page holds the ORM objects the statement selects;
+    with it, ``items`` of the statement's rows.
+    """
     number = requested_page()
     total = db.session.scalar(listing.count, values)
     page = Page(items=[], number=number, per_page=per_page, total=total or 0)
     if number > page.pages:
         abort(404, description=f"There is no page {number}: the last page is {page.pages}.")
-    items = db.session.scalars(listing.items, {**values, "limit": per_page, "offset": (number - 1) * per_page})
-    return Page(items=list(items.unique().all()), number=number, per_page=per_page, total=page.total)
+    result = db.session.execute(listing.items, {**values, "limit": per_page, "offset": (number - 1) * per_page})
+    rows = items(result.all()) if items else list(result.scalars().unique().all())
+    return Page(items=rows, number=number, per_page=per_page, total=page.total)
 
 
 def paginate(statement: Select, per_page: int) -> Page:

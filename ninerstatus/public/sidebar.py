@@ -173,5 +173,5 @@ def sidebar_html(context: Context) -> Markup:
 def sidebar_context() -> dict:
     """Context processor: a lazy ``sidebar``, its kept HTML and the server and check helpers for every template."""
     return {"sidebar": Sidebar(), "sidebar_html": sidebar_html, "server_state": server_state,
-            "widget_template": widget_template, "time_ago": time_ago, "latency_ms": latency_ms,
+            "widget_template": widget_template, "default_widget": DEFAULT_WIDGET, "time_ago": time_ago, "latency_ms": latency_ms,
             "check_state": check_state, "short_time": short_time}

@@ -6,14 +6,14 @@ from functools import cache
 from urllib.parse import urlencode
 
 from flask import abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import Select, bindparam, extract, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, extract, func, or_, select
 
 from ..checks.listing import ListedServer, listed_server, listed_servers
 from ..extensions import db
 from ..markup import strip_control_chars
 from ..models import Post, Server, Tag, visible_now
 from . import bp
+from .listed_posts import listed_posts, visible_post_rows
 from .pagination import Listing, Page, page_of
 
 
@@ -72,20 +72,15 @@ def server_or_404(code: str) -> ListedServer:
     return server_
 
 
-def visible_posts(now=None) -> Select:
-    """``Post.visible()`` with the servers and tags every listed post shows, loaded for the whole page at once."""
-    return Post.visible(now).options(selectinload(Post.servers), selectinload(Post.tags))
-
-
 @cache
 def listings() -> dict[str, Listing]:
     """The paged post lists of the public pages, built once per process and sent with ``now`` and their values.
 
     ``home``: every visible post; ``tag``: those carrying ``tag_id``; ``server``: those naming ``server_id``;
     ``month``: those published from ``start`` to before ``end``; ``search``: those whose title or text is
-    ``LIKE`` the ``pattern``.
+    ``LIKE`` the ``pattern``. Each selects the columns a listed post shows (``listed_posts``).
     """
-    visible = visible_posts(bindparam("now"))
+    visible = visible_post_rows(bindparam("now"))
     pattern = bindparam("pattern")
     return {name: Listing.of(statement) for name, statement in {
         "home": visible,
@@ -98,8 +93,9 @@ def listings() -> dict[str, Listing]:
 
 
 def posts_page(name: str, **values) -> Page:
-    """The requested page of the public post list ``name`` (see ``listings``)."""
-    return page_of(listings()[name], current_app.config["POSTS_PER_PAGE"], {"now": visible_now(), **values})
+    """The requested page of the public post list ``name`` (see ``listings``), its posts as plain rows."""
+    return page_of(listings()[name], current_app.config["POSTS_PER_PAGE"], {"now": visible_now(), **values},
+                   listed_posts)
 
 
 @bp.after_request

@@ -87,12 +87,12 @@ def add_open_posts(servers) -> None:
     db.session.commit()
 
 
-def statements(app, client) -> dict[str, int]:
-    """How many SQL statements each page sends, each request in an application context of its own as in production."""
+def statements(app, client, pages=PAGES) -> dict[str, int]:
+    """How many SQL statements each of ``pages`` sends, each request in an application context of its own as in production."""
     with app.app_context():
         engine = db.engine
     counts = {}
-    for path in PAGES:
+    for path in pages:
         seen = []
 
         def count(*_args):
@@ -182,3 +182,30 @@ def test_a_result_recorded_during_a_request_is_read_afresh(ctx, app):
         assert check_state(check).status is Status.OK
         check.record(result(Status.CRITICAL, utcnow()))
         assert check_state(check).status is Status.CRITICAL
+
+
+#: Staff's lists and dashboard, signed in: a fixed number of statements too, whatever the number of posts and servers.
+STAFF_LISTS = {
+    # The account; the count and the page of posts, then their tags, servers and updates (and their authors, one
+    # more, when any has one: none here); the filters' tags and servers.
+    "/admin/posts": 8,
+    # The account; the servers and their checks as the pages list them, the windows and floors their states
+    # read; the post counts.
+    "/admin/servers": 6,
+    "/admin/dashboard": 12,
+}
+
+
+def test_staff_lists_send_the_same_statements_however_many_posts_and_servers(app, client):
+    with app.app_context():
+        add_servers(0, 2)
+        add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
+        add_user(ADMIN_EMAIL, Role.ADMIN)
+    token = csrf_token_in(client.get("/admin/login").get_data(as_text=True))
+    assert client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": PASSWORD,
+                                             "csrf_token": token}).status_code == 302
+    few = statements(app, client, STAFF_LISTS)
+    with app.app_context():
+        add_servers(2, 6)
+    assert statements(app, client, STAFF_LISTS) == few
+    assert few == STAFF_LISTS
