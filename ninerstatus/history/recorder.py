@@ -160,17 +160,30 @@ def _merge_packed(cursor, dialect: str, packed: _Packed, arrivals: dict[tuple, A
 
 def _stored_rows(cursor, dialect: str, packed: _Packed, keys: list[tuple]) -> dict[tuple, bytes]:
     """The stored packed row of each key that has one, locked until commit on PostgreSQL."""
-    mark = _PLACEHOLDERS[dialect]
-    lock = " FOR UPDATE" if dialect == "postgresql" else ""
-    row = f"({', '.join([mark] * len(packed.key))})"
     found = {}
     for first in range(0, len(keys), _KEYS_CHUNK):
         chunk = keys[first:first + _KEYS_CHUNK]
-        cursor.execute(f"SELECT {', '.join(packed.key)}, {packed.data} FROM {packed.table} "
-                       f"WHERE ({', '.join(packed.key)}) IN (VALUES {', '.join([row] * len(chunk))}){lock}",
-                       tuple(chain.from_iterable(chunk)))
+        cursor.execute(stored_rows_statement(dialect, packed, len(chunk)), tuple(chain.from_iterable(chunk)))
         found.update((tuple(stored[:-1]), stored[-1]) for stored in cursor.fetchall())
     return found
+
+
+def stored_rows_statement(dialect: str, packed: _Packed, count: int) -> str:
+    """The SELECT of the stored rows of ``count`` keys, each found by its primary key.
+
+    The keys are joined as a list of values rather than matched with a row
+    value ``IN (VALUES ...)``: SQLite answers that by reading the whole table
+    (a year of history, for every batch of results), a join by searching the
+    key once for each.
+    """
+    mark = _PLACEHOLDERS[dialect]
+    names = [f"k{index}" for index in range(len(packed.key))]
+    row = f"({', '.join([mark] * len(names))})"
+    match = " AND ".join(f"stored.{column} = wanted.{name}" for column, name in zip(packed.key, names))
+    lock = " FOR UPDATE OF stored" if dialect == "postgresql" else ""
+    return (f"WITH wanted({', '.join(names)}) AS (VALUES {', '.join([row] * count)}) "
+            f"SELECT {', '.join(f'stored.{column}' for column in (*packed.key, packed.data))} "
+            f"FROM wanted CROSS JOIN {packed.table} AS stored WHERE {match}{lock}")
 
 
 def _insert_rows(cursor, dialect: str, packed: _Packed, rows: list[tuple]) -> set[tuple]:
