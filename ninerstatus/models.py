@@ -9,7 +9,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text, and_, or_, select
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text, and_, or_, select
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -225,6 +225,9 @@ class Post(db.Model):
     """An incident report, maintenance notice or other update written by staff."""
 
     __tablename__ = "posts"
+    # Every list, count and tag cloud visitors see filters on visibility (status and publication time),
+    # the summary on kind too: all three in one index, so those reads never touch the rows themselves.
+    __table_args__ = (Index("ix_posts_visible", "published_at", "status", "kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
@@ -238,7 +241,7 @@ class Post(db.Model):
     excerpt: Mapped[str] = mapped_column(Text, default="")
     kind: Mapped[PostKind] = enum_column(PostKind, PostKind.NOTICE, unknown=PostKind.NOTICE)
     status: Mapped[PostStatus] = enum_column(PostStatus, PostStatus.DRAFT, unknown=PostStatus.DRAFT)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -322,9 +325,12 @@ class PostUpdate(db.Model):
     """A timestamped update to an incident: its state then and what staff said."""
 
     __tablename__ = "post_updates"
+    # An incident is open while its newest update is not "resolved" (incident_floors.py): this index
+    # finds each post's newest update and its state without a sort or a read of the row.
+    __table_args__ = (Index("ix_post_updates_latest", "post_id", "created_at", "id", "state"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
     state: Mapped[UpdateState] = enum_column(UpdateState, UpdateState.INVESTIGATING,
                                             unknown=UpdateState.INVESTIGATING)
     # Sanitised like a post body (see markup.py).
