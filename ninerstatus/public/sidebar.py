@@ -65,14 +65,20 @@ def widget_template(check: ListedCheck) -> str:
 
 @cache
 def _cloud_query() -> Select:
-    """The tag cloud's query, built once per process (see ``checks.listing``); sent with the time and the limit."""
-    count = func.count(Post.id).label("n")
-    return (select(Tag.name, Tag.slug, count)
-            .join(post_tags, post_tags.c.tag_id == Tag.id)
-            .join(Post, Post.id == post_tags.c.post_id)
-            .where(Post.visible_clause(bindparam("now")))
-            .group_by(Tag.id, Tag.name, Tag.slug)
-            .order_by(count.desc(), Tag.name)
+    """The tag cloud's query, built once per process (see ``checks.listing``); sent with the time and the limit.
+
+    Each tag's visible posts are counted by tag id before the tags' names are joined (grouping
+    thousands of tagged posts by an integer costs far less than by id, name and address), and the
+    visible posts are found in their index alone, never read.
+    """
+    visible = select(Post.id).where(Post.visible_clause(bindparam("now")))
+    counts = (select(post_tags.c.tag_id, func.count().label("n"))
+              .where(post_tags.c.post_id.in_(visible))
+              .group_by(post_tags.c.tag_id)
+              .subquery())
+    return (select(Tag.name, Tag.slug, counts.c.n)
+            .join(counts, counts.c.tag_id == Tag.id)
+            .order_by(counts.c.n.desc(), Tag.name)
             .limit(bindparam("limit")))
 
 
