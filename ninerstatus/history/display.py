@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property, lru_cache
+from functools import cached_property
 from itertools import groupby
 
-from flask import current_app
 from markupsafe import Markup
 
 from ..checks.status import short_time
+from ..drawn_once import drawn_once
 from ..models import Server
 from ..timeutil import utcnow
 from .sparkline import Sparkline, sparklines
@@ -35,7 +35,6 @@ BAR_DAYS = 90
 
 #: Distinct bars each worker remembers drawing per template (see ``drawn``): a few for every server of a large site.
 STRIPS_KEPT = 1024
-STRIPS_KEY = "ninerstatus.drawn_strips"
 
 #: Colour bands of a day's uptime, best first: (lowest uptime in the band, band name).
 BANDS = ((0.999, "ok"), (0.99, "minor"), (0.95, "major"), (0.0, "outage"))
@@ -169,22 +168,15 @@ DRAWN_FROM_BARS = {
 def drawn(template_name: str, bars: tuple[DayBar, ...]) -> Markup:
     """``template_name`` (one of ``DRAWN_FROM_BARS``) drawn from ``bars``: the same days always draw the same markup.
 
-    So each worker draws it once per distinct 90 days and reuses it: only
-    today's bar changes as results come in, and every page shows every
-    public server's strip. This is not a cache of the site's data (the bars
-    are read afresh on every page); it remembers what drawing them gave,
-    for ``STRIPS_KEPT`` distinct bars per template and application.
+    So each worker draws it once per distinct 90 days and reuses it (see
+    drawn_once.py): only today's bar changes as results come in, and every
+    page shows every public server's strip. The bars themselves are read
+    afresh on every page.
     """
-    app = current_app._get_current_object()
-    kept = app.extensions.setdefault(STRIPS_KEY, {})
-    draw = kept.get(template_name)
-    if draw is None:
-        template = app.jinja_env.get_template(template_name)
-        given = DRAWN_FROM_BARS[template_name]
-        # lru_cache is thread-safe; two threads arriving first may each make one, and one of them is kept.
-        draw = kept.setdefault(template_name, lru_cache(maxsize=STRIPS_KEPT)(
-            lambda days: Markup(template.render(**given(days)))))
-    return draw(bars)
+    given = DRAWN_FROM_BARS[template_name]
+    return drawn_once(template_name,
+                      lambda app, days: Markup(app.jinja_env.get_template(template_name).render(**given(days))),
+                      bars, kept=STRIPS_KEPT)
 
 
 class ServerHistory:

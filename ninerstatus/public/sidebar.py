@@ -28,6 +28,7 @@ from sqlalchemy import Select, bindparam, func, select
 
 from ..checks.listing import ListedCheck, ListedServer, listed_servers
 from ..checks.status import check_state, latency_ms, server_state, short_time, time_ago
+from ..checks.widget_face import drawn_widget
 from ..checktypes import DEFAULT_WIDGET
 from ..extensions import db
 from ..models import Post, Tag, post_tags, visible_now
@@ -180,4 +181,4 @@ def sidebar_context() -> dict:
     """Context processor: a lazy ``sidebar``, its kept HTML and the server and check helpers for every template."""
     return {"sidebar": Sidebar(), "sidebar_html": sidebar_html, "server_state": server_state,
             "widget_template": widget_template, "default_widget": DEFAULT_WIDGET, "time_ago": time_ago, "latency_ms": latency_ms,
-            "check_state": check_state, "short_time": short_time}
+            "check_state": check_state, "short_time": short_time, "drawn_widget": drawn_widget}
