@@ -91,6 +91,19 @@ def test_tag_cloud_weighs_tags_by_their_published_posts(ctx, client):
     assert 'class="w1" href="/tags/dns" title="1 post"' in page
 
 
+def test_tag_cloud_counts_only_what_visitors_may_read(ctx, client):
+    make_post("Mail now", tags=("email", "dns"))
+    make_post("Mail earlier", tags=("email",), age=timedelta(days=3))
+    make_post("Mail draft", tags=("email",), status=PostStatus.DRAFT)
+    make_post("Mail tomorrow", tags=("email", "ftp"), status=PostStatus.SCHEDULED, age=-timedelta(days=1))
+    make_post("Only a draft", tags=("secret",), status=PostStatus.DRAFT)
+    cloud = client.get("/").get_data(as_text=True)
+    cloud = cloud[cloud.index('<p class="cloud">'):]
+    cloud = cloud[:cloud.index("</p>")]
+    assert 'href="/tags/email" title="2 posts"' in cloud and 'href="/tags/dns" title="1 post"' in cloud
+    assert "/tags/ftp" not in cloud and "/tags/secret" not in cloud
+
+
 def test_server_page_shows_details_and_every_post_that_affected_it(ctx, client):
     mail = make_server("NC036", notes="Postfix and Dovecot")
     web = make_server("NC041", role="Web server")

@@ -24,7 +24,7 @@ from flask import Flask, current_app, render_template, request
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, func, not_, select
 
 from ..checks.listing import ListedCheck, ListedServer, listed_servers
 from ..checks.status import check_state, latency_ms, server_state, short_time, time_ago
@@ -68,18 +68,25 @@ def widget_template(check: ListedCheck) -> str:
 def _cloud_query() -> Select:
     """The tag cloud's query, built once per process (see ``checks.listing``); sent with the time and the limit.
 
-    Each tag's visible posts are counted by tag id before the tags' names are joined (grouping
-    thousands of tagged posts by an integer costs far less than by id, name and address), and the
-    visible posts are found in their index alone, never read.
+    A tag's visible posts are its posts less its hidden ones (drafts, posts
+    scheduled for later): counting every tag's posts walks the tag index in
+    order with nothing to sort, and the hidden posts are few and found in
+    the posts' index alone. Counting the visible posts directly joined and
+    grouped every tagged post on every page, five times the work on a site
+    with a thousand posts.
     """
-    visible = select(Post.id).where(Post.visible_clause(bindparam("now")))
-    counts = (select(post_tags.c.tag_id, func.count().label("n"))
-              .where(post_tags.c.post_id.in_(visible))
-              .group_by(post_tags.c.tag_id)
-              .subquery())
-    return (select(Tag.name, Tag.slug, counts.c.n)
-            .join(counts, counts.c.tag_id == Tag.id)
-            .order_by(counts.c.n.desc(), Tag.name)
+    every = (select(post_tags.c.tag_id, func.count().label("n"))
+             .group_by(post_tags.c.tag_id).subquery("every"))
+    hidden_posts = select(Post.id).where(not_(Post.visible_clause(bindparam("now"))))
+    hidden = (select(post_tags.c.tag_id, func.count().label("n"))
+              .where(post_tags.c.post_id.in_(hidden_posts))
+              .group_by(post_tags.c.tag_id).subquery("hidden"))
+    count = (every.c.n - func.coalesce(hidden.c.n, 0)).label("n")
+    return (select(Tag.name, Tag.slug, count)
+            .join(every, every.c.tag_id == Tag.id)
+            .outerjoin(hidden, hidden.c.tag_id == Tag.id)
+            .where(count > 0)
+            .order_by(count.desc(), Tag.name)
             .limit(bindparam("limit")))
 
 
