@@ -15,6 +15,7 @@ nothing is queried unless a template asks.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -33,8 +34,9 @@ from .uptime import (DayBar, WindowUptime, daily_bars_by_server, empty_bars, fir
 #: Days of bars on server pages and in the sidebar.
 BAR_DAYS = 90
 
-#: Distinct bars each worker remembers drawing per template (see ``drawn``): a few for every server of a large site.
-STRIPS_KEPT = 1024
+#: Distinct inputs each worker remembers drawing per template (see ``drawn``): a few for every server or check
+#: of a large site.
+DRAWN_KEPT = 1024
 
 #: Colour bands of a day's uptime, best first: (lowest uptime in the band, band name).
 BANDS = ((0.999, "ok"), (0.99, "minor"), (0.95, "major"), (0.0, "outage"))
@@ -157,26 +159,28 @@ def runs(bars: list[DayBar]) -> list[Run]:
     return grouped
 
 
-#: The templates drawn from a server's 90 bars alone, each with what it is given from them: the sidebar's strip
-#: (a stretch per run of days in one band) and a server page's bars (each day's band and words).
-DRAWN_FROM_BARS = {
+#: The templates drawn from their input alone, each with what it is given from it: the sidebar's strip
+#: (a stretch per run of days in one band) and a server page's bars (each day's band and words) from a
+#: server's 90 bars, and a check's sparkline from its name and its line.
+DRAWN_FROM = {
     "history/strip.html": lambda bars: {"strip": runs(list(bars))},
     "history/bars.html": lambda bars: {"bars": [(band(bar), day_label(bar)) for bar in bars]},
+    "history/sparkline.html": lambda named: {"title": named[0], "line": named[1]},
 }
 
 
-def drawn(template_name: str, bars: tuple[DayBar, ...]) -> Markup:
-    """``template_name`` (one of ``DRAWN_FROM_BARS``) drawn from ``bars``: the same days always draw the same markup.
+def drawn(template_name: str, given: Hashable) -> Markup:
+    """``template_name`` (one of ``DRAWN_FROM``) drawn from ``given``: the same input always draws the same markup.
 
-    So each worker draws it once per distinct 90 days and reuses it (see
-    drawn_once.py): only today's bar changes as results come in, and every
-    page shows every public server's strip. The bars themselves are read
-    afresh on every page.
+    So each worker draws it once per distinct input and reuses it (see
+    drawn_once.py): only today's bar and the current hour's sparkline change
+    as results come in, and every page shows every public server's strip.
+    The input itself is read afresh on every page.
     """
-    given = DRAWN_FROM_BARS[template_name]
+    context = DRAWN_FROM[template_name]
     return drawn_once(template_name,
-                      lambda app, days: Markup(app.jinja_env.get_template(template_name).render(**given(days))),
-                      bars, kept=STRIPS_KEPT)
+                      lambda app, value: Markup(app.jinja_env.get_template(template_name).render(**context(value))),
+                      given, kept=DRAWN_KEPT)
 
 
 class ServerHistory:
@@ -216,6 +220,10 @@ class ServerHistory:
     @cached_property
     def sparklines(self) -> dict[int, Sparkline]:
         return sparklines(self.check_ids, self.now, first_results=self.first_results)
+
+    def drawn_sparkline(self, title: str, line: Sparkline) -> Markup:
+        """A check's sparkline as a server page lists it, drawn from history/sparkline.html."""
+        return drawn("history/sparkline.html", (title, line))
 
 
 class SiteHistory:

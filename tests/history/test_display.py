@@ -136,6 +136,17 @@ def test_the_server_page_shows_figures_bars_and_sparklines(check, client):
     assert '<path d="M0.0,' in page
 
 
+def test_a_sparkline_drawn_before_shows_a_new_result_on_the_next_page(check, client):
+    # Sparklines are drawn once per worker for the same line: a new result is a new line.
+    write_days(check, 2, now=utcnow() - timedelta(minutes=30))
+    before = main_of(client.get("/servers/NC036"))
+    assert "slowest hourly mean 20 ms" in before
+    record_samples([Sample(check.id, epoch_seconds(utcnow()) - 60, Status.OK, 2_000_000, None, False)])
+    db.session.commit()
+    after = main_of(client.get("/servers/NC036"))
+    assert "slowest hourly mean 20 ms" not in after and re.search(r"slowest hourly mean \d[\d.]* s", after)
+
+
 def test_every_server_text_in_history_is_escaped(ctx, client):
     server = make_server("NC036")
     write_days(add_check(server, label='<script>alert(1)</script>"'), 2, now=utcnow())
