@@ -27,9 +27,9 @@ from functools import cache, lru_cache
 
 from sqlalchemy import Select, Text, cast, select
 
-from ..extensions import db
 from ..models import Server, Visibility
 from ..per_request import once_per_request
+from ..plain_rows import plain_rows
 from ..probing import ProbeResult, Status
 from .located import LOCATION_COUNT
 from .models import Check, check_title, stored_result
@@ -169,9 +169,9 @@ def _statements() -> tuple[Select, Select]:
 def read_servers() -> tuple[ListedServer, ...]:
     """Every server in sidebar order with the checks visitors may see, from two queries."""
     servers_query, checks_query = _statements()
-    servers = db.session.execute(servers_query).all()
+    servers = plain_rows(servers_query).all()
     checks: dict[int, list[ListedCheck]] = {}
-    for row in db.session.execute(checks_query):
+    for row in plain_rows(checks_query):
         checks.setdefault(row.server_id, []).append(ListedCheck(*row))
     return tuple(ListedServer(*row, checks=tuple(checks.get(row.id, ()))) for row in servers)
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from sqlalchemy import ColumnElement, Select, func, select
 
-from ..extensions import db
+from ..plain_rows import plain_rows
 from . import histogram, leb128
 from .models import TallyBlock
 from .rollup import MAX_LATENCY_US, Tally
@@ -131,7 +131,7 @@ def covering(check_ids: Sequence[int], tier: Tier, start: int, end: int) -> Sele
 
 def read_tallies(check_ids: Sequence[int], tier: Tier, start: int, end: int) -> list[tuple[int, int, Tally]]:
     """(check_id, bucket_start, tally) of the ``tier`` buckets of some checks starting from ``start`` up to ``end``."""
-    rows = db.session.execute(covering(check_ids, tier, start, end))
+    rows = plain_rows(covering(check_ids, tier, start, end))
     return [found for found in unpack_rows(tier, rows) if start <= found[1] < end]
 
 

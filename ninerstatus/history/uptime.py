@@ -53,8 +53,8 @@ from sqlalchemy import (BigInteger, CompoundSelect, Integer, LargeBinary, Select
 
 from ..checks.models import Check
 from ..checks.status import public_checks
-from ..extensions import db
 from ..models import Server, Visibility
+from ..plain_rows import plain_rows
 from .blocks import count_statuses as block_counts
 from .blocks import covering as blocks_covering
 from .blocks import first_block_columns, first_bucket
@@ -114,7 +114,7 @@ def windows_uptime(check_ids: Sequence[int], starts: Sequence[datetime], now: da
     found = {index: [0, 0, 0] for index in range(len(starts))}
     packed: dict[int, list] = defaultdict(list)
     query = _windows_query(tuple(stretch.width for _, stretch in stretches))
-    for up, degraded, down, *packed_row, part in db.session.execute(query, values):
+    for up, degraded, down, *packed_row, part in plain_rows(query, values):
         if packed_row[-1] is not None:
             packed[part].append(packed_row)
             continue
@@ -184,7 +184,7 @@ def first_results(check_ids: Sequence[int], now: datetime) -> dict[int, int]:
     if not check_ids:
         return {}
     found = {}
-    for check_id, *columns in db.session.execute(_first_results_query(), {"ids": list(check_ids)}):
+    for check_id, *columns in plain_rows(_first_results_query(), {"ids": list(check_ids)}):
         starts = []
         for tier in TIERS:
             if tier.block is None:
@@ -366,7 +366,7 @@ def daily_bars_by_server(now: datetime, days: int = 90, *,
     if server_ids is not None:
         query = query.where(Check.server_id.in_(server_ids))
     by_server: dict[int, list[DayBar]] = {}
-    for server_id, start, *counts in db.session.execute(query, values):
+    for server_id, start, *counts in plain_rows(query, values):
         day = (start - first) // DAILY.width
         server_bars = by_server.get(server_id)
         if server_bars is None:

@@ -19,7 +19,7 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, select
 
-from ..extensions import db
+from ..plain_rows import plain_rows
 from ..models import Post, PostKind, PostUpdate, Server, Tag, UpdateState, post_servers, post_tags
 
 
@@ -91,7 +91,7 @@ def listed_posts(rows: Sequence) -> list[ListedPost]:
     if not rows:
         return []
     values = {"ids": [row.id for row in rows]}
-    servers, tags, updates = (_by_post(db.session.execute(statement, values), shape)
+    servers, tags, updates = (_by_post(plain_rows(statement, values), shape)
                               for statement, shape in zip(_related_statements(),
                                                           (ServerCode, TagLink, ListedUpdate)))
     return [ListedPost(*row, servers=servers.get(row.id, ()), tags=tags.get(row.id, ()),

@@ -30,8 +30,8 @@ from ..checks.listing import ListedCheck, ListedServer, listed_servers
 from ..checks.status import check_state, latency_ms, server_state, short_time, time_ago
 from ..checks.widget_face import drawn_widget
 from ..checktypes import DEFAULT_WIDGET
-from ..extensions import db
 from ..models import Post, Tag, post_tags, visible_now
+from ..plain_rows import plain_rows
 from ..plugins import get_plugins
 
 CLOUD_WEIGHTS = 5
@@ -99,7 +99,7 @@ def _recent_query() -> Select:
 
 def tag_cloud(limit: int) -> list[CloudTag]:
     """Return the most used tags (visible posts only), alphabetically, weighted on a log scale."""
-    rows = db.session.execute(_cloud_query(), {"now": visible_now(), "limit": limit}).all()
+    rows = plain_rows(_cloud_query(), {"now": visible_now(), "limit": limit}).all()
     if not rows:
         return []
     low, high = math.log(min(r.n for r in rows)), math.log(max(r.n for r in rows))
@@ -118,7 +118,7 @@ class Sidebar:
 
     @cached_property
     def recent_posts(self) -> list[RecentPost]:
-        rows = db.session.execute(_recent_query(), {"now": visible_now(), "limit": current_app.config["RECENT_POSTS"]})
+        rows = plain_rows(_recent_query(), {"now": visible_now(), "limit": current_app.config["RECENT_POSTS"]})
         return [RecentPost(*row) for row in rows]
 
     @cached_property
