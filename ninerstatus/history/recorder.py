@@ -109,6 +109,23 @@ _PLACEHOLDERS = {"sqlite": "?", "postgresql": "%s"}
 
 # Packed rows read or written per statement: a few parameters each, far below either database's limit.
 _KEYS_CHUNK = 500
+#: The numbers of rows a statement of many rows is written for; a batch is padded up to the next one.
+STATEMENT_SIZES = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, _KEYS_CHUNK)
+
+
+def padded(rows: list) -> list:
+    """``rows`` with the last repeated up to the next of ``STATEMENT_SIZES`` (none, or more, are left as they are).
+
+    For statements that take a row twice as they take it once (a key looked
+    up or inserted if missing, an id in a list). The database then sees a
+    dozen statements again and again, each prepared once and kept in its
+    cache (SQLite's driver keeps 128 a connection), instead of one per
+    batch size: a new size is parsed anew and pushes the others out, and
+    each prepared statement of a hundred rows holds some 40 kB.
+    """
+    size = next((size for size in STATEMENT_SIZES if size >= len(rows)), len(rows))
+    return rows + rows[-1:] * (size - len(rows))
+
 
 _PACKED = {tier.width: tier for tier in PACKED_TIERS}
 
@@ -162,12 +179,13 @@ def _stored_rows(cursor, dialect: str, packed: _Packed, keys: list[tuple]) -> di
     """The stored packed row of each key that has one, locked until commit on PostgreSQL."""
     found = {}
     for first in range(0, len(keys), _KEYS_CHUNK):
-        chunk = keys[first:first + _KEYS_CHUNK]
+        chunk = padded(keys[first:first + _KEYS_CHUNK])
         cursor.execute(stored_rows_statement(dialect, packed, len(chunk)), tuple(chain.from_iterable(chunk)))
         found.update((tuple(stored[:-1]), stored[-1]) for stored in cursor.fetchall())
     return found
 
 
+@cache
 def stored_rows_statement(dialect: str, packed: _Packed, count: int) -> str:
     """The SELECT of the stored rows of ``count`` keys, each found by its primary key.
 
@@ -188,16 +206,22 @@ def stored_rows_statement(dialect: str, packed: _Packed, count: int) -> str:
 
 def _insert_rows(cursor, dialect: str, packed: _Packed, rows: list[tuple]) -> set[tuple]:
     """Insert new packed rows; return the keys of those another writer stored first (left as they were)."""
-    mark = _PLACEHOLDERS[dialect]
-    columns = ", ".join(packed.key)
-    row = f"({', '.join([mark] * (len(packed.key) + 1))})"
     inserted = set()
     for first in range(0, len(rows), _KEYS_CHUNK):
-        chunk = rows[first:first + _KEYS_CHUNK]
-        cursor.execute(f"INSERT INTO {packed.table} ({columns}, {packed.data}) VALUES {', '.join([row] * len(chunk))} "
-                       f"ON CONFLICT ({columns}) DO NOTHING RETURNING {columns}", tuple(chain.from_iterable(chunk)))
+        # A row repeated by the padding is a conflict with itself, and left alone as such.
+        chunk = padded(rows[first:first + _KEYS_CHUNK])
+        cursor.execute(_insert_statement(dialect, packed, len(chunk)), tuple(chain.from_iterable(chunk)))
         inserted.update(map(tuple, cursor.fetchall()))
     return {row[:-1] for row in rows} - inserted
+
+
+@cache
+def _insert_statement(dialect: str, packed: _Packed, count: int) -> str:
+    """The INSERT of ``count`` new packed rows, each left out if its key is stored already, returning the keys stored."""
+    columns = ", ".join(packed.key)
+    row = f"({', '.join([_PLACEHOLDERS[dialect]] * (len(packed.key) + 1))})"
+    return (f"INSERT INTO {packed.table} ({columns}, {packed.data}) VALUES {', '.join([row] * count)} "
+            f"ON CONFLICT ({columns}) DO NOTHING RETURNING {columns}")
 
 
 def _insert_new(cursor, dialect: str, samples: list[Sample]) -> list[Sample]:

@@ -88,6 +88,9 @@ class _Worker:
                 call.result = call.call()
             except Exception as error:  # the caller's to handle; the worker goes on
                 call.error = error
+            # Run once, so let go: a runner's probe refers to its call and its call's function to the probe,
+            # a cycle that would keep every result until Python's cycle collector found it.
+            call.call = None
             self._thread.name = "probe"
             # Idle again before the caller hears of it: its next call finds this thread waiting.
             kept = self._workers.rest(self)

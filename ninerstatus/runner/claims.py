@@ -114,6 +114,8 @@ class ClaimMaker:
     def __init__(self, check_types: Mapping[str, CheckType]) -> None:
         self.check_types = check_types
         self._kept: dict[int, tuple[tuple, Claim]] = {}
+        # One policy object for all the claims with equal policies (most checks keep the defaults).
+        self._policies: dict[TlsPolicy, TlsPolicy] = {}
 
     def claim(self, check_id: int, due: datetime, values: tuple) -> Claim:
         """The claim of check ``check_id`` for slot ``due``, its ``PROBE_COLUMNS`` being ``values``."""
@@ -122,8 +124,11 @@ class ClaimMaker:
             return kept[1].in_slot(due)
         # A check not kept in any session: claim_of reads it like the row it was loaded from.
         claim = claim_of(Check(id=check_id, next_due_at=due, **dict(zip(_PROBE_NAMES, values))), self.check_types)
+        if claim.tls_policy is not None:
+            object.__setattr__(claim, "tls_policy", self._policies.setdefault(claim.tls_policy, claim.tls_policy))
         if len(self._kept) >= CLAIMS_KEPT:
             self._kept.clear()
+            self._policies.clear()
         self._kept[check_id] = (values, claim)
         return claim
 

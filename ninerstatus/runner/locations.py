@@ -30,6 +30,7 @@ from ..agents.quorum import LocationState, Verdict, combine, is_fresh
 from ..checks.located import ACTIVE_LOCATION
 from ..checks.models import Check, stored_result
 from ..checks.status import short_time
+from ..history.recorder import padded
 from ..probing import ProbeResult, Status
 
 #: Failing locations named one by one in a check's summary; the rest are counted.
@@ -115,7 +116,7 @@ def read_checks(session, check_columns: Sequence[Any], check_ids: Iterable[int])
     query = (select(*check_columns, *_ROW_COLUMNS).select_from(Check)
              .outerjoin(CheckLocation, CheckLocation.check_id == Check.id)
              .outerjoin(Location, and_(Location.id == CheckLocation.location_id, ACTIVE_LOCATION))
-             .where(Check.id.in_(list(check_ids))).order_by(Check.id).with_for_update(of=Check))
+             .where(Check.id.in_(padded(list(check_ids)))).order_by(Check.id).with_for_update(of=Check))
     width = len(check_columns)
     checks: dict[int, Sequence[Any]] = {}
     rows: dict[int, list[LocationRow]] = defaultdict(list)
@@ -136,7 +137,7 @@ def load_results(session, checks: Sequence[list[LocationRow]]) -> None:
     ids = [located[0].check_id for located in checks]
     results = {(check_id, location_id): result for check_id, location_id, result in session.execute(
         select(CheckLocation.check_id, CheckLocation.location_id, CheckLocation.last_result)
-        .where(CheckLocation.check_id.in_(ids)))}
+        .where(CheckLocation.check_id.in_(padded(ids))))}
     for located in checks:
         for row in located:
             if row.stored:

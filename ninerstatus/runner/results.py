@@ -38,7 +38,7 @@ from ..agents.models import Location
 from ..checks.models import Check
 from ..extensions import db
 from ..history.located import record_location_samples
-from ..history.recorder import record_samples
+from ..history.recorder import padded, record_samples
 from ..history.rollup import Sample
 from ..plugins import Plugins
 from ..probing import ProbeResult, Status
@@ -315,7 +315,7 @@ def _call_hooks(session, plugins: Plugins, recorded: list[tuple[CheckRow, ProbeR
     wanted = [row.id for row, _, change in recorded if every_result or change is not None]
     if not wanted:
         return
-    checks = {check.id: check for check in session.scalars(select(Check).where(Check.id.in_(wanted)))}
+    checks = {check.id: check for check in session.scalars(select(Check).where(Check.id.in_(padded(wanted))))}
     for row, result, change in recorded:
         check = checks.get(row.id)
         if check is None:

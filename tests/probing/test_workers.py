@@ -1,7 +1,9 @@
 """Worker threads: reused from one call to the next, and a call that hangs keeps only its own."""
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 
 from ninerstatus.probing.workers import Done, WorkerCall, start_in_worker
 
@@ -50,3 +52,26 @@ def test_done_keeps_its_waiters_until_it_is_set_then_lets_them_all_through():
         waiter.join()
     assert through == [True] * 6
     assert done.is_set() and done.wait(0) and done.wait()
+
+
+def test_a_finished_call_lets_go_of_its_function_and_so_of_what_refers_back_to_the_call():
+    # As the runner's probes do: the probe holds its call, the call's function holds the probe.
+    class Probe:
+        call = None
+
+    def probing(probe: Probe):
+        return lambda: probe
+
+    probe = Probe()
+    probe.call = WorkerCall(probing(probe), "probe")
+    gone = weakref.ref(probe)
+    call = probe.call
+    gc.disable()  # freed by its references going, not found later by the cycle collector
+    try:
+        start_in_worker(call)
+        assert call.done.wait(PATIENCE)
+        assert call.result is probe
+        call.result = probe = None
+        assert gone() is None
+    finally:
+        gc.enable()

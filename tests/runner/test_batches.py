@@ -96,6 +96,19 @@ def test_a_claim_is_reused_while_its_check_is_unchanged_and_made_anew_once_it_is
     assert gone.target is None and "'gone'" in gone.problem
 
 
+def test_checks_with_equal_tls_policies_share_one_in_their_claims(ctx):
+    maker = ClaimMaker(get_plugins(ctx).check_types)
+    server = make_server()
+    add_check(server, 2525)
+    add_check(server, 2526)
+    add_check(server, 2527, warn_days=30)
+    claimed, _ = claim_due("runner", START, {Lane.QUICK: 10, Lane.SLOW: 10}, 30, maker)
+    first, second, third = sorted((claim for claims in claimed.values() for claim in claims),
+                                  key=lambda claim: claim.target.port)
+    assert first.tls_policy is second.tls_policy
+    assert third.tls_policy.warn_days == 30 and first.tls_policy.warn_days == 21
+
+
 def test_a_probe_that_changes_its_settings_does_not_change_the_next_probes(ctx, greeter):
     maker = ClaimMaker(get_plugins(ctx).check_types)
     add_check(make_server(), greeter.port, settings={"expect": "220"})
