@@ -8,23 +8,22 @@ no other thread (a hung plugin holds at most one per check, whatever the clicks)
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from ..accounts.roles import admin_required
 from ..agents.models import Location
+from ..checks.listing import listed_servers
 from ..checks.models import Check
 from ..checks.status import time_ago
 from ..checks.validity import check_problem
 from ..checktypes import CheckType
 from ..extensions import db
-from ..models import Server
 from ..plugins import get_plugins
 from ..probing import ErrorKind, ProbeResult, run_probe
 from ..probing.execute import HungProbes
 from ..timeutil import utcnow
 from . import bp
+from .check_rows import StaffCheck, staff_checks
 from .check_forms import (TLS_FIELDS, check_form_class, form_script_data, quorum_choices, tls_mode_problem,
                           unreadable_secret_message)
 from .check_locations import (agent_locations, assign_agents, assigned_agents, check_locations, probing_count,
@@ -65,9 +64,11 @@ def check_type_or_404(name: str) -> CheckType:
 @admin_required
 def checks():
     """Every check of every server, with its latest result."""
-    servers = list(db.session.scalars(select(Server).options(selectinload(Server.checks))
-                                      .order_by(Server.display_order, Server.code)))
-    return render_template("admin/checks/list.html", servers=servers, check_types=get_plugins().check_types)
+    checks: dict[int, list[StaffCheck]] = {}
+    for check in staff_checks():
+        checks.setdefault(check.server_id, []).append(check)
+    return render_template("admin/checks/list.html", servers=listed_servers(), checks=checks,
+                           check_types=get_plugins().check_types)
 
 
 def _offer_locations(form) -> list[Location]:

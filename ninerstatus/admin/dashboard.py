@@ -10,16 +10,16 @@ Editors and admins alike may act here: everything published is a post.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
-from sqlalchemy.orm import defer, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
-from ..checks.models import Check
-from ..checks.status import STALE_AFTER_INTERVALS, CheckState, check_state
-from ..checks.validity import check_problem
+from ..checks.listing import listed_servers
+from ..checks.status import CheckState, check_state
 from ..extensions import db
 from ..models import Post, PostStatus, PostUpdate, UpdateState
 from ..notifications.models import Notification
@@ -34,35 +34,27 @@ from ..runner.models import RunnerHeartbeat
 from ..site_status import incident_started_at, open_incidents
 from ..timeutil import utcnow
 from . import bp
+from .check_rows import StaffCheck, staff_checks
 from .editing import PUBLISH, add_state_update, apply_action, record_revision
 from .findings import post_findings
 from .posts import post_or_404
 
 #: A runner that has not reported for this long is presumed dead.
 HEARTBEAT_LIMIT = timedelta(minutes=1)
-#: The shortest interval a check may have (see check_forms.py): a fresh OK check is never older than this x3.
-SHORTEST_INTERVAL = timedelta(seconds=10)
 UNDELIVERED_SHOWN = 20
 
 
-def checks_in_trouble(now: datetime) -> list[tuple[Check, CheckState]]:
-    """Enabled checks, internal ones included, whose state is not OK (stale and unknown ones too)."""
-    # SQL leaves out the checks that are surely fine; check_state decides about the rest.
-    candidates = db.session.scalars(
-        select(Check).options(selectinload(Check.server))
-        .where(Check.enabled, or_(Check.state != "ok", Check.state_since.is_(None), Check.last_checked_at.is_(None),
-                                  Check.last_checked_at < now - STALE_AFTER_INTERVALS * SHORTEST_INTERVAL)))
-    shown = [(check, check_state(check, now)) for check in candidates]
+def checks_in_trouble(checks: Iterable[StaffCheck], now: datetime) -> list[tuple[StaffCheck, CheckState]]:
+    """Those of the enabled ``checks``, internal ones included, whose state is not OK (stale and unknown ones too)."""
+    shown = [(check, check_state(check, now)) for check in checks]
     trouble = [(check, state) for check, state in shown if state.status is not Status.OK]
-    return sorted(trouble, key=lambda item: (-item[1].status.severity, item[0].server.code, item[0].title))
+    return sorted(trouble, key=lambda item: (-item[1].status.severity, item[0].server_code, item[0].title))
 
 
-def checks_that_cannot_run() -> list[tuple[Check, str]]:
-    """Enabled checks the runner skips as they are stored, each with the reason it gives in their result."""
+def checks_that_cannot_run(checks: Iterable[StaffCheck]) -> list[tuple[StaffCheck, str]]:
+    """Those of the enabled ``checks`` the runner skips as they are stored, each with the reason it gives in their result."""
     check_types = get_plugins().check_types
-    checks = db.session.scalars(select(Check).options(selectinload(Check.server), defer(Check.last_result))
-                                .where(Check.enabled).order_by(Check.server_id, Check.display_order, Check.id))
-    found = [(check, check_problem(check, check_types)) for check in checks]
+    found = [(check, check.problem(check_types)) for check in checks]
     return [(check, problem) for check, problem in found if problem is not None]
 
 
@@ -87,7 +79,9 @@ def runner_lateness(runner: RunnerHeartbeat) -> str:
 def dashboard():
     """What needs staff now: open incidents, drafted ones, suggested updates, failing checks, runners."""
     now = utcnow()
-    drafts = db.session.scalars(select(Post).where(Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT)
+    checks = staff_checks(enabled=True)
+    drafts = db.session.scalars(select(Post).options(selectinload(Post.servers))
+                                .where(Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT)
                                 .order_by(Post.created_at.desc(), Post.id.desc())).all()
     suggested = db.session.scalars(select(Post).where(Post.pending_update_state.is_not(None))
                                    .order_by(Post.updated_at.desc(), Post.id.desc())).all()
@@ -102,8 +96,11 @@ def dashboard():
                    for message in undelivered]
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
                            open_now=open_incidents(now), started_at=incident_started_at,
-                           findings={post.id: post_findings(post, now) for post in drafts},
-                           troubled=checks_in_trouble(now), cannot_run=checks_that_cannot_run(), runners=runners,
+                           findings={post.id: post_findings(post, now, checks) for post in drafts},
+                           # The drafts' servers as visitors' pages list them: their states without a load each.
+                           listed={server.id: server for server in listed_servers()} if drafts else {},
+                           troubled=checks_in_trouble(checks, now), cannot_run=checks_that_cannot_run(checks),
+                           runners=runners,
                            runner_alive=any(now - r.heartbeat_at <= HEARTBEAT_LIMIT for r in runners),
                            heartbeat_limit=HEARTBEAT_LIMIT, runner_lateness=runner_lateness, undelivered=undelivered,
                            max_attempts=current_app.config["NOTIFY_MAX_ATTEMPTS"],

@@ -11,8 +11,9 @@ from ninerstatus.agents.models import CheckLocation
 from ninerstatus.checks.models import Check
 from ninerstatus.checks.status import check_state
 from ninerstatus.extensions import db
-from ninerstatus.models import AffectedState, PostKind, PostUpdate, Role, Server, UpdateState
+from ninerstatus.models import AffectedState, PostKind, PostStatus, PostUpdate, Role, Server, UpdateState
 from ninerstatus.probing import Status
+from ninerstatus.runner.incidents import PROBE_ORIGIN
 from ninerstatus.timeutil import utcnow
 
 from ..admin.accounts import ADMIN_EMAIL, PASSWORD, add_user, csrf_token_in
@@ -192,8 +193,22 @@ STAFF_LISTS = {
     # The account; the servers and their checks as the pages list them, the windows and floors their states
     # read; the post counts.
     "/admin/servers": 6,
-    "/admin/dashboard": 12,
+    # The account; the servers as the pages list them, the windows and floors their states read; every check.
+    "/admin/checks": 6,
+    # The account; every enabled check; the drafted incidents; the suggested updates; the runners; the
+    # notifications not delivered; the open incidents with their servers and updates.
+    "/admin/dashboard": 9,
 }
+#: The dashboard with drafted incidents: their servers and updates, and the servers as the pages list them
+#: (servers, checks, windows, floors) for the state each draft shows of its servers.
+DASHBOARD_WITH_DRAFTS = STAFF_LISTS["/admin/dashboard"] + 6
+
+
+def sign_in_admin(client) -> None:
+    """Sign the admin in through the form."""
+    token = csrf_token_in(client.get("/admin/login").get_data(as_text=True))
+    assert client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": PASSWORD,
+                                             "csrf_token": token}).status_code == 302
 
 
 def test_staff_lists_send_the_same_statements_however_many_posts_and_servers(app, client):
@@ -201,11 +216,40 @@ def test_staff_lists_send_the_same_statements_however_many_posts_and_servers(app
         add_servers(0, 2)
         add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
         add_user(ADMIN_EMAIL, Role.ADMIN)
-    token = csrf_token_in(client.get("/admin/login").get_data(as_text=True))
-    assert client.post("/admin/login", data={"email": ADMIN_EMAIL, "password": PASSWORD,
-                                             "csrf_token": token}).status_code == 302
+    sign_in_admin(client)
     few = statements(app, client, STAFF_LISTS)
     with app.app_context():
         add_servers(2, 6)
     assert statements(app, client, STAFF_LISTS) == few
     assert few == STAFF_LISTS
+
+
+def add_trouble(first: int, count: int) -> None:
+    """For each of ``count`` servers from ``first``: a failing check, a stale one, one that cannot run, and an
+    incident the probes drafted about the server."""
+    now = utcnow()
+    for number in range(first, first + count):
+        server = db.session.scalar(select(Server).where(Server.code == f"NC{number:03d}"))
+        add_check(server, "Failing").record(result(Status.CRITICAL, now - timedelta(seconds=20)))
+        add_check(server, "Stale").record(result(Status.OK, now - timedelta(hours=2)))
+        add_check(server, "Unknown type").type_name = "gopher"
+        draft = make_post(f"{server.code} is down", servers=(server,), status=PostStatus.DRAFT)
+        draft.origin = PROBE_ORIGIN
+    db.session.commit()
+
+
+def test_the_dashboard_sends_the_same_statements_however_many_checks_are_in_trouble(app, client):
+    with app.app_context():
+        add_servers(0, 8)
+        add_open_posts(db.session.scalars(select(Server).order_by(Server.id)).all())
+        add_user(ADMIN_EMAIL, Role.ADMIN)
+        add_trouble(0, 1)
+    sign_in_admin(client)
+    few = statements(app, client, {"/admin/dashboard": 0})
+    with app.app_context():
+        add_trouble(1, 7)
+    page = client.get("/admin/dashboard").get_data(as_text=True)
+    # Every draft, every check that cannot run, and every stale check, in the list and beside its draft.
+    assert page.count("is down</h3>") == 8 and page.count("provides the check type") == 8
+    assert page.count(">Stale<") == 16
+    assert statements(app, client, {"/admin/dashboard": 0}) == few == {"/admin/dashboard": DASHBOARD_WITH_DRAFTS}
