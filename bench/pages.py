@@ -188,7 +188,7 @@ def drawn_pages(app) -> dict[str, tuple[str, bool]]:
 
     The home page, a server page, the newest post, the most used tag's page
     and the summary API; the same pages as an admin sees them, and the
-    admin dashboard.
+    admin dashboard and lists of posts, servers and checks.
     """
     from ninerstatus.extensions import db
     from ninerstatus.models import Post, Tag, post_tags
@@ -202,7 +202,8 @@ def drawn_pages(app) -> dict[str, tuple[str, bool]]:
               "tag page": f"/tags/{tag}", "summary API": "/api/v2/summary.json"}
     pages = {name: (path, False) for name, path in public.items()}
     pages.update({f"staff {name}": (path, True) for name, path in public.items() if name != "summary API"})
-    pages["staff dashboard"] = ("/admin/dashboard", True)
+    pages.update({"staff dashboard": ("/admin/dashboard", True), "staff post list": ("/admin/posts", True),
+                  "staff server list": ("/admin/servers", True), "staff check list": ("/admin/checks", True)})
     return pages
 
 

@@ -13,7 +13,7 @@ once per process for the same stored values
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 
@@ -35,12 +35,12 @@ class StaffCheck(ListedCheck):
 
     server_code: str
     server_visibility: Visibility
-    host: str
+    # The rest of what decides whether the check can run (see ``problem``), its target among them.
     tls_mode: TlsMode | UnknownMember
     family: Family | UnknownMember
-    # The rest of what decides whether the check can run (see ``problem``).
     settings_text: str | None
     timeout_seconds: float
+    host: str
     tls_name: str | None
     tls_verify: bool
     ca_file: str | None
@@ -58,26 +58,28 @@ class StaffCheck(ListedCheck):
                                     check_types)
 
 
-_COLUMNS = (Check.id, Check.server_id, Check.type_name, Check.label, Check.port, Check.visibility, Check.enabled,
-            Check.interval_seconds, Check.display_order, Check.created_at,
-            cast(Check.last_result, Text).label("last_result_text"), Check.last_checked_at, Check.state,
-            Check.state_since, LOCATION_COUNT, Server.code.label("server_code"),
-            Server.visibility.label("server_visibility"),
-            *(column for column in STORED_CHECK_COLUMNS if column.key not in ("type_name", "port")))
+#: What each of ``StaffCheck``'s fields is read from: the listing's columns, the server's, and those
+#: ``stored_check_problem`` is asked about.
+_COLUMN_OF = {column.key: column for column in (
+    Check.id, Check.server_id, Check.type_name, Check.label, Check.port, Check.visibility, Check.enabled,
+    Check.interval_seconds, Check.display_order, Check.created_at,
+    cast(Check.last_result, Text).label("last_result_text"), Check.last_checked_at, Check.state,
+    Check.state_since, LOCATION_COUNT, Server.code.label("server_code"),
+    Server.visibility.label("server_visibility"), *STORED_CHECK_COLUMNS)}
 
 
 @cache
-def _statement() -> Select:
-    """Every check in the order servers list them, built once per process (SQLAlchemy keeps its cache key)."""
-    return (select(*_COLUMNS).join(Server, Server.id == Check.server_id)
-            .order_by(Check.server_id, Check.display_order, Check.id))
+def _statement(enabled: bool) -> Select:
+    """Every check, or the enabled ones, by server; built once per process (SQLAlchemy keeps its cache key)."""
+    columns = [_COLUMN_OF[field.name] for field in fields(StaffCheck)]  # rows then fill a StaffCheck in order
+    statement = (select(*columns).join(Server, Server.id == Check.server_id)
+                 .order_by(Check.server_id, Check.display_order, Check.id))
+    return statement.where(Check.enabled) if enabled else statement
 
 
 def staff_checks(*, enabled: bool = False, server_ids: Collection[int] | None = None) -> list[StaffCheck]:
     """Every check, or only the ``enabled`` ones, or those of ``server_ids``; by server, then in display order."""
-    statement = _statement()
-    if enabled:
-        statement = statement.where(Check.enabled)
+    statement = _statement(enabled)
     if server_ids is not None:
         statement = statement.where(Check.server_id.in_(server_ids))
-    return [StaffCheck(**row._mapping) for row in db.session.execute(statement)]
+    return [StaffCheck(*row) for row in db.session.execute(statement)]

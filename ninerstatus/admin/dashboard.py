@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 
 from ..checks.listing import listed_servers
@@ -42,6 +43,14 @@ from .posts import post_or_404
 #: A runner that has not reported for this long is presumed dead.
 HEARTBEAT_LIMIT = timedelta(minutes=1)
 UNDELIVERED_SHOWN = 20
+
+
+@cache
+def _drafts_statement() -> Select:
+    """The incidents the probes drafted, newest first, with their servers; built once per process."""
+    return (select(Post).options(selectinload(Post.servers))
+            .where(Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT)
+            .order_by(Post.created_at.desc(), Post.id.desc()))
 
 
 def checks_in_trouble(checks: Iterable[StaffCheck], now: datetime) -> list[tuple[StaffCheck, CheckState]]:
@@ -80,9 +89,7 @@ def dashboard():
     """What needs staff now: open incidents, drafted ones, suggested updates, failing checks, runners."""
     now = utcnow()
     checks = staff_checks(enabled=True)
-    drafts = db.session.scalars(select(Post).options(selectinload(Post.servers))
-                                .where(Post.origin == PROBE_ORIGIN, Post.status == PostStatus.DRAFT)
-                                .order_by(Post.created_at.desc(), Post.id.desc())).all()
+    drafts = db.session.scalars(_drafts_statement()).all()
     suggested = db.session.scalars(select(Post).where(Post.pending_update_state.is_not(None))
                                    .order_by(Post.updated_at.desc(), Post.id.desc())).all()
     runners = db.session.scalars(select(RunnerHeartbeat).order_by(RunnerHeartbeat.heartbeat_at.desc())).all()
