@@ -18,8 +18,8 @@ posts and its one check, of a loopback web server here).
 Then, in one run, each rate from ``wrk -t1 -c32 -d10s``: ``ninerstatus
 serve`` (granian) with a few worker and thread settings on the home page,
 and gunicorn beside it for comparison, twice in turn; with the best granian
-setting, each page (and the same pages signed in as an admin, and the
-admin dashboard) drawn as shipped, with its page and API caches off (the
+setting, each page (and the same pages signed in as an admin, the admin
+dashboard and staff's lists of posts, servers and checks) drawn as shipped, with its page and API caches off (the
 sidebar kept: what a page missed by the cache costs) and with nothing kept
 (what drawing a page costs), with the server's CPU per request; and
 ``--rounds`` rounds of, for each page, nginx (started here on
