@@ -61,7 +61,7 @@ def checks_in_trouble(checks: Iterable[StaffCheck], now: datetime) -> list[tuple
 
 
 def checks_that_cannot_run(checks: Iterable[StaffCheck]) -> list[tuple[StaffCheck, str]]:
-    """Those of the enabled ``checks`` the runner skips as they are stored, each with the reason it gives in their result."""
+    """Those of the enabled ``checks`` the runner skips as they are stored, each with the reason it gives them."""
     check_types = get_plugins().check_types
     found = [(check, check.problem(check_types)) for check in checks]
     return [(check, problem) for check, problem in found if problem is not None]
