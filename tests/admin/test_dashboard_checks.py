@@ -16,8 +16,10 @@ from sqlalchemy import select, text
 from ninerstatus.checks import validity
 from ninerstatus.checks.models import Check
 from ninerstatus.checks.secrets import cipher_for
+from ninerstatus.checktypes import CheckTypeRegistry
 from ninerstatus.extensions import db
 from ninerstatus.models import Server
+from ninerstatus.plugins import get_plugins
 
 from ..factories import make_server
 
@@ -111,6 +113,18 @@ def test_a_new_secret_key_judges_stored_secrets_afresh(app, auth, judged):
     auth.login()  # the session was signed with the old key too
     assert "its secret setting password cannot be decrypted" in cannot_run(auth)
     app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert cannot_run(auth) == ""
+
+
+def test_a_check_whose_plugin_is_no_longer_loaded_is_judged_afresh(app, auth, judged, monkeypatch):
+    add_banner_check(app, "Banner")
+    auth.login()
+    assert cannot_run(auth) == ""
+    plugins = get_plugins(app)
+    loaded = plugins.check_types
+    monkeypatch.setattr(plugins, "check_types", CheckTypeRegistry(t for t in loaded.values() if t.name != "banner"))
+    assert "no loaded plugin provides the check type 'banner'" in cannot_run(auth)
+    monkeypatch.setattr(plugins, "check_types", loaded)
     assert cannot_run(auth) == ""
 
 
