@@ -24,8 +24,8 @@ from ..checks.located import LOCATION_COUNT
 from ..checks.models import Check
 from ..checks.validity import STORED_CHECK_COLUMNS, StoredCheck, stored_check_problem
 from ..columns import UnknownMember
-from ..extensions import db
 from ..models import Server, Visibility
+from ..plain_rows import plain_rows
 from ..probing import Family, TlsMode
 
 
@@ -82,4 +82,4 @@ def staff_checks(*, enabled: bool = False, server_ids: Collection[int] | None = 
     statement = _statement(enabled)
     if server_ids is not None:
         statement = statement.where(Check.server_id.in_(server_ids))
-    return [StaffCheck(*row) for row in db.session.execute(statement)]
+    return [StaffCheck(*row) for row in plain_rows(statement)]
