@@ -125,13 +125,13 @@ def read_result(text: str | None, checked_at: datetime | None) -> ProbeResult | 
     if text is None:
         return None
     kept = _readable_result(text)
-    return kept if kept is not None else stored_result(_decoded(text), checked_at)
+    return kept if kept is not None else stored_result(stored_json(text), checked_at)
 
 
 @lru_cache(maxsize=RESULTS_KEPT)
 def _readable_result(text: str) -> ProbeResult | None:
     """The result stored as ``text``, or None when it does not read as one."""
-    data = _decoded(text)
+    data = stored_json(text)
     if not data or not isinstance(data, dict):
         return None
     try:
@@ -140,7 +140,7 @@ def _readable_result(text: str) -> ProbeResult | None:
         return None
 
 
-def _decoded(text: str):
+def stored_json(text: str):
     """The stored JSON, or the text itself when it is not JSON (as ``columns.StoredJSON`` reads it)."""
     try:
         return json.loads(text)

@@ -23,7 +23,7 @@ from sqlalchemy import Text, cast
 
 from ..columns import UnknownMember
 from ..probing import Family, TlsMode
-from .listing import _decoded as stored_json  # read as the column type reads it
+from .listing import stored_json
 from .models import Check
 from .secrets import UnreadableSecret
 
