@@ -13,6 +13,7 @@ that arithmetic on it needs.
 from __future__ import annotations
 
 import enum
+import json
 import math
 from typing import Any
 
@@ -99,6 +100,35 @@ class StoredJSON(TypeDecorator):
             except (ValueError, TypeError, RecursionError):
                 return value
         return process
+
+
+def encoded_json(value: Any) -> str:
+    """``value`` as a JSON column stores it: the text ``EncodedJSON`` writes as it is."""
+    return json.dumps(value)
+
+
+class EncodedJSON(TypeDecorator):
+    """JSON already encoded (``encoded_json``), written to a JSON column as that text.
+
+    The same stored text as the JSON type would write for the value: for a
+    value written to several rows (a result kept by its location and by
+    its check), encoded once rather than once a row.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        if dialect.name == "sqlite":  # a JSON column there is text
+            return None
+        if dialect.driver == "psycopg":
+            from psycopg.types.json import Json
+
+            # psycopg writes a JSON parameter with json.dumps, as encoded_json did already.
+            return lambda text: None if text is None else Json(text, dumps=str)
+        # Another driver is given the value, for the JSON type to write as it does.
+        encode = self.impl_instance.bind_processor(dialect)
+        return lambda text: None if text is None else encode(json.loads(text))
 
 
 class _Bounded(TypeDecorator):

@@ -30,13 +30,27 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given for a UTC column; pass an aware datetime")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return None if value is None else _naive_utc(value)
+
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # SQLite's text in one step, as SQLAlchemy's own would write it after process_bind_param
+        # ("2026-12-03 13:09:25.000000"): the runner writes several times a result.
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else _naive_utc(value).isoformat(" ", "microseconds")
+        return process
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc)
+
+
+def _naive_utc(value: datetime) -> datetime:
+    """``value`` as the naive UTC time a column stores; a naive ``value`` is refused (its zone would be a guess)."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given for a UTC column; pass an aware datetime")
+    # Most times are UTC already (the runner's all are): converting them would cost more than the rest.
+    return (value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)).replace(tzinfo=None)

@@ -30,6 +30,7 @@ from ..agents.quorum import LocationState, Verdict, combine, is_fresh
 from ..checks.located import ACTIVE_LOCATION
 from ..checks.models import Check, stored_result
 from ..checks.status import short_time
+from ..columns import EncodedJSON, encoded_json
 from ..history.recorder import padded
 from ..probing import ProbeResult, Status
 
@@ -56,6 +57,8 @@ class LocationRow:
     successes_before_up: int = 1
     # False for a row that is not in the database yet (the site's runner's first result of a check).
     stored: bool = True
+    # The latest result taken (``take``) as its column stores it, encoded once for this row and its check's.
+    encoded_result: str | None = None
     # The latest result as read back, once (``latest``).
     _latest: ProbeResult | None = None
 
@@ -78,11 +81,14 @@ class LocationRow:
 
     def take(self, result: ProbeResult) -> None:
         """Keep ``result`` as this location's latest."""
-        self.last_result, self.last_checked_at, self._latest = result.to_dict(), result.checked_at, result
+        self.encoded_result = encoded_json(result.to_dict())
+        self.last_checked_at, self._latest = result.checked_at, result
 
     def values(self) -> dict[str, Any]:
-        """The row's stored columns, as the statements of ``LOCATION_WRITES`` take them."""
-        return {f"v_{name}": getattr(self, name) for name in _STORED}
+        """The columns of a row that took a result, as ``UPDATE_LOCATION`` and ``INSERT_LOCATION`` take them."""
+        values = {f"v_{name}": getattr(self, name) for name in _STORED}
+        values["v_last_result"] = self.encoded_result
+        return values
 
 
 _ROW_COLUMNS = (CheckLocation.check_id, CheckLocation.location_id, null(), CheckLocation.last_checked_at, CheckLocation.consecutive_failures,
@@ -93,7 +99,8 @@ _KEY = ("check_id", "location_id")
 _STORED = _KEY + ("last_result", "last_checked_at", "consecutive_failures", "consecutive_successes", "state",
                   "state_since")
 # Bound as v_<column>: a statement may not bind a column's own name.
-_VALUES = {name: bindparam(f"v_{name}", type_=_table.c[name].type) for name in _STORED}
+_VALUES = {name: bindparam(f"v_{name}", type_=EncodedJSON() if name == "last_result" else _table.c[name].type)
+           for name in _STORED}
 #: How a stored row is written back, and how a new one is added.
 UPDATE_LOCATION = _table.update().where(*(_table.c[name] == _VALUES[name] for name in _KEY)).values(
     **{name: value for name, value in _VALUES.items() if name not in _KEY})

@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ..agents.locations import site_location
 from ..agents.models import Location
 from ..checks.models import Check
+from ..columns import EncodedJSON, encoded_json
 from ..extensions import db
 from ..history.located import record_location_samples
 from ..history.recorder import padded, record_samples
@@ -85,7 +86,7 @@ _checks = Check.__table__
 _RELEASE = {"lease_owner": case((_checks.c.lease_owner == bindparam("owner"), None), else_=_checks.c.lease_owner),
             "lease_until": case((_checks.c.lease_owner == bindparam("owner"), None), else_=_checks.c.lease_until)}
 _COMBINED_VALUES = {
-    "last_result": bindparam("result", type_=_checks.c.last_result.type),
+    "last_result": bindparam("result", type_=EncodedJSON()),
     "last_checked_at": bindparam("checked_at", type_=_checks.c.last_checked_at.type),
     "consecutive_failures": bindparam("failures"), "consecutive_successes": bindparam("successes"),
     "state": bindparam("new_state"), "state_since": bindparam("since", type_=_checks.c.state_since.type)}
@@ -182,7 +183,7 @@ class Recording:
                                result)
         change = _settle(row, located, combined.confirmed.status, combined.result, result.checked_at)
         # A check with one location holds that location's result: the same stored form serves both rows.
-        stored = located.last_result if combined.result is result else combined.result.to_dict()
+        stored = located.encoded_result if combined.result is result else encoded_json(combined.result.to_dict())
         self.written[check_id] = {"check_id": check_id, "result": stored,
                                   "checked_at": row.last_checked_at, "failures": row.consecutive_failures,
                                   "successes": row.consecutive_successes, "new_state": row.state,
