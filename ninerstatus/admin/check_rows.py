@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, fields
-from datetime import datetime
 from functools import cache
 
 from sqlalchemy import Select, Text, cast, select
