@@ -108,3 +108,15 @@ class LocationDailyTally(TallyColumns, db.Model):
     day_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True,
                                              autoincrement=False)
+
+
+class HistoryRevision(db.Model):
+    """A number that changes whenever the bars of a day already over may add up differently (see revision.py).
+
+    One row (``id`` 1). A missing row reads as revision 0 and the next change writes it again.
+    """
+
+    __tablename__ = "history_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

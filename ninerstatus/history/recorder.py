@@ -14,6 +14,9 @@ steps:
 3. one upsert for the daily tier that adds each new tally to its bucket row
    (``ON CONFLICT ... DO UPDATE`` on both PostgreSQL and SQLite): counts and
    sums add up, minimum and maximum compare, histograms merge in the database.
+4. a new result of a day already over (an agent's late batch) adds one to
+   the history revision, so that workers sum that day's bars again (see
+   revision.py).
 
 Nothing here commits: the caller's transaction holds the result and its history
 together.
@@ -29,6 +32,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from functools import cache
 from itertools import chain
 from typing import Any, NamedTuple
@@ -36,12 +40,14 @@ from typing import Any, NamedTuple
 from ..checks.models import Check
 from ..extensions import db
 from ..probing import ProbeResult
+from ..timeutil import utcnow
 from .blocks import CorruptBlock
 from .blocks import pack as pack_block
 from .blocks import unpack as unpack_block
 from .models import HistoryRollup, RawResults, TallyBlock
 from .packing import CorruptPack, hour_start, last_second, pack, unpack
-from .rollup import Sample, Tally
+from .revision import BUMP_SQL, is_late
+from .rollup import Sample, Tally, epoch_seconds
 from .sqlfunctions import MERGE_FUNCTION
 from .tiers import PACKED_TIERS, TIERS, Tier
 
@@ -53,14 +59,19 @@ def record_result(check: Check, result: ProbeResult, *, in_maintenance: bool) ->
     record_samples([Sample.of(check.id, result, in_maintenance=in_maintenance)])
 
 
-def record_samples(samples: Iterable[Sample]) -> int:
-    """Add many results to history (no commit); return how many were new."""
+def record_samples(samples: Iterable[Sample], now: datetime | None = None) -> int:
+    """Add many results to history (no commit); return how many were new.
+
+    ``now``: the time they are recorded at (default: the clock's), which tells a late result (see revision.py).
+    """
     connection = db.session.connection()
     dialect = connection.dialect.name
     cursor = connection.connection.cursor()
     try:
         new = _insert_new(cursor, dialect, list(samples))
         if new:
+            if is_late(min(sample.checked_at for sample in new), epoch_seconds(now or utcnow())):
+                cursor.execute(BUMP_SQL)
             rows = rollup_rows(new)
             _add_to_blocks(cursor, dialect, [row for row in rows if row[1] in _PACKED])
             _add_to_buckets(connection, cursor, _DAILY, [row for row in rows if row[1] not in _PACKED])

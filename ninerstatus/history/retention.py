@@ -26,6 +26,7 @@ from ..checks.models import Check
 from ..extensions import db
 from .models import HistoryRollup, LocationDailyTally, LocationRawResults, RawResults, TallyBlock
 from .packing import HOUR
+from .revision import BUMP
 from .tiers import DAILY, RAW_RETENTION_KEY, TIERS, retention_cutoff
 
 
@@ -39,7 +40,10 @@ def prune_batch(now: datetime, batch_size: int = 1000) -> int:
     for table, expired in _expiries(current_app.config, now):
         if deleted >= batch_size:
             break
-        deleted += _delete_expired(table, expired, batch_size - deleted)
+        gone = _delete_expired(table, expired, batch_size - deleted)
+        if gone and table is HistoryRollup.__table__:
+            db.session.execute(BUMP)  # the bars of the days these rows held change (see revision.py)
+        deleted += gone
     return deleted
 
 

@@ -62,6 +62,7 @@ from .models import HistoryRollup
 from .raw import count_statuses as raw_counts
 from .raw import covering as raw_covering
 from .raw import first_row_columns, first_second
+from .revision import current_revision
 from .rollup import epoch_seconds, uptime_ratio
 from .tiers import DAILY, PACKED_TIERS, RAW_RETENTION_KEY, TIERS, keeps_from, retention_cutoff
 
@@ -355,22 +356,64 @@ def _daily_sums_query() -> Select:
 
 def daily_bars_by_server(now: datetime, days: int = 90, *,
                          server_ids: Sequence[int] | None = None) -> dict[int, list[DayBar]]:
-    """``daily_bars`` of every public server with data (or of ``server_ids``) in one query.
+    """``daily_bars`` of every public server with data (or of ``server_ids``).
 
-    Only daily rollups are read: a year of them is 365 rows per check.
+    Only daily rollups are read: a year of them is 365 rows per check. The
+    days before today are summed once per worker and history revision (see
+    ``_days_over``); today's bar on every call.
     """
     bars = _empty_bars(now.astimezone(timezone.utc).date(), days)
     first = epoch_seconds(datetime.combine(bars[0].day, time(), timezone.utc))
-    values = {"first": first, "end": first + days * DAILY.width}
-    query = _daily_sums_query()
-    if server_ids is not None:
-        query = query.where(Check.server_id.in_(server_ids))
-    by_server: dict[int, list[DayBar]] = {}
-    for server_id, start, *counts in plain_rows(query, values):
-        day = (start - first) // DAILY.width
+    today = first + (days - 1) * DAILY.width
+    by_server = {server_id: [*over, bars[-1]] for server_id, over in _days_over(bars, first, today).items()}
+    for server_id, counts in _sums_by_server(today, today + DAILY.width).items():
         server_bars = by_server.get(server_id)
         if server_bars is None:
             server_bars = by_server[server_id] = list(bars)
-        # int(): PostgreSQL adds integers up into numerics.
-        server_bars[day] = DayBar(bars[day].day, *map(int, counts))
+        server_bars[-1] = DayBar(bars[-1].day, *counts[0][1])
+    if server_ids is not None:
+        return {server_id: by_server[server_id] for server_id in server_ids if server_id in by_server}
     return by_server
+
+
+#: Where each application keeps the sums of days over: {(first day, today): (revision, bars by server)}.
+KEPT_KEY = "ninerstatus.days_over"
+#: Spans of days kept per application (the sidebar and the API each ask for one).
+KEPT_SPANS = 4
+
+
+def _days_over(bars: tuple[DayBar, ...], first: int, today: int) -> dict[int, tuple[DayBar, ...]]:
+    """The bars of each public server with data from ``first`` up to (not with) ``today``, in epoch seconds.
+
+    Kept per application and worked out again only when the history
+    revision (read first, so that what is summed after it is at least as new)
+    has moved on, or the days have: a day over changes only when revision.py
+    says so. The kept values are never changed, only replaced, so that many
+    threads read them safely.
+    """
+    kept: dict = current_app.extensions.setdefault(KEPT_KEY, {})
+    revision = current_revision()
+    span = (first, today)
+    found = kept.get(span)
+    if found is not None and found[0] == revision:
+        return found[1]
+    over = {}
+    for server_id, counts in _sums_by_server(first, today).items():
+        server_bars = list(bars[:-1])
+        for start, sums in counts:
+            day = (start - first) // DAILY.width
+            server_bars[day] = DayBar(bars[day].day, *sums)
+        over[server_id] = tuple(server_bars)
+    if len(kept) >= KEPT_SPANS and span not in kept:
+        kept.clear()  # yesterday's spans: they are no longer asked for
+    kept[span] = (revision, over)
+    return over
+
+
+def _sums_by_server(first: int, end: int) -> dict[int, list[tuple[int, tuple[int, ...]]]]:
+    """The daily sums of each public server with data from ``first`` to ``end``: [(day start, counts)] by server."""
+    found: dict[int, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
+    for server_id, start, *counts in plain_rows(_daily_sums_query(), {"first": first, "end": end}):
+        # int(): PostgreSQL adds integers up into numerics.
+        found[server_id].append((start, tuple(map(int, counts))))
+    return found

@@ -102,14 +102,19 @@ class Statements:
         event.remove(db.engine, "before_cursor_execute", self._record)
 
 
-def test_the_bars_of_every_server_come_from_daily_rollups_in_one_query(ctx):
+def test_the_bars_of_every_server_come_from_daily_rollups_the_days_over_summed_once(ctx):
     servers = [make_server(code) for code in ("NC036", "NC037", "NC038")]
     for server in servers:
         write_days(add_check(server), 3)
-    with Statements() as sql:
+    with Statements() as first:
         bars = daily_bars_by_server(NOW)
-    assert len(sql.seen) == 1
-    assert "history_rollups" in sql.seen[0] and "history_raw" not in sql.seen[0]
+    with Statements() as again:
+        assert daily_bars_by_server(NOW) == bars
+    # The revision, the days over, today; then the revision and today only.
+    assert len(first.seen) == 3 and len(again.seen) == 2
+    assert "history_revision" in first.seen[0] and "history_revision" in again.seen[0]
+    assert all("history_rollups" in statement and "history_raw" not in statement
+               for statement in first.seen[1:] + again.seen[1:])
     assert sorted(bars) == sorted(server.id for server in servers)
 
 

@@ -30,9 +30,11 @@ def old_app(request, fresh_database_url, tmp_path):
     with app.app_context():
         check_ids = old_checks(("check 0", "check 1"))
         # Across midnight, every status, with and without response times.
-        record_samples(Sample(check_id, START + minute * 60 + n, Status(minute % 4),
-                              None if minute % 4 == 2 else 1000 * minute, None, minute % 7 == 0)
-                       for n, check_id in enumerate(check_ids) for minute in range(200))
+        record_samples((Sample(check_id, START + minute * 60 + n, Status(minute % 4),
+                               None if minute % 4 == 2 else 1000 * minute, None, minute % 7 == 0)
+                        for n, check_id in enumerate(check_ids) for minute in range(200)),
+                       # As they came in: a late result would write the history revision, which 0015 has not.
+                       now=at("2026-03-01 22:00"))
         db.session.commit()
     yield app
     dispose(app)
