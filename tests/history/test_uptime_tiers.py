@@ -5,7 +5,6 @@ import random
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from ninerstatus.extensions import db
 from ninerstatus.history.raw import read_samples
