@@ -300,6 +300,7 @@ def _write(session, statement, parameters: list[dict], key: str = "check_id", *,
     refused = set()
     for values in parameters:
         try:
+            # A savepoint of the connection, as the history recorder's: nothing of the ORM waits to be flushed.
             with connection.begin_nested():
                 written.execute(connection, [values])
         except DBAPIError as error:

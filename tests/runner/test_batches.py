@@ -15,10 +15,11 @@ from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.history.raw import read_samples
 from ninerstatus.plugins import get_plugins
-from ninerstatus.probing import ErrorKind, Status
+from ninerstatus.probing import ErrorKind, ProbeResult, Status
 from ninerstatus.runner import loop
 from ninerstatus.runner.claims import Claim, ClaimMaker, claim_due
 from ninerstatus.runner.lanes import Lane
+from ninerstatus.runner.results import Outcome, record_results
 from ninerstatus.timeutil import utcnow
 
 from ..factories import make_server
@@ -86,6 +87,21 @@ def test_a_location_row_the_database_refuses_costs_its_own_check_only(probe_runn
     clock.advance(60)
     assert probe_runner.run_due() == 3
     assert stored(checks[1]).result.status is Status.OK and stored(checks[1]).lease_owner is None
+
+
+def test_a_recorded_result_gives_up_the_lease_only_if_its_runner_still_holds_it(ctx):
+    server = make_server()
+    held, taken = add_check(server, 25), add_check(server, 26)
+    until = START + timedelta(minutes=5)
+    for check, owner in ((held, "first"), (taken, "second")):
+        check.lease_owner, check.lease_until = owner, until
+    db.session.commit()
+    outcomes = [Outcome(Claim(check.id, START, 10.0), ProbeResult(Status.OK, "220 ready", checked_at=START), False)
+                for check in (held, taken)]
+    record_results("first", outcomes, get_plugins(ctx), START)
+    assert (stored(held).lease_owner, stored(held).lease_until) == (None, None)
+    assert (stored(taken).lease_owner, stored(taken).lease_until) == ("second", until)
+    assert stored(taken).result.status is Status.OK
 
 
 def claim_one(maker: ClaimMaker, now) -> Claim:
