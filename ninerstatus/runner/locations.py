@@ -11,8 +11,9 @@ locations. From Lusaka (MTN): connection timed out on port 587 since 10:02
 UTC."). With one location, as on a site without agents, the check holds
 exactly what that location saw.
 
-Rows are read as plain columns, for the same reason as the checks' (see
-results.py), and every stored value is untrusted: a state no status names
+Rows are read as plain columns on the session's connection, by queries
+built once, and written as the checks' are, for the same reason (see
+results.py); every stored value is untrusted: a state no status names
 gives no opinion, a latest result that cannot be read is an UNKNOWN one.
 """
 from __future__ import annotations
@@ -21,9 +22,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, bindparam, null, select
+from sqlalchemy import Select, and_, bindparam, null, select
 
 from ..agents.models import CheckLocation, Location
 from ..agents.quorum import LocationState, Verdict, combine, is_fresh
@@ -119,15 +121,11 @@ def read_checks(session, check_columns: Sequence[Any], check_ids: Iterable[int])
     location is combined from the result it has just recorded, and reading
     back every stored result would cost the runner more than writing it.
     """
-    # Joined one after the other: SQLite reads a join nested in an outer join by scanning all its rows.
-    query = (select(*check_columns, *_ROW_COLUMNS).select_from(Check)
-             .outerjoin(CheckLocation, CheckLocation.check_id == Check.id)
-             .outerjoin(Location, and_(Location.id == CheckLocation.location_id, ACTIVE_LOCATION))
-             .where(Check.id.in_(padded(list(check_ids)))).order_by(Check.id).with_for_update(of=Check))
     width = len(check_columns)
     checks: dict[int, Sequence[Any]] = {}
     rows: dict[int, list[LocationRow]] = defaultdict(list)
-    for values in session.execute(query):
+    for values in session.connection().execute(_checks_query(tuple(check_columns)),
+                                               {"ids": padded(list(check_ids))}):
         checks.setdefault(values[0], values[:width])
         row = LocationRow(*values[width:])
         if row.name is not None:  # else the check has no row yet, or this row's location is not active
@@ -136,15 +134,28 @@ def read_checks(session, check_columns: Sequence[Any], check_ids: Iterable[int])
     return list(checks.values()), rows
 
 
+@cache
+def _checks_query(check_columns: tuple[Any, ...]) -> Select:
+    """``read_checks``'s query of ``check_columns``, for a list of ids bound as ``ids``; built once for each."""
+    # Joined one after the other: SQLite reads a join nested in an outer join by scanning all its rows.
+    return (select(*check_columns, *_ROW_COLUMNS).select_from(Check)
+            .outerjoin(CheckLocation, CheckLocation.check_id == Check.id)
+            .outerjoin(Location, and_(Location.id == CheckLocation.location_id, ACTIVE_LOCATION))
+            .where(Check.id.in_(bindparam("ids", expanding=True))).order_by(Check.id).with_for_update(of=Check))
+
+
+_RESULTS_QUERY = (select(CheckLocation.check_id, CheckLocation.location_id, CheckLocation.last_result)
+                  .where(CheckLocation.check_id.in_(bindparam("ids", expanding=True))))
+
+
 def load_results(session, checks: Sequence[list[LocationRow]]) -> None:
     """Read the latest results of the location rows of ``checks`` (each a check's rows), and order each check's
     rows: the site's first, then by label."""
     if not checks:
         return
     ids = [located[0].check_id for located in checks]
-    results = {(check_id, location_id): result for check_id, location_id, result in session.execute(
-        select(CheckLocation.check_id, CheckLocation.location_id, CheckLocation.last_result)
-        .where(CheckLocation.check_id.in_(padded(ids))))}
+    results = {(check_id, location_id): result for check_id, location_id, result in session.connection().execute(
+        _RESULTS_QUERY, {"ids": padded(ids)})}
     for located in checks:
         for row in located:
             if row.stored:

@@ -10,7 +10,9 @@ A batch of results is written in one short transaction, the checks' rows
 with one statement for all of them: they are read and written as plain
 columns, since loading and flushing ``Check`` objects cost the runner more
 than its probes do, and each statement is written for all its rows at once,
-without a savepoint. A row the database refuses spoils that transaction:
+without a savepoint, handed to the database driver as compiled once (see
+driver_rows.py): SQLAlchemy's work on each row's parameters cost more than
+the database's own. A row the database refuses spoils that transaction:
 the batch is recorded again in a new one, each row written alone, so one bad
 row costs its own result, not the batch's. The history recorder and
 each plugin's hook implementation run inside the transaction, each in a
@@ -37,6 +39,7 @@ from ..agents.locations import site_location
 from ..agents.models import Location
 from ..checks.models import Check
 from ..columns import EncodedJSON, encoded_json
+from ..driver_rows import driver_statement
 from ..extensions import db
 from ..history.located import record_location_samples
 from ..history.recorder import padded, record_samples
@@ -283,9 +286,11 @@ def _write(session, statement, parameters: list[dict], key: str = "check_id", *,
     """
     if not parameters:
         return set()
+    connection = session.connection()
+    written = driver_statement(statement, connection.dialect)
     if not one_by_one:
         try:
-            session.execute(statement, parameters)
+            written.execute(connection, parameters)
         except DBAPIError as error:
             if _not_the_rows(error):
                 raise
@@ -295,8 +300,9 @@ def _write(session, statement, parameters: list[dict], key: str = "check_id", *,
     refused = set()
     for values in parameters:
         try:
-            with session.begin_nested():
-                session.execute(statement, values)
+            # A savepoint of the connection, as the history recorder's: nothing of the ORM waits to be flushed.
+            with connection.begin_nested():
+                written.execute(connection, [values])
         except DBAPIError as error:
             if _not_the_rows(error):
                 raise

@@ -8,16 +8,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from ninerstatus.agents.models import CheckLocation
 from ninerstatus.checks.models import Check
 from ninerstatus.extensions import db
 from ninerstatus.history.raw import read_samples
 from ninerstatus.plugins import get_plugins
-from ninerstatus.probing import ErrorKind, Status
+from ninerstatus.probing import ErrorKind, ProbeResult, Status
 from ninerstatus.runner import loop
 from ninerstatus.runner.claims import Claim, ClaimMaker, claim_due
 from ninerstatus.runner.lanes import Lane
+from ninerstatus.runner.results import Outcome, record_results
 from ninerstatus.timeutil import utcnow
 
 from ..factories import make_server
@@ -31,18 +33,20 @@ def stored(check: Check) -> Check:
 
 
 @contextmanager
-def results_refused(check: Check) -> Iterator[None]:
-    """The database refuses to store a result of ``check`` (a trigger raises), and only of it."""
+def results_refused(check: Check, table: str = "checks", event: str = "UPDATE OF last_result",
+                    key: str = "id") -> Iterator[None]:
+    """The database refuses to store a result of ``check`` (a trigger raises on ``event`` of ``table``'s rows whose
+    ``key`` is the check's id), and only of it."""
     if db.engine.dialect.name == "sqlite":
-        create = [f"CREATE TRIGGER refuse_result BEFORE UPDATE OF last_result ON checks WHEN NEW.id = {check.id} "
+        create = [f"CREATE TRIGGER refuse_result BEFORE {event} ON {table} WHEN NEW.{key} = {check.id} "
                   "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"]
         drop = ["DROP TRIGGER refuse_result"]
     else:
         create = ["CREATE FUNCTION refuse_result() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; "
                   "END $$ LANGUAGE plpgsql",
-                  f"CREATE TRIGGER refuse_result BEFORE UPDATE OF last_result ON checks FOR EACH ROW "
-                  f"WHEN (NEW.id = {check.id}) EXECUTE FUNCTION refuse_result()"]
-        drop = ["DROP TRIGGER refuse_result ON checks", "DROP FUNCTION refuse_result()"]
+                  f"CREATE TRIGGER refuse_result BEFORE {event} ON {table} FOR EACH ROW "
+                  f"WHEN (NEW.{key} = {check.id}) EXECUTE FUNCTION refuse_result()"]
+        drop = [f"DROP TRIGGER refuse_result ON {table}", "DROP FUNCTION refuse_result()"]
     for statement in create:
         db.session.execute(text(statement))
     db.session.commit()
@@ -68,6 +72,36 @@ def test_a_result_the_database_refuses_costs_its_own_check_only(probe_runner, cl
     clock.advance(60)
     assert probe_runner.run_due() == 3
     assert stored(checks[1]).result.status is Status.OK and stored(checks[1]).lease_owner is None
+
+
+def test_a_location_row_the_database_refuses_costs_its_own_check_only(probe_runner, clock, greeter, caplog):
+    server = make_server()
+    checks = [add_check(server, greeter.port) for _ in range(3)]
+    # The site's runner adds its location's row of each check with the check's first result.
+    with results_refused(checks[1], "check_locations", "INSERT", "check_id"):
+        assert probe_runner.run_due() == 3
+        assert [stored(check).result is not None for check in checks] == [True, False, True]
+        assert {sample.check_id for sample in read_samples()} == {checks[0].id, checks[2].id}
+        assert f"the result of check {checks[1].id} cannot be stored" in caplog.text
+        assert sorted(db.session.scalars(select(CheckLocation.check_id))) == [checks[0].id, checks[2].id]
+    clock.advance(60)
+    assert probe_runner.run_due() == 3
+    assert stored(checks[1]).result.status is Status.OK and stored(checks[1]).lease_owner is None
+
+
+def test_a_recorded_result_gives_up_the_lease_only_if_its_runner_still_holds_it(ctx):
+    server = make_server()
+    held, taken = add_check(server, 25), add_check(server, 26)
+    until = START + timedelta(minutes=5)
+    for check, owner in ((held, "first"), (taken, "second")):
+        check.lease_owner, check.lease_until = owner, until
+    db.session.commit()
+    outcomes = [Outcome(Claim(check.id, START, 10.0), ProbeResult(Status.OK, "220 ready", checked_at=START), False)
+                for check in (held, taken)]
+    record_results("first", outcomes, get_plugins(ctx), START)
+    assert (stored(held).lease_owner, stored(held).lease_until) == (None, None)
+    assert (stored(taken).lease_owner, stored(taken).lease_until) == ("second", until)
+    assert stored(taken).result.status is Status.OK
 
 
 def claim_one(maker: ClaimMaker, now) -> Claim:
