@@ -38,7 +38,7 @@ _ROW = 1
 
 #: Adds one to the revision, writing the row again if it is missing; the same statement on SQLite and PostgreSQL.
 BUMP_SQL = (f"INSERT INTO {HistoryRevision.__tablename__} (id, revision) VALUES ({_ROW}, 1) "
-        f"ON CONFLICT (id) DO UPDATE SET revision = {HistoryRevision.__tablename__}.revision + 1")
+            f"ON CONFLICT (id) DO UPDATE SET revision = {HistoryRevision.__tablename__}.revision + 1")
 BUMP = text(BUMP_SQL)
 
 _READ = HistoryRevision.__table__.select().with_only_columns(HistoryRevision.revision).where(
