@@ -110,6 +110,7 @@ def register_extensions(app: Flask) -> None:
     from .checks import models as check_models  # noqa: F401
     from .extensions import csrf, db, migrate
     from .history import models as history_models  # noqa: F401
+    from .history import revision  # noqa: F401  (moves the history revision on with staff's changes)
     from .history.sqlfunctions import install_sqlite_functions
     from .imports import models as import_models  # noqa: F401
     from .notifications import models as notification_models  # noqa: F401
