@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Select, bindparam
 
 from .checks.listing import ListedServer, public_servers
 from .checks.status import ServerState, server_state
-from .extensions import db
-from .incident_floors import open_incident_clause
+from .incident_floors import OpenIncident, request_open_incidents
 from .markup import html_to_text
 from .per_request import once_per_request
+from .plain_rows import plain_rows
 from .models import IncidentImpact, Post, PostUpdate, UpdateState
-from .public.maintenance import UNDER_WAY, window_phase
+from .post_rows import SERVER_ORDER, PostRow, post_rows, with_servers_and_newest_update
+from .public.maintenance import UNDER_WAY, phase_at
 from .timeutil import utcnow
 
 OPERATIONAL, DEGRADED, PARTIAL_OUTAGE, MAJOR_OUTAGE = "operational", "degraded", "partial_outage", "major_outage"
@@ -150,53 +150,43 @@ def incident_started_at(post: Post) -> datetime:
     return min([post.published_at, *(u.created_at for u in post.updates)])
 
 
-def _latest_text(post: Post) -> tuple[str, datetime | None]:
-    latest = newest_update(post)
-    text = html_to_text(latest.body_html) if latest else post.excerpt
-    text = " ".join(text.split())
+def _latest_text(html: str | None, otherwise: str) -> str:
+    """The banner's quote of an update's ``html`` in plain text, shortened, or ``otherwise`` without an update."""
+    text = " ".join((html_to_text(html) if html is not None else otherwise).split())
     if len(text) > LATEST_TEXT_LENGTH:
         text = text[:LATEST_TEXT_LENGTH - 1].rsplit(" ", 1)[0] + "…"
-    return text, latest.created_at if latest else post.published_at
+    return text
 
 
-def _open_incident(post: Post) -> OpenPost:
-    text, at = _latest_text(post)
-    return OpenPost(kind="incident", title=post.title, slug=post.slug, state=newest_update(post).state.value,
-                    impact=(post.impact or IncidentImpact.MINOR).value, since=incident_started_at(post),
-                    until=None, latest=text, latest_at=at, servers=tuple(s.code for s in post.servers))
+def _open_incident(incident: OpenIncident) -> OpenPost:
+    return OpenPost(kind="incident", title=incident.title, slug=incident.slug, state=incident.state.value,
+                    impact=(incident.impact or IncidentImpact.MINOR).value, since=incident.started_at, until=None,
+                    latest=_latest_text(incident.latest_html, ""), latest_at=incident.latest_at,
+                    servers=incident.server_codes)
 
 
-def _open_window(post: Post, now: datetime) -> OpenPost:
-    text, at = _latest_text(post)
-    return OpenPost(kind="maintenance", title=post.title, slug=post.slug, state=window_phase(post, now),
-                    impact="maintenance", since=post.starts_at, until=post.ends_at, latest=text, latest_at=at,
-                    servers=tuple(s.code for s in post.servers))
-
-
-@cache
-def _open_incidents_query() -> Select:
-    """``open_incidents``' query, built once per process (see ``checks.listing``) and sent with the time."""
-    return (select(Post).where(open_incident_clause(bindparam("now")))
-            .options(selectinload(Post.servers)).order_by(Post.published_at.desc(), Post.id.desc()))
+def _open_window(row: PostRow, now: datetime) -> OpenPost:
+    _id, title, slug, excerpt, published_at, starts_at, ends_at = row.columns
+    return OpenPost(kind="maintenance", title=title, slug=slug, state=phase_at(starts_at, ends_at, now),
+                    impact="maintenance", since=starts_at, until=ends_at,
+                    latest=_latest_text(row.latest_html if row.has_update else None, excerpt or ""),
+                    latest_at=row.latest_at if row.has_update else published_at,
+                    servers=row.server_codes)
 
 
 @cache
 def _open_windows_query() -> Select:
     """``open_windows``' query, built once per process and sent with the time."""
-    return (select(Post).where(Post.announced_window_clause(bindparam("now")))
-            .options(selectinload(Post.servers)).order_by(Post.starts_at, Post.id))
+    return (with_servers_and_newest_update(Post.id, Post.title, Post.slug, Post.excerpt, Post.published_at,
+                                           Post.starts_at, Post.ends_at)
+            .where(Post.announced_window_clause(bindparam("now")))
+            .order_by(Post.starts_at, Post.id, *SERVER_ORDER))
 
 
-def open_incidents(now: datetime) -> list[Post]:
-    """Published incidents not resolved at ``now``, newest first (``incident_is_open`` in SQL)."""
-    return list(db.session.scalars(_open_incidents_query(), {"now": now}))
-
-
-def open_windows(now: datetime) -> list[Post]:
+def open_windows(now: datetime) -> list[PostRow]:
     """Published maintenance windows not over at ``now`` and not declared finished, soonest first."""
-    posts = db.session.scalars(_open_windows_query(), {"now": now})
-    return [post for post in posts
-            if not (newest_update(post) and newest_update(post).state is UpdateState.RESOLVED)]
+    return [row for row in post_rows(plain_rows(_open_windows_query(), {"now": now}))
+            if row.state is not UpdateState.RESOLVED]
 
 
 def public_server_states(now: datetime) -> list[tuple[ListedServer, ServerState]]:
@@ -207,8 +197,8 @@ def public_server_states(now: datetime) -> list[tuple[ListedServer, ServerState]
 def summarise(now: datetime) -> SiteSummary:
     """Work out the site's summary at ``now`` from the database."""
     servers = public_server_states(now)
-    incidents = [_open_incident(post) for post in open_incidents(now)]
-    windows = [_open_window(post, now) for post in open_windows(now)]
+    incidents = [_open_incident(incident) for incident in request_open_incidents(now)]
+    windows = [_open_window(row, now) for row in open_windows(now)]
     level, causes = OPERATIONAL, []
     affected = []
     for server, state in servers:

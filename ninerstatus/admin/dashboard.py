@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from ..checks.listing import listed_servers
 from ..checks.status import CheckState, check_state
 from ..extensions import db
+from ..incident_floors import open_incidents
 from ..models import Post, PostStatus, PostUpdate, UpdateState
 from ..notifications.models import Notification
 from ..notifications.channels import channel_named
@@ -32,7 +33,6 @@ from ..probing import Status
 from ..runner.incidents import PROBE_ORIGIN
 from ..runner.lateness import LATE_SECONDS
 from ..runner.models import RunnerHeartbeat
-from ..site_status import incident_started_at, open_incidents
 from ..timeutil import utcnow
 from . import bp
 from .check_rows import StaffCheck, staff_checks
@@ -102,7 +102,7 @@ def dashboard():
                     payload_problem(message.payload, channel_named(app, message.channel)))
                    for message in undelivered]
     return render_template("admin/dashboard.html", now=now, drafts=drafts, suggested=suggested,
-                           open_now=open_incidents(now), started_at=incident_started_at,
+                           open_now=open_incidents(now),
                            findings={post.id: post_findings(post, now, checks) for post in drafts},
                            # The drafts' servers as visitors' pages list them: their states without a load each.
                            listed={server.id: server for server in listed_servers()} if drafts else {},

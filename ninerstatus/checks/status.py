@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import TypeVar
 
 from flask import g, has_request_context
@@ -42,6 +43,8 @@ RECORDED = {OPERATIONAL: "ok", DEGRADED: "warning", PARTIAL_OUTAGE: "partial_out
 QUIET_LABELS = (OPERATIONAL, INTERNAL_LABEL)
 #: A check without a result for this many of its intervals has lost its runner.
 STALE_AFTER_INTERVALS = 3
+#: Times each worker keeps as ``short_time`` wrote them: a few for every check of a large site.
+SHORT_TIMES_KEPT = 4096
 
 
 def combined_label(statuses: Collection[Status]) -> str:
@@ -260,10 +263,16 @@ def _probed_since(server: Server, label: str, states: list[CheckState]) -> datet
 
 def short_time(moment: datetime, now: datetime | None = None) -> str:
     """A time in UTC as briefly as it stays clear: "14:02 UTC", "28 Nov 14:02 UTC", "28 Nov 2025 14:02 UTC"."""
-    moment, now = moment.astimezone(timezone.utc), (now or utcnow()).astimezone(timezone.utc)
-    if moment.date() == now.date():
+    return _short_time(moment, (now or utcnow()).astimezone(timezone.utc).date())
+
+
+@lru_cache(maxsize=SHORT_TIMES_KEPT)
+def _short_time(moment: datetime, today: date) -> str:
+    # Kept: a page shows the same hundred or so moments (checks' and states' times) as the pages before it.
+    moment = moment.astimezone(timezone.utc)
+    if moment.date() == today:
         return f"{moment:%H:%M} UTC"
-    if moment.year == now.year:
+    if moment.year == today.year:
         return f"{moment.day} {moment:%b %H:%M} UTC"
     return f"{moment.day} {moment:%b %Y %H:%M} UTC"
 

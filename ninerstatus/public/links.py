@@ -33,7 +33,9 @@ def init_links(app: Flask) -> None:
                 hash(key)
             except TypeError:  # a list of values, say: built each time
                 return app.url_for(endpoint, **values)
-            return built(request.root_url, endpoint, key)
+            # The request itself, not its proxy: a page asks for its root a hundred times, and each
+            # attribute read through the proxy costs several times the read.
+            return built(request._get_current_object().root_url, endpoint, key)
         return app.url_for(endpoint, **values)
 
     app.jinja_env.globals["url_for"] = url_for

@@ -19,8 +19,12 @@ def window_phase(post: Post, now: datetime | None = None) -> str | None:
     """Where ``now`` falls in the post's maintenance window: scheduled, under way, over; None without one."""
     if post.kind is not PostKind.MAINTENANCE or post.starts_at is None or post.ends_at is None:
         return None
-    now = now or utcnow()
-    return SCHEDULED if now < post.starts_at else UNDER_WAY if now < post.ends_at else OVER
+    return phase_at(post.starts_at, post.ends_at, now or utcnow())
+
+
+def phase_at(starts_at: datetime, ends_at: datetime, now: datetime) -> str:
+    """Where ``now`` falls in a window from ``starts_at`` to ``ends_at``: scheduled, under way or over."""
+    return SCHEDULED if now < starts_at else UNDER_WAY if now < ends_at else OVER
 
 
 @bp.app_context_processor

@@ -10,6 +10,7 @@ from flask import abort, request
 from sqlalchemy import Select, bindparam, func, select
 
 from ..extensions import db
+from ..plain_rows import plain_rows
 
 
 @dataclass(frozen=True)
@@ -70,11 +71,13 @@ def page_of(listing: Listing, per_page: int, values: Mapping[str, Any],
     with it, ``items`` of the statement's rows.
     """
     number = requested_page()
-    total = db.session.scalar(listing.count, values)
+    # Column statements (``items`` given) need none of the ORM's handling of their rows.
+    execute = plain_rows if items else db.session.execute
+    total = execute(listing.count, values).scalar()
     page = Page(items=[], number=number, per_page=per_page, total=total or 0)
     if number > page.pages:
         abort(404, description=f"There is no page {number}: the last page is {page.pages}.")
-    result = db.session.execute(listing.items, {**values, "limit": per_page, "offset": (number - 1) * per_page})
+    result = execute(listing.items, {**values, "limit": per_page, "offset": (number - 1) * per_page})
     rows = items(result.all()) if items else list(result.scalars().unique().all())
     return Page(items=rows, number=number, per_page=per_page, total=page.total)
 

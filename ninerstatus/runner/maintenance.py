@@ -16,8 +16,8 @@ from functools import cache
 from flask import g, has_request_context
 from sqlalchemy import Select, bindparam, select
 
-from ..extensions import db
 from ..models import Post, post_servers
+from ..plain_rows import plain_rows
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def windows_by_server(now: datetime, server_ids: Collection[int] | None = None) 
     query = _windows_query()
     if server_ids is not None:
         query = query.where(post_servers.c.server_id.in_(sorted(server_ids)))
-    rows = db.session.execute(query, {"now": now}).all()
+    rows = plain_rows(query, {"now": now}).all()
     windows: WindowsByServer = defaultdict(list)
     for server_id, *fields in rows:
         windows[server_id].append(MaintenanceWindow(*fields))
