@@ -65,7 +65,7 @@ MAX_IDLE_SECONDS = 0.5
 #: as the rows it writes, so fewer and larger ones leave it more time to probe.
 TICK_SECONDS = 0.25
 #: Checks falling due this soon are claimed in this round, and each probe waits on its thread
-#: for its slot: probes start on time although the database is asked only every tick. Over a
+#: for its slot (on the start grid): probes start on time although the database is asked only every tick. Over a
 #: tick, so that a round that takes a while still leaves the next round's probes booked in time.
 LOOKAHEAD = timedelta(seconds=0.5)
 #: Probes start on the ticks of this grid (monotonic seconds): a probe whose slot falls between two ticks waits for the
