@@ -292,18 +292,16 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     tier = _PACKED[width]
     stored = None if stored is None else bytes(stored)
     end = _block_ends.get(key[:2])
-    if end is not None and end[0] == block_start and end[1] == stored:
-        # The block as this process wrote it: only its last bucket is read (the bytes are known to be good).
-        offset = end[2]
-        [(last, tally)] = unpack_block(tier, block_start, stored[:1] + stored[offset:]).items()
-        if min(arrived) >= last:
-            # Tallies of that bucket or later ones, as the runner's are: the bytes before that bucket stay.
-            tallies = dict(arrived)
-            if last in tallies:
-                head, tallies[last] = stored[:offset], tally + tallies[last]
-            else:
-                head = stored
-            return _ended(key, tier, head, tallies), []
+    if end is not None and end.block_start == block_start and end.data == stored and min(arrived) >= end.last:
+        # The block as this process wrote it, and tallies of its last bucket or later ones, as the runner's
+        # are: the bytes before that bucket stay, and the last bucket's tally is known without reading it.
+        tallies = dict(arrived)
+        last = end.last
+        if last in tallies:
+            head, tallies[last] = stored[:end.offset], end.tally + tallies[last]
+        else:
+            head = stored
+        return _ended(key, tier, head, tallies), []
     tallies: dict[int, Tally] = {}
     if stored is not None:
         try:
@@ -317,14 +315,24 @@ def _merge_tallies(key: tuple, stored: bytes | None, arrived: dict[int, Tally]) 
     return _ended(key, tier, b"", tallies), []
 
 
+class _BlockEnd(NamedTuple):
+    """A block as this process last wrote it: its start, its bytes, and its last bucket (where it starts in the
+    bytes, its start and its tally)."""
+
+    block_start: int
+    data: bytes
+    offset: int
+    last: int
+    tally: Tally
+
+
 #: Blocks whose ends are kept at most; past that the store starts again (checks deleted meanwhile go).
 BLOCK_ENDS_KEPT = 50_000
-# By check and tier, the block this process last wrote (a later one takes its place): its start, its
-# bytes, and where its last bucket starts in them.
+# By check and tier, the block this process last wrote (a later one takes its place).
 # The runner adds to a block's last bucket (or starts the next) every minute; while the stored bytes
 # are those it wrote, the block need not be unpacked, checked and packed again whole. A write that
 # was rolled back, or another writer's, leaves other bytes stored, which are read as usual.
-_block_ends: dict[tuple[int, int], tuple[int, bytes, int]] = {}
+_block_ends: dict[tuple[int, int], _BlockEnd] = {}
 
 
 def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> bytes:
@@ -333,13 +341,14 @@ def _ended(key: tuple, tier: Tier, head: bytes, tallies: dict[int, Tally]) -> by
     Notes them as the block's end for the next write.
     """
     *before, last = sorted(tallies)
-    data = (head or pack_block(tier, key[2], {})) + pack_block(tier, key[2], {start: tallies[start]
-                                                                             for start in before})[1:]
+    data = head or pack_block(tier, key[2], {})
+    if before:
+        data += pack_block(tier, key[2], {start: tallies[start] for start in before})[1:]
     offset = len(data)
     data += pack_block(tier, key[2], {last: tallies[last]})[1:]
     if len(_block_ends) >= BLOCK_ENDS_KEPT:
         _block_ends.clear()
-    _block_ends[key[:2]] = (key[2], data, offset)
+    _block_ends[key[:2]] = _BlockEnd(key[2], data, offset, last, tallies[last])
     return data
 
 
@@ -378,6 +387,7 @@ def rollup_rows(samples: Iterable[Sample]) -> list[tuple]:
         groups = defaultdict(list)
         for (check_id, start), tally in level.items():
             groups[check_id, tier.bucket_start(start)].append(tally)
-        level = {key: Tally.total(group) for key, group in groups.items()}
+        # A bucket of one tally below holds that very tally (most of the runner's, a result a minute).
+        level = {key: group[0] if len(group) == 1 else Tally.total(group) for key, group in groups.items()}
         rows.extend((check_id, tier.width, start, *tally) for (check_id, start), tally in level.items())
     return rows

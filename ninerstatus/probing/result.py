@@ -35,6 +35,8 @@ def cap_text(text: str, limit: int = MAX_TEXT_BYTES) -> str:
 
     The cut never splits a character, so the result is always valid text.
     """
+    if len(text) * 4 <= limit:  # no character takes more than four bytes: short text needs no encoding
+        return text
     encoded = text.encode("utf-8", errors="replace")
     if len(encoded) <= limit:
         return text
@@ -112,10 +114,19 @@ MAX_PHASES = 24
 
 def phase_name_problem(name: object) -> str | None:
     """Why ``name`` cannot name a phase, or None when it can."""
+    if name.__class__ is str and name in _GOOD_PHASE_NAMES:
+        return None
     if not isinstance(name, str) or not PHASE_NAME.fullmatch(name):
         return (f"phase name {name!r} is not a short identifier: use 1 to 32 lower-case letters, "
                 "digits and underscores, starting with a letter (e.g. 'handshake')")
+    if name.__class__ is str and len(_GOOD_PHASE_NAMES) < _GOOD_PHASE_NAMES_KEPT:
+        _GOOD_PHASE_NAMES.add(name)
     return None
+
+
+# Names found good, so that the few every probe uses are checked once, not at each phase and result.
+_GOOD_PHASE_NAMES: set[str] = set()
+_GOOD_PHASE_NAMES_KEPT = 1024
 
 
 def _phase_attribute(name: str) -> property:

@@ -169,7 +169,7 @@ def tls_info(tls_sock: ssl.SSLSocket, der: bytes | None, server_name: str, now: 
     if facts is None:
         return TlsInfo(version=tls_sock.version(), cipher=cipher[0] if cipher else None,
                        verified=verified, hostname_ok=hostname_ok, verify_error=verify_error)
-    subject, issuer, dns_names, ip_addresses, not_after = facts
+    subject, issuer, dns_names, ip_addresses, sans, not_after = facts
     if hostname_ok is None:
         hostname_ok = _name_matches(server_name, dns_names, ip_addresses)
     return TlsInfo(
@@ -177,7 +177,7 @@ def tls_info(tls_sock: ssl.SSLSocket, der: bytes | None, server_name: str, now: 
         cipher=cipher[0] if cipher else None,
         subject=subject,
         issuer=issuer,
-        sans=tuple(dns_names) + tuple(str(ip) for ip in ip_addresses),
+        sans=sans,
         not_after=not_after,
         days_left=math.floor((not_after - now).total_seconds() / 86400),
         verified=verified,
@@ -260,8 +260,10 @@ def _unverified_leaf(tls_sock: ssl.SSLSocket) -> bytes | None:
 
 
 @functools.lru_cache(maxsize=1024)
-def _certificate_facts(der: bytes) -> tuple[str, str, tuple[str, ...], tuple[IPAddress, ...], datetime] | None:
-    """Subject, issuer, SAN names and addresses, and expiry of the DER certificate; None if unreadable.
+def _certificate_facts(der: bytes) -> tuple[str, str, tuple[str, ...], tuple[IPAddress, ...], tuple[str, ...],
+                                           datetime] | None:
+    """Subject, issuer, SAN names and addresses, all SANs as text, and expiry of the DER certificate; None if
+    unreadable.
 
     Kept per certificate: a server shows the same one to probe after probe,
     and reading it is a fair part of a TLS probe's own work.
@@ -271,7 +273,8 @@ def _certificate_facts(der: bytes) -> tuple[str, str, tuple[str, ...], tuple[IPA
         return None
     dns_names, ip_addresses = _subject_alt_names(certificate)
     return (certificate.subject.rfc4514_string(), certificate.issuer.rfc4514_string(), tuple(dns_names),
-            tuple(ip_addresses), certificate.not_valid_after_utc)
+            tuple(ip_addresses), tuple(dns_names) + tuple(str(ip) for ip in ip_addresses),
+            certificate.not_valid_after_utc)
 
 
 def _load(der: bytes | None) -> x509.Certificate | None:

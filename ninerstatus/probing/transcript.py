@@ -66,6 +66,8 @@ class Transcript:
 
     def mask(self, text: str) -> str:
         """Return ``text`` with every registered secret replaced by the mask."""
+        if not self._secrets:  # most checks have none: every line of every probe passes here
+            return text
         # Longest first, so a secret that contains another is masked whole.
         for secret in sorted(self._secrets, key=len, reverse=True):
             text = text.replace(secret, MASK)

@@ -15,12 +15,13 @@ slow lane never hold back the quick ones.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
-from sqlalchemy import and_, bindparam, false, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, false, func, or_, select, update
 
 from ..checks.models import Check
 from ..checks.validity import check_problem
@@ -152,51 +153,74 @@ def claim_due(owner: str, now: datetime, rooms: Mapping[Lane, int], lease_second
     (the runner sleeps until then; a full lane wakes it when a probe ends).
     ``earliest`` is what the previous call returned, if the caller kept it.
     """
-    open_lanes = [lane for lane, room in rooms.items() if room > 0]
-    in_open_lane = or_(false(), *(lane.holds() for lane in open_lanes))
-    free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
-    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= now + ahead, free, in_open_lane))
+    open_lanes = tuple(lane for lane, room in rooms.items() if room > 0)
+    statements = _claim_statements(open_lanes)
+    moments = {"now": now, "by": now + ahead}
     # Most rounds of a quiet runner find nothing due: a read says so without taking SQLite's write lock.
     # A busy one knows from the last round that something is (another runner may have taken it: no harm).
     surely_due = earliest is not None and earliest <= now + ahead
-    if not surely_due and db.session.scalar(select(Check.id).where(Check.enabled, work).limit(1)) is None:
-        earliest = _earliest_due(db.session, in_open_lane)
+    if not surely_due and db.session.connection().execute(statements.any_work, moments).first() is None:
+        earliest = db.session.connection().execute(statements.earliest).scalar()
         db.session.rollback()
         return {}, earliest
     claimed: dict[Lane, list[Claim]] = {}
     with write_transaction() as session:
+        connection = session.connection()
         _place_new_checks(session, now)
         claims = []
-        for lane in open_lanes:
+        for lane, due in zip(open_lanes, statements.due):
             # Plain columns, not Check objects: loading those costs more than the rest of a claim.
-            rows = session.connection().execute(
-                select(Check.id, Check.next_due_at, Check.interval_seconds, *PROBE_COLUMNS)
-                .where(Check.enabled, Check.next_due_at <= now + ahead, free, lane.holds())
-                .order_by(Check.next_due_at, Check.id).limit(rooms[lane])
-                .with_for_update(skip_locked=True)).all()
+            rows = connection.execute(due, {**moments, "room": rooms[lane]}).all()
             claimed[lane] = []
-            for check_id, due, interval, *values in rows:
-                claimed[lane].append(maker.claim(check_id, due, tuple(values)))
+            for check_id, due_at, interval, *values in rows:
+                claimed[lane].append(maker.claim(check_id, due_at, tuple(values)))
                 claims.append((claimed[lane][-1], interval))
         if claims:
             # Through the driver (see driver_rows.py): a round claims a hundred checks, thousands a minute.
-            connection = session.connection()
             driver_statement(_claimed, connection.dialect).execute(connection, [
                 {"claimed_id": claim.check_id, "next_due": next_slot(claim.due, interval, now), "owner": owner,
                  "until": lease_end(claim.timeout, now, lease_seconds)} for claim, interval in claims])
-        earliest = _earliest_due(session, in_open_lane)
+        earliest = connection.execute(statements.earliest).scalar()
     return claimed, earliest
 
 
-def _earliest_due(session, in_lane) -> datetime | None:
-    return session.scalar(select(func.min(Check.next_due_at)).where(Check.enabled, in_lane))
+class _ClaimStatements(NamedTuple):
+    """A claim round's queries for some open lanes, the moments bound as ``now`` and ``by`` (now and the
+    lookahead's end) and each lane's room as ``room``."""
+
+    # Whether any check is due in an open lane, or has never been placed.
+    any_work: Select
+    # When the next check of an open lane falls due.
+    earliest: Select
+    # Each open lane's due checks, oldest slot first, locked (skipping those another runner holds).
+    due: tuple[Select, ...]
+
+
+@functools.cache
+def _claim_statements(open_lanes: tuple[Lane, ...]) -> _ClaimStatements:
+    """The queries of a round with ``open_lanes`` open, built once for each such set: a runner claims a few
+    times a second, and building them anew each time cost more than running them."""
+    moment = Check.next_due_at.type
+    now, by = bindparam("now", type_=moment), bindparam("by", type_=moment)
+    in_open_lane = or_(false(), *(lane.holds() for lane in open_lanes))
+    free = or_(Check.lease_until.is_(None), Check.lease_until <= now)
+    work = or_(Check.next_due_at.is_(None), and_(Check.next_due_at <= by, free, in_open_lane))
+    return _ClaimStatements(
+        select(Check.id).where(Check.enabled, work).limit(1),
+        select(func.min(Check.next_due_at)).where(Check.enabled, in_open_lane),
+        tuple(select(Check.id, Check.next_due_at, Check.interval_seconds, *PROBE_COLUMNS)
+              .where(Check.enabled, Check.next_due_at <= by, free, lane.holds())
+              .order_by(Check.next_due_at, Check.id).limit(bindparam("room"))
+              .with_for_update(skip_locked=True) for lane in open_lanes))
+
+
+_NEVER_PLACED = (select(Check.id, Check.interval_seconds).where(Check.enabled, Check.next_due_at.is_(None))
+                 .with_for_update(skip_locked=True))
 
 
 def _place_new_checks(session, now: datetime) -> None:
     """Give checks that were never scheduled their first slot, spread over their first interval."""
-    rows = session.execute(
-        select(Check.id, Check.interval_seconds).where(Check.enabled, Check.next_due_at.is_(None))
-        .with_for_update(skip_locked=True)).all()
+    rows = session.connection().execute(_NEVER_PLACED).all()
     if rows:
         session.execute(update(Check), [{"id": check_id, "next_due_at": first_slot(check_id, interval, now)}
                                         for check_id, interval in rows])

@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 from ..site_settings import keep_stored_settings
 from .lock import RunnerRefused
 from .loop import ProbeRunner
-from .memory import share_malloc_arenas
+from .memory import freeze_startup_objects, share_malloc_arenas
 
 
 @click.command("runner")
@@ -43,6 +43,7 @@ def runner_command() -> None:
     try:
         with ProbeRunner(app) as runner:
             say(f"Probe runner {runner.owner} running; Ctrl-C or SIGTERM stops it.")
+            freeze_startup_objects()
             runner.run(stop)
     except RunnerRefused as refusal:
         raise click.ClickException(str(refusal)) from None

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, null, select
@@ -214,8 +214,15 @@ def _alone(row: LocationRow, quorum: int | None, recorded: ProbeResult) -> Combi
     What ``combine`` makes of it, without its lists: most checks have one
     location, and the runner records thousands of results a minute.
     """
-    states = (LocationState(row.label, _confirmed_status(row), True), LocationState(row.label, recorded.status, True))
-    return Combination(*(combine((state,), quorum) for state in states), recorded)
+    return Combination(_alone_verdict(row.label, _confirmed_status(row), quorum),
+                       _alone_verdict(row.label, recorded.status, quorum), recorded)
+
+
+@lru_cache(maxsize=256)
+def _alone_verdict(label: str, status: Status | None, quorum: int | None) -> Verdict:
+    """What ``combine`` makes of one fresh location saying ``status``: the same few verdicts again and again
+    (a verdict is frozen, so one serves every check that gives the same)."""
+    return combine((LocationState(label, status, True),), quorum)
 
 
 def located_summary(fresh_rows: Sequence[LocationRow], latest: Verdict, newest: ProbeResult,

@@ -14,7 +14,8 @@ per probe and no hand-off between two: a thread waking up costs about as
 much as a quick probe's own work. Everything that touches the database
 happens on the runner's own thread, in short transactions, a few rounds a
 second: claims of the checks due within the next half second (``claims.py``;
-each probe then waits on its thread for its slot), results every half
+each probe then waits on its thread for its slot, and for the next tick of a
+50 ms grid, so that the probes of a tick start together), results every half
 second (``results.py``; a batch the database refused is kept and tried
 again), the heartbeat with how late probes started (``lateness.py``) and a
 sweep of server states every half minute (maintenance windows open and
@@ -24,6 +25,7 @@ through hours in milliseconds.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import socket
@@ -63,9 +65,14 @@ MAX_IDLE_SECONDS = 0.5
 #: as the rows it writes, so fewer and larger ones leave it more time to probe.
 TICK_SECONDS = 0.25
 #: Checks falling due this soon are claimed in this round, and each probe waits on its thread
-#: for its slot: probes start on time although the database is asked only every tick. Over a
+#: for its slot (on the start grid): probes start on time although the database is asked only every tick. Over a
 #: tick, so that a round that takes a while still leaves the next round's probes booked in time.
 LOOKAHEAD = timedelta(seconds=0.5)
+#: Probes start on the ticks of this grid (monotonic seconds): a probe whose slot falls between two ticks waits for the
+#: next. The probes of a tick then start together and the processor works through them in one go, instead of waking
+#: up, its caches cold, for each probe in turn: probes spread evenly took about a quarter more CPU each than the
+#: same probes started in groups at this pace. A probe starts this much later at most, well within a slot.
+START_GRID_SECONDS = 0.05
 #: Results wait at most this long to be recorded, so that one transaction takes those of two rounds: its
 #: statements cost about as much for a hundred results as for forty, and they are most of the runner's work.
 RECORD_SECONDS = 0.5
@@ -240,7 +247,8 @@ class ProbeRunner:
         early = (flight.started - self.clock()).total_seconds()
         if early > 0:
             # At most the lookahead, whatever the clock says: a test's clock may stand still.
-            time.sleep(min(early, LOOKAHEAD.total_seconds()))
+            now = time.monotonic()
+            time.sleep(start_tick(now + min(early, LOOKAHEAD.total_seconds())) - now)
         flight.deadline = time.monotonic() + flight.claim.timeout + WATCHDOG_GRACE
         flight.began = self.clock()
         try:
@@ -313,6 +321,12 @@ class ProbeRunner:
                                           started_at=self._started_at, heartbeat_at=now, **asdict(lags)))
             session.execute(delete(RunnerHeartbeat).where(RunnerHeartbeat.heartbeat_at < now - FORGET_RUNNERS_AFTER))
         self._next_beat = now + self.heartbeat_every
+
+
+def start_tick(moment: float) -> float:
+    """The first tick of the start grid at or after ``moment`` (monotonic seconds)."""
+    tick = math.ceil(moment / START_GRID_SECONDS) * START_GRID_SECONDS
+    return tick if tick >= moment else tick + START_GRID_SECONDS  # a quotient rounded down to a whole number
 
 
 def _result_of(flight: Flight) -> ProbeResult:

@@ -192,10 +192,12 @@ class Recording:
                                   "successes": row.consecutive_successes, "new_state": row.state,
                                   "since": row.state_since, **extra}
         # History keeps what the locations' latest results add up to, as it kept each result of one runner.
-        sampled = result if combined.latest.status is result.status else replace(result, status=combined.latest.status)
         in_maintenance = active_window(self.windows.get(row.server_id, []), result.checked_at) is not None
-        self.samples.append(Sample.of(check_id, sampled, in_maintenance=in_maintenance))
-        self.located_samples.append((located.location_id, Sample.of(check_id, result, in_maintenance=in_maintenance)))
+        seen = Sample.of(check_id, result, in_maintenance=in_maintenance)
+        self.samples.append(seen if combined.latest.status is result.status else
+                            Sample.of(check_id, replace(result, status=combined.latest.status),
+                                      in_maintenance=in_maintenance))
+        self.located_samples.append((located.location_id, seen))
         self.recorded.append((row, combined.result, change))
         if change is not None:
             self.events.append((check_id, result.checked_at, change))

@@ -38,6 +38,19 @@ def test_any_split_of_the_samples_adds_up_to_the_tally_of_all(seed):
     assert left + right == whole
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_two_tallies_added_are_their_total(seed):
+    """``+`` (the recorder adds a result's tally to its bucket's) gives what ``Tally.total`` gives for the two."""
+    samples = random_samples(seed, 40)
+    tallies = [Tally(), Tally.of_samples(samples[:1]), Tally.of_samples(samples[:20]), Tally.of_samples(samples[20:]),
+               Tally.of_samples([sample._replace(latency_us=None) for sample in samples])]
+    for first in tallies:
+        for second in tallies:
+            assert first + second == Tally.total((first, second))
+            assert histogram.merge(first.histogram, second.histogram) == \
+                histogram.merge_all((first.histogram, second.histogram))
+
+
 def test_the_p95_of_merged_rows_is_the_p95_of_all_results():
     fast = [Sample(1, n, Status.OK, 10_000, None, False) for n in range(95)]
     slow = [Sample(1, 100 + n, Status.OK, 900_000, None, False) for n in range(5)]
