@@ -46,7 +46,7 @@ from ..accounts.credentials import find_account
 from ..extensions import db
 from ..markup import html_to_text, strip_control_chars
 from ..models import Post, PostKind, PostStatus, Server, Tag, User
-from ..slugs import slugify, unique_slug
+from ..slugs import unique_slug
 from ..timeutil import utcnow
 from ..uploads import reencode, store_image, uploads_folder
 from .authors import AuthorMap
